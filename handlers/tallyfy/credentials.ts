@@ -1,0 +1,215 @@
+/**
+ * Tallyfy bearer tokens from an AWS Secrets Manager secret.
+ *
+ * The secret holds JSON in one of two shapes:
+ * - `{"accessToken": "..."}`: a personal access token of a dedicated admin member;
+ * - `{"clientId": "...", "clientSecret": "...", "tokenUrl": "..."}`: client credentials,
+ *   exchanged for a token that is cached until shortly before it expires.
+ *
+ * Nothing here ever puts a secret value in an error message or a log line.
+ */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import * as z from "zod";
+import { SyncError } from "../errors.js";
+import { TokenResponseSchema } from "./schemas.js";
+import type { TokenSource } from "./transport.js";
+
+export const TallyfySecretSchema = z.union([
+  z.object({ accessToken: z.string().min(1) }),
+  z.object({
+    clientId: z.union([z.string().min(1), z.number()]).transform(String),
+    clientSecret: z.string().min(1),
+    tokenUrl: z.url({ protocol: /^https?$/ }),
+    scope: z.string().optional(),
+  }),
+]);
+export type TallyfySecret = z.output<typeof TallyfySecretSchema>;
+
+/** The secret could not be read or used. `transient` is true only for throttling and service faults. */
+export class TallyfyCredentialsError extends SyncError {
+  public constructor(
+    message: string,
+    public readonly transient: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface SecretsManagerTokenSourceOptions {
+  /** ARN or name of the secret. */
+  readonly secretId: string;
+  /** @default a SecretsProvider with the SDK's default endpoint resolution (honours AWS_ENDPOINT_URL_SECRETS_MANAGER) */
+  readonly provider?: SecretsProvider;
+  /** How long a read of the secret is trusted before it is read again. @default 300 */
+  readonly maxAgeSeconds?: number;
+  /** A client-credentials token is renewed this long before it expires. @default 60000 */
+  readonly renewBeforeExpiryMs?: number;
+  /** Timeout of the token request. @default 10000 */
+  readonly timeoutMs?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof globalThis.fetch;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+// Client errors that no retry will fix. Anything else from the service (throttling, 5xx, network) may pass.
+const PERMANENT_SECRET_ERRORS = new Set([
+  "ResourceNotFoundException",
+  "AccessDeniedException",
+  "DecryptionFailure",
+  "InvalidRequestException",
+  "InvalidParameterException",
+  "UnrecognizedClientException",
+]);
+
+/** A {@link TokenSource} backed by Secrets Manager. Keep one per container: it is the cache. */
+export class SecretsManagerTokenSource implements TokenSource {
+  readonly #options: Required<Omit<SecretsManagerTokenSourceOptions, "provider">>;
+  readonly #provider: SecretsProvider;
+  #forceFetch = false;
+  #exchanged?: { readonly secret: TallyfySecret; readonly token: string; readonly renewAt: number };
+
+  public constructor(options: SecretsManagerTokenSourceOptions) {
+    this.#provider = options.provider ?? new SecretsProvider();
+    this.#options = {
+      secretId: options.secretId,
+      maxAgeSeconds: options.maxAgeSeconds ?? 300,
+      renewBeforeExpiryMs: options.renewBeforeExpiryMs ?? 60_000,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      fetch: options.fetch ?? globalThis.fetch,
+      now: options.now ?? Date.now,
+    };
+  }
+
+  public async getToken(): Promise<string> {
+    const forceFetch = this.#forceFetch;
+    this.#forceFetch = false;
+    const secret = await this.#readSecret(forceFetch);
+    if ("accessToken" in secret) return secret.accessToken;
+
+    const cached = this.#exchanged;
+    if (
+      !forceFetch &&
+      cached &&
+      sameCredentials(cached.secret, secret) &&
+      this.#options.now() < cached.renewAt
+    ) {
+      return cached.token;
+    }
+    const { token, expiresInMs } = await this.#exchange(secret);
+    this.#exchanged = {
+      secret,
+      token,
+      renewAt: this.#options.now() + Math.max(0, expiresInMs - this.#options.renewBeforeExpiryMs),
+    };
+    return token;
+  }
+
+  public refresh(): void {
+    this.#forceFetch = true;
+    this.#exchanged = undefined;
+  }
+
+  async #readSecret(forceFetch: boolean): Promise<TallyfySecret> {
+    const { secretId, maxAgeSeconds } = this.#options;
+    let value: unknown;
+    try {
+      value = await this.#provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch });
+    } catch (error) {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      const name = cause instanceof Error ? cause.name : "UnknownError";
+      const transient = !PERMANENT_SECRET_ERRORS.has(name);
+      throw new TallyfyCredentialsError(`cannot read secret ${secretId}: ${name}`, transient, { cause });
+    }
+    if (typeof value !== "string") {
+      throw new TallyfyCredentialsError(`secret ${secretId} has no string value`, false);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch {
+      // JSON.parse's own message quotes the text it choked on, which here is the secret.
+      throw new TallyfyCredentialsError(`secret ${secretId} is not valid JSON`, false);
+    }
+    const parsed = TallyfySecretSchema.safeParse(json);
+    if (!parsed.success) {
+      const keys =
+        json !== null && typeof json === "object" ? Object.keys(json).join(", ") || "none" : typeof json;
+      throw new TallyfyCredentialsError(
+        `secret ${secretId} must hold {"accessToken"} or {"clientId", "clientSecret", "tokenUrl"}; it has: ${keys}`,
+        false,
+      );
+    }
+    return parsed.data;
+  }
+
+  async #exchange(secret: Extract<TallyfySecret, { clientSecret: string }>) {
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: secret.clientId,
+      client_secret: secret.clientSecret,
+    });
+    if (secret.scope) form.set("scope", secret.scope);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#options.fetch(secret.tokenUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        body: form.toString(),
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "UnknownError";
+      throw new TallyfyCredentialsError(`token request to ${secret.tokenUrl} failed (${name})`, true);
+    }
+    if (!response.ok) {
+      const transient = response.status === 429 || response.status >= 500;
+      const code = oauthErrorCode(text);
+      throw new TallyfyCredentialsError(
+        `token request to ${secret.tokenUrl} answered HTTP ${response.status}${code ? ` ${code}` : ""}`,
+        transient,
+      );
+    }
+    const parsed = TokenResponseSchema.safeParse(safeJson(text));
+    if (!parsed.success) {
+      throw new TallyfyCredentialsError(`token response from ${secret.tokenUrl} has no access_token`, false);
+    }
+    // Tallyfy documents 7 days for client-credentials tokens.
+    return { token: parsed.data.access_token, expiresInMs: (parsed.data.expires_in ?? 604_800) * 1000 };
+  }
+}
+
+function sameCredentials(a: TallyfySecret, b: TallyfySecret): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The OAuth `error` code (e.g. `invalid_client`) and nothing else: descriptions may echo input. */
+function oauthErrorCode(text: string): string | undefined {
+  const body = safeJson(text);
+  const code = body && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
+  return typeof code === "string" && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+}
+
+/** A fixed token, for local runs against a real organization with a token given on the command line. */
+export class StaticTokenSource implements TokenSource {
+  public constructor(private readonly token: string) {}
+
+  public async getToken(): Promise<string> {
+    return this.token;
+  }
+
+  public refresh(): void {
+    // Nothing to refresh: a second 401 then fails the call with TallyfyAuthError.
+  }
+}

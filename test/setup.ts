@@ -1,0 +1,4 @@
+import "aws-sdk-client-mock-vitest/extend";
+
+// The pinned SDK warns once per process on Node 20; the warning is about future releases, not these.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
