@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+// CI reads the pass/fail counts from a JSON report; humans get the default reporter only.
+const jsonReport = process.env.VITEST_JSON_REPORT;
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
@@ -7,5 +10,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    reporters: jsonReport ? ["default", "json"] : ["default"],
+    outputFile: jsonReport ? { json: jsonReport } : undefined,
   },
 });
