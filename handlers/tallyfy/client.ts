@@ -256,8 +256,10 @@ export class MembersApi {
     return (await this.list(opts)).find((m) => sameEmail(m.email, email));
   }
 
-  public async get(id: number, opts?: CallOptions): Promise<Member> {
-    return (await this.api.read("members.get", `/users/${id}`, MemberItem, opts)).data;
+  /** One member; with `withGroups`, also the groups the member belongs to, in the same call. */
+  public async get(id: number, opts?: CallOptions & { readonly withGroups?: boolean }): Promise<Member> {
+    const query = opts?.withGroups ? { with: "groups" } : undefined;
+    return (await this.api.read("members.get", `/users/${id}`, MemberItem, opts, query)).data;
   }
 
   /** PUT of the profile. Email cannot be changed here; Tallyfy has no endpoint for an admin to do it. */

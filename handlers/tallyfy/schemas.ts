@@ -42,7 +42,15 @@ export interface Member {
   readonly status?: string;
   readonly isActive?: boolean;
   readonly updatedAt?: string;
+  /** The member's groups; only when read with `with=groups`. */
+  readonly groups?: readonly { readonly id: string; readonly name: string }[];
 }
+
+const MemberGroupsSchema = z.object({
+  data: z.array(
+    z.object({ id: z.union([z.string().min(1), z.number().int().transform(String)]), name: z.string() }),
+  ),
+});
 
 export const MemberSchema = z
   .object({
@@ -62,6 +70,7 @@ export const MemberSchema = z
     active: flag,
     updated_at: optionalText,
     last_updated: optionalText,
+    groups: MemberGroupsSchema.nullish(),
   })
   .transform(
     (raw): Member => ({
@@ -78,6 +87,7 @@ export const MemberSchema = z
       status: raw.status,
       isActive: raw.is_active ?? raw.active,
       updatedAt: raw.updated_at ?? raw.last_updated,
+      groups: raw.groups?.data,
     }),
   );
 

@@ -367,7 +367,7 @@ export class FakeTallyfy {
   readonly #routes: readonly Route[] = [
     ["GET", /^\/users$/, (_, __, query) => this.#listMembers(query)],
     ["POST", /^\/users\/invite$/, (_, body) => this.#invite(body)],
-    ["GET", /^\/users\/(\d+)$/, ([id]) => ok(this.#memberJson(this.#member(id), true))],
+    ["GET", /^\/users\/(\d+)$/, ([id], _, query) => ok(this.#memberWith(this.#member(id), query))],
     ["PUT", /^\/users\/(\d+)$/, ([id], body) => this.#updateMember(this.#member(id), body)],
     ["DELETE", /^\/users\/(\d+)$/, ([id]) => this.#removeMember(this.#member(id))],
     ["PUT", /^\/users\/(\d+)\/role$/, ([id], body) => this.#updateRole(this.#member(id), body)],
@@ -402,6 +402,24 @@ export class FakeTallyfy {
     const guest = this.guests.get(decodeURIComponent(encodedEmail ?? "").toLowerCase());
     if (!guest) throw notFound();
     return guest;
+  }
+
+  #memberWith(member: FakeMember, query: URLSearchParams) {
+    const json = this.#memberJson(member, true);
+    if (!(query.get("with") ?? "").split(",").includes("groups")) return json;
+    const groups = [...this.groups.values()].filter((g) => g.members.includes(member.id));
+    return {
+      ...json,
+      groups: {
+        data: groups.map((g) => ({
+          id: g.id,
+          name: g.name,
+          logo: null,
+          members: g.members,
+          guests: g.guests,
+        })),
+      },
+    };
   }
 
   #removeMember(member: FakeMember) {

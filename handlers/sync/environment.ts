@@ -1,0 +1,123 @@
+/**
+ * Builds the handlers' dependencies from their environment variables (set by the CDK stack).
+ * No secret is ever in the environment: only the secret's id.
+ */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import * as z from "zod";
+import { TallyfyClient } from "../tallyfy/client.js";
+import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
+import { describeIssues, parseSyncConfig, type SyncConfig } from "./config.js";
+import { MemberDirectory } from "./directory.js";
+import { count, MetricName } from "./observability.js";
+import type { ApplyDeps, IngestDeps } from "./pipeline.js";
+import { CommandQueue, DeadLetterQueue } from "./queues.js";
+import { Reconciler } from "./reconcile.js";
+
+const common = {
+  SYNC_CONFIG: z.string().optional(),
+  COMMANDS_QUEUE_URL: z.url(),
+  DEAD_LETTER_QUEUE_URL: z.url(),
+  /** Must equal the source queue's redrive `maxReceiveCount`. */
+  MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
+};
+
+export const IngestEnvironmentSchema = z.object(common);
+
+export const ApplyEnvironmentSchema = z.object({
+  ...common,
+  TALLYFY_SECRET_ID: z.string().min(1),
+  TALLYFY_ORG_ID: z.string().min(1),
+  TALLYFY_API_URL: z.url().default("https://go.tallyfy.com/api"),
+  /** Per-request timeout of Tallyfy calls, milliseconds. */
+  TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** How long a read of the secret is trusted, seconds. */
+  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+});
+
+/** A required variable is missing or malformed: the function cannot start. */
+export class EnvironmentError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "EnvironmentError";
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new EnvironmentError(`environment: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * A SQS client that sends to the queue URL's own endpoint in AWS, and to `AWS_ENDPOINT_URL_SQS`
+ * when that is set (local runs), whatever host the emulator puts in its queue URLs.
+ */
+export function sqsClient(): SQSClient {
+  return new SQSClient(process.env.AWS_ENDPOINT_URL_SQS ? { useQueueUrlAsEndpoint: false } : {});
+}
+
+/** Parses the configuration once; an invalid one throws on every call, so each record says why. */
+function lazyConfig(json: string | undefined): () => SyncConfig {
+  let config: SyncConfig | undefined;
+  return () => {
+    config ??= parseSyncConfig(json);
+    return config;
+  };
+}
+
+export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): IngestDeps {
+  const vars = parse(IngestEnvironmentSchema, env);
+  const sqs = sqsClient();
+  return {
+    config: lazyConfig(vars.SYNC_CONFIG),
+    commands: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
+    deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
+    maxReceiveCount: vars.MAX_RECEIVE_COUNT,
+  };
+}
+
+export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyDeps {
+  const vars = parse(ApplyEnvironmentSchema, env);
+  const sqs = sqsClient();
+  const config = lazyConfig(vars.SYNC_CONFIG);
+  let reconciler: Reconciler | undefined;
+  return {
+    config,
+    deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
+    maxReceiveCount: vars.MAX_RECEIVE_COUNT,
+    reconciler: () => {
+      reconciler ??= buildReconciler({
+        config: config(),
+        client: new TallyfyClient({
+          organizationId: vars.TALLYFY_ORG_ID,
+          baseUrl: vars.TALLYFY_API_URL,
+          timeoutMs: vars.TALLYFY_TIMEOUT_MS,
+          tokens: new SecretsManagerTokenSource({
+            secretId: vars.TALLYFY_SECRET_ID,
+            provider: new SecretsProvider(),
+            maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
+          }),
+          onResponse: ({ status }) => {
+            if (status === 429) count(MetricName.TallyfyThrottled);
+          },
+        }),
+        followUps: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
+      });
+      return reconciler;
+    },
+  };
+}
+
+/** The reconciler with its per-container caches and metrics hooks. */
+export function buildReconciler(parts: {
+  config: SyncConfig;
+  client: TallyfyClient;
+  followUps: CommandQueue;
+}): Reconciler {
+  return new Reconciler({
+    ...parts,
+    directory: new MemberDirectory(parts.client),
+    onWrite: (operation) => count(MetricName.TallyfyWrites, { name: "operation", value: operation }),
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * One logger and one metrics emitter per container, shared by both handlers.
+ *
+ * Logs are Powertools JSON; metrics are CloudWatch Embedded Metric Format written to stdout, so
+ * emitting them costs no API call. Neither ever receives a token or secret: the Tallyfy client
+ * reports status codes and operation names only.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+export const SERVICE_NAME = "tallyfy-idp-sync";
+export const METRICS_NAMESPACE = "TallyfyIdpSync";
+
+export const logger = new Logger({ serviceName: SERVICE_NAME });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+
+/** The metric names the dashboard and alarms use. */
+export const MetricName = {
+  EventsReceived: "EventsReceived",
+  CommandsQueued: "CommandsQueued",
+  CommandsApplied: "CommandsApplied",
+  NoOps: "NoOps",
+  Ignored: "Ignored",
+  DeadLettered: "DeadLettered",
+  Retried: "Retried",
+  TallyfyWrites: "TallyfyWrites",
+  TallyfyThrottled: "TallyfyThrottled",
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Counts one occurrence, with a single extra dimension (an event type or a reason). */
+export function count(name: MetricName, dimension?: { readonly name: string; readonly value: string }): void {
+  if (!dimension) {
+    metrics.addMetric(name, MetricUnit.Count, 1);
+    return;
+  }
+  const single = metrics.singleMetric();
+  single.addDimension(dimension.name, dimension.value);
+  single.addMetric(name, MetricUnit.Count, 1);
+}

@@ -1,0 +1,172 @@
+/**
+ * The two Lambda handlers, as factories over their dependencies so tests and the local runner
+ * can build them on fakes, while `handlers/ingest.ts` and `handlers/apply.ts` build them from the
+ * environment.
+ *
+ * ingest: identity events (standard queue) -> validated commands -> FIFO commands queue.
+ * apply:  commands (FIFO queue) -> Tallyfy, one entity (message group) at a time.
+ */
+import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type BatchTally, isLastReceive, type RecordOutcome, runBatch } from "./batch.js";
+import { type Command, parseCommand, toCommands } from "./commands.js";
+import type { SyncConfig } from "./config.js";
+import { parseIdentityEvent } from "./event.js";
+import { MetricName } from "./observability.js";
+import type { CommandQueue, DeadLetterQueue } from "./queues.js";
+import type { ItemResult, Reconciler } from "./reconcile.js";
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+interface CommonDeps {
+  /** The sync configuration; throws `SyncConfigError` when it is invalid, which dead-letters each record. */
+  readonly config: () => SyncConfig;
+  readonly deadLetters: DeadLetterQueue;
+  readonly maxReceiveCount: number;
+  readonly onTally?: (tally: BatchTally) => void;
+}
+
+export interface IngestDeps extends CommonDeps {
+  readonly commands: CommandQueue;
+}
+
+export function createIngestHandler(deps: IngestDeps): SqsHandler {
+  const processor = new BatchProcessor(EventType.SQS);
+  return (event, context) =>
+    runBatch(
+      event,
+      context,
+      processor,
+      async (record): Promise<RecordOutcome> => {
+        const config = deps.config();
+        const identityEvent = parseIdentityEvent(record.body);
+        const { commands, ignored } = toCommands(identityEvent, config);
+        const about = { kind: identityEvent.type, eventId: identityEvent.id };
+        if (ignored !== undefined) return { status: "ignored", reason: ignored, ...about };
+        await deps.commands.send(commands);
+        return { status: "applied", ...about };
+      },
+      {
+        deadLetters: deps.deadLetters,
+        maxReceiveCount: deps.maxReceiveCount,
+        metricNames: {
+          applied: MetricName.EventsReceived,
+          noop: MetricName.NoOps,
+          ignored: MetricName.Ignored,
+        },
+        kindDimension: "eventType",
+        onTally: deps.onTally,
+      },
+    );
+}
+
+export interface ApplyDeps extends CommonDeps {
+  /** Built once per container: it holds the caches (member directory, group ids, token). */
+  readonly reconciler: () => Reconciler;
+}
+
+interface Entry {
+  readonly record: SQSRecord;
+  readonly command?: Command;
+  readonly error?: unknown;
+}
+
+export function createApplyHandler(deps: ApplyDeps): SqsHandler {
+  const processor = new SqsFifoPartialProcessorAsync();
+  return (event, context) => {
+    const deadline = Date.now() + context.getRemainingTimeInMillis();
+    const groups = new Map<string, Entry[]>();
+    for (const record of event.Records) {
+      const group = record.attributes.MessageGroupId ?? record.messageId;
+      let entry: Entry;
+      try {
+        entry = { record, command: parseCommand(record.body) };
+      } catch (error) {
+        entry = { record, error };
+      }
+      groups.set(group, [...(groups.get(group) ?? []), entry]);
+    }
+
+    // Each message group is reconciled once, when its first record comes up, for all its records.
+    const units = new Map<string, Promise<Map<SQSRecord, ItemResult>>>();
+    const unitOf = (group: string): Promise<Map<SQSRecord, ItemResult>> => {
+      let unit = units.get(group);
+      if (!unit) {
+        unit = reconcileGroup(deps, groups.get(group) ?? [], deadline);
+        units.set(group, unit);
+      }
+      return unit;
+    };
+
+    return runBatch(
+      event,
+      context,
+      processor,
+      async (record): Promise<RecordOutcome> => {
+        const results = await unitOf(record.attributes.MessageGroupId ?? record.messageId);
+        const result = results.get(record) ?? { status: "skipped" };
+        const entry = groups
+          .get(record.attributes.MessageGroupId ?? record.messageId)
+          ?.find((e) => e.record === record);
+        const about = { kind: entry?.command?.kind, eventId: entry?.command?.eventId };
+        if (result.status === "failed")
+          throw Object.assign(result.error as object, { eventId: about.eventId });
+        if (result.status === "skipped") throw new SkippedError();
+        return { status: result.status, reason: result.reason, ...about };
+      },
+      {
+        deadLetters: deps.deadLetters,
+        maxReceiveCount: deps.maxReceiveCount,
+        metricNames: {
+          applied: MetricName.CommandsApplied,
+          noop: MetricName.NoOps,
+          ignored: MetricName.Ignored,
+        },
+        kindDimension: "kind",
+        onTally: deps.onTally,
+      },
+    );
+  };
+}
+
+/** An earlier command of the same entity must be retried first; this one waits for it. */
+class SkippedError extends Error {
+  public constructor() {
+    super("an earlier command for the same Tallyfy entity failed and will be retried first");
+    this.name = "SkippedError";
+  }
+}
+
+async function reconcileGroup(
+  deps: ApplyDeps,
+  entries: readonly Entry[],
+  deadline: number,
+): Promise<Map<SQSRecord, ItemResult>> {
+  const results = new Map<SQSRecord, ItemResult>();
+  let reconciler: Reconciler;
+  try {
+    deps.config();
+    reconciler = deps.reconciler();
+  } catch (error) {
+    for (const entry of entries) results.set(entry.record, { status: "failed", error });
+    return results;
+  }
+  const valid = entries.filter((e) => e.command !== undefined);
+  for (const entry of entries) {
+    if (entry.error !== undefined) results.set(entry.record, { status: "failed", error: entry.error });
+  }
+  const items = valid.map((e) => ({
+    command: e.command as Command,
+    final: isLastReceive(e.record, deps.maxReceiveCount),
+  }));
+  try {
+    const outcomes = await reconciler.apply(items, deadline);
+    valid.forEach((entry, index) => {
+      results.set(entry.record, outcomes[index] ?? { status: "skipped" });
+    });
+  } catch (error) {
+    // A failed read before any write: every command of the entity shares the failure.
+    for (const entry of valid) results.set(entry.record, { status: "failed", error });
+  }
+  return results;
+}
