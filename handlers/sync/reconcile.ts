@@ -81,6 +81,8 @@ class Fold {
   public readonly results: (ItemResult | undefined)[];
   /** Items whose changes are in the pending write. */
   public readonly included: number[] = [];
+  /** Whether any write (or follow-up command) was made for the entity. */
+  public wrote = false;
   #stopped = false;
 
   public constructor(private readonly items: readonly WorkItem[]) {
@@ -113,8 +115,12 @@ class Fold {
     for (const index of this.included) this.results[index] = { status: "failed", error };
   }
 
+  /** The results; a command counts as applied only if the entity actually got a write. */
   public done(): ItemResult[] {
-    return this.results.map((result) => result ?? { status: "noop" });
+    return this.results.map((result) => {
+      if (result === undefined || (result.status === "applied" && !this.wrote)) return { status: "noop" };
+      return result;
+    });
   }
 }
 
@@ -129,6 +135,19 @@ export class Reconciler {
   readonly #groupIds = new Map<string, string>();
 
   public constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Every Tallyfy write goes through here, so the fold knows and metrics count it. */
+  async #write(fold: Fold, operation: string, call: () => Promise<unknown>): Promise<void> {
+    await call();
+    fold.wrote = true;
+    this.deps.onWrite?.(operation);
+  }
+
+  async #sendFollowUps(fold: Fold, commands: Command[]): Promise<void> {
+    if (commands.length === 0) return;
+    await this.deps.followUps.send(commands);
+    fold.wrote = true;
+  }
 
   /** Applies one entity's commands, in order; returns one result per item. */
   public async apply(items: readonly WorkItem[], deadline?: number): Promise<ItemResult[]> {
@@ -228,8 +247,12 @@ export class Reconciler {
       if (!current && invite) {
         if (status === "removed") return fold.done();
         try {
-          current = (await client.members.invite(invite, opts)) ?? undefined;
-          this.deps.onWrite?.("members.invite");
+          const pending = invite;
+          let invited: Member | undefined;
+          await this.#write(fold, "members.invite", async () => {
+            invited = await client.members.invite(pending, opts);
+          });
+          current = invited;
         } catch (error) {
           // 422 "taken": the member exists but the directory did not know yet. Reload and reconcile once more.
           if (
@@ -252,8 +275,8 @@ export class Reconciler {
         directory.remember(email, current.id);
       }
       if (!current) return fold.done();
-      await this.#writeMember(current, profile, role, status, opts);
-      await this.#memberFollowUps(items, current, memberships);
+      await this.#writeMember(fold, current, profile, role, status, opts);
+      await this.#sendFollowUps(fold, memberFollowUps(items, current, memberships));
     } catch (error) {
       if (!isTransient(error) && fold.included.length > 1) throw new SharedWriteError(error);
       fold.failIncluded(error);
@@ -277,6 +300,7 @@ export class Reconciler {
   }
 
   async #writeMember(
+    fold: Fold,
     current: Member,
     profile: Profile,
     role: Role | undefined,
@@ -284,10 +308,7 @@ export class Reconciler {
     opts: CallOptions,
   ) {
     const { client } = this.deps;
-    const write = async (operation: string, call: () => Promise<unknown>) => {
-      await call();
-      this.deps.onWrite?.(operation);
-    };
+    const write = (operation: string, call: () => Promise<unknown>) => this.#write(fold, operation, call);
     if (status === "removed") {
       if (current.status !== "removed")
         await write("members.remove", () => client.members.remove(current.id, undefined, opts));
@@ -329,31 +350,6 @@ export class Reconciler {
     if (status === "disabled" && current.status !== "disabled") {
       await write("members.disable", () => client.members.disable(current.id, opts));
     }
-  }
-
-  /** Group changes go to the groups' own FIFO groups, carrying the member id so none has to look it up. */
-  async #memberFollowUps(items: readonly WorkItem[], current: Member, memberships: Map<string, boolean>) {
-    const source = items.at(-1)?.command;
-    if (!source || memberships.size === 0) return;
-    const inGroups = current.groups ?? [];
-    const followUps: Command[] = [];
-    for (const [group, present] of memberships) {
-      const isIn = inGroups.some((g) => g.id === group || sameGroup(g.name, group));
-      if (isIn === present) continue;
-      followUps.push({
-        v: COMMAND_VERSION,
-        eventId: source.eventId,
-        eventType: source.eventType,
-        time: source.time,
-        kind: "group.membership",
-        group,
-        email: current.email,
-        who: "member",
-        present,
-        memberId: current.id,
-      });
-    }
-    await this.deps.followUps.send(followUps);
   }
 
   // ---- guests ------------------------------------------------------------------------------
@@ -408,10 +404,7 @@ export class Reconciler {
     if (fold.included.length === 0) return fold.done();
 
     try {
-      const write = async (operation: string, call: () => Promise<unknown>) => {
-        await call();
-        this.deps.onWrite?.(operation);
-      };
+      const write = (operation: string, call: () => Promise<unknown>) => this.#write(fold, operation, call);
       if (!current && create && state !== "removed")
         await write("guests.create", () => client.guests.create(create as GuestCreate, opts));
       const wasDisabled = current?.disabled ?? false;
@@ -421,31 +414,12 @@ export class Reconciler {
         await write("guests.disable", () => client.guests.disable(email, opts));
       if (current && state === "active" && wasDisabled)
         await write("guests.enable", () => client.guests.enable(email, opts));
-      if (state !== "removed") await this.#guestFollowUps(items, email, memberships);
+      if (state !== "removed") await this.#sendFollowUps(fold, guestFollowUps(items, email, memberships));
     } catch (error) {
       if (!isTransient(error) && fold.included.length > 1) throw new SharedWriteError(error);
       fold.failIncluded(error);
     }
     return fold.done();
-  }
-
-  /** Tallyfy cannot list a guest's groups, so every mapped group is told; the group step skips what holds. */
-  async #guestFollowUps(items: readonly WorkItem[], email: string, memberships: Map<string, boolean>) {
-    const source = items.at(-1)?.command;
-    if (!source) return;
-    await this.deps.followUps.send(
-      [...memberships].map(([group, present]) => ({
-        v: COMMAND_VERSION,
-        eventId: source.eventId,
-        eventType: source.eventType,
-        time: source.time,
-        kind: "group.membership" as const,
-        group,
-        email,
-        who: "guest" as const,
-        present,
-      })),
-    );
   }
 
   // ---- groups ------------------------------------------------------------------------------
@@ -500,13 +474,13 @@ export class Reconciler {
     try {
       const body = { name, description, members, guests };
       if (current) {
-        await client.groups.update(current.id, body, opts);
-        this.deps.onWrite?.("groups.update");
+        await this.#write(fold, "groups.update", () => client.groups.update(current.id, body, opts));
       } else {
         if (/^[0-9a-f]{32}$/i.test(target)) throw new GroupNotFoundError(target);
-        const created = await client.groups.create(body, opts);
-        this.deps.onWrite?.("groups.create");
-        if (created) this.#groupIds.set(target.toLowerCase(), created.id);
+        await this.#write(fold, "groups.create", async () => {
+          const created = await client.groups.create(body, opts);
+          if (created) this.#groupIds.set(target.toLowerCase(), created.id);
+        });
       }
     } catch (error) {
       if (!isTransient(error) && fold.included.length > 1) throw new SharedWriteError(error);
@@ -533,6 +507,56 @@ export class Reconciler {
     if (found) this.#groupIds.set(key, found.id);
     return found;
   }
+}
+
+/** Group changes go to the groups' own FIFO groups, carrying the member id so none has to look it up. */
+function memberFollowUps(
+  items: readonly WorkItem[],
+  current: Member,
+  memberships: Map<string, boolean>,
+): Command[] {
+  const source = items.at(-1)?.command;
+  if (!source) return [];
+  const inGroups = current.groups ?? [];
+  const followUps: Command[] = [];
+  for (const [group, present] of memberships) {
+    const isIn = inGroups.some((g) => g.id === group || sameGroup(g.name, group));
+    if (isIn === present) continue;
+    followUps.push({
+      v: COMMAND_VERSION,
+      eventId: source.eventId,
+      eventType: source.eventType,
+      time: source.time,
+      kind: "group.membership",
+      group,
+      email: current.email,
+      who: "member",
+      present,
+      memberId: current.id,
+    });
+  }
+  return followUps;
+}
+
+/** Tallyfy cannot list a guest's groups, so every mapped group is told; the group step skips what holds. */
+function guestFollowUps(
+  items: readonly WorkItem[],
+  email: string,
+  memberships: Map<string, boolean>,
+): Command[] {
+  const source = items.at(-1)?.command;
+  if (!source) return [];
+  return [...memberships].map(([group, present]) => ({
+    v: COMMAND_VERSION,
+    eventId: source.eventId,
+    eventType: source.eventType,
+    time: source.time,
+    kind: "group.membership" as const,
+    group,
+    email,
+    who: "guest" as const,
+    present,
+  }));
 }
 
 type GuestState = "active" | "disabled" | "removed";

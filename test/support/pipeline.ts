@@ -1,0 +1,170 @@
+/**
+ * The whole pipeline on this machine: fauxqs queues, the fake Tallyfy, and both real handlers
+ * driven by local event source mappings.
+ */
+import {
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { BatchTally } from "../../handlers/sync/batch.js";
+import { parseSyncConfig, type SyncConfig } from "../../handlers/sync/config.js";
+import { buildReconciler } from "../../handlers/sync/environment.js";
+import { createApplyHandler, createIngestHandler } from "../../handlers/sync/pipeline.js";
+import { CommandQueue, DeadLetterQueue } from "../../handlers/sync/queues.js";
+import { TallyfyClient } from "../../handlers/tallyfy/client.js";
+import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
+import { drain, LocalEventSource, type LocalQueue, startLocalSqs } from "../../local/event-source.js";
+import { FakeTallyfy } from "./fake-tallyfy.js";
+
+export const DEFAULT_TEST_CONFIG = {
+  memberDomains: ["example.com"],
+  roles: { admin: ["Tallyfy Admins"], standard: ["Staff"], light: ["Contractors"] },
+  defaultRole: "standard",
+  groups: { Engineering: "Engineering", Sales: "Sales", Partners: "Partners" },
+  createMissingGroups: false,
+  deprovision: "disable",
+  inviteMessage: "Welcome to Tallyfy",
+};
+
+export interface DeadLetter {
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+}
+
+export interface TestPipelineOptions {
+  readonly config?: Record<string, unknown>;
+  readonly maxReceiveCount?: number;
+}
+
+export async function startPipeline(options: TestPipelineOptions = {}) {
+  const maxReceiveCount = options.maxReceiveCount ?? 3;
+  const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: 1 });
+  const tallyfy = await FakeTallyfy.start();
+  const config: SyncConfig = parseSyncConfig(JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG));
+  const { queues, client: sqsClient } = sqs;
+  const tallies = { ingest: [] as BatchTally[], apply: [] as BatchTally[] };
+
+  const tallyfyClient = new TallyfyClient({
+    organizationId: tallyfy.organizationId,
+    baseUrl: tallyfy.url,
+    tokens: new StaticTokenSource("test-token"),
+    retry: { maxRetryAfterMs: 2_000 },
+  });
+  const reconciler = buildReconciler({
+    config,
+    client: tallyfyClient,
+    followUps: new CommandQueue(sqsClient, queues.commands.url),
+  });
+  const ingest = createIngestHandler({
+    config: () => config,
+    commands: new CommandQueue(sqsClient, queues.commands.url),
+    deadLetters: new DeadLetterQueue(sqsClient, queues.ingestDeadLetter.url),
+    maxReceiveCount,
+    onTally: (t) => tallies.ingest.push(t),
+  });
+  const apply = createApplyHandler({
+    config: () => config,
+    deadLetters: new DeadLetterQueue(sqsClient, queues.commandsDeadLetter.url),
+    maxReceiveCount,
+    reconciler: () => reconciler,
+    onTally: (t) => tallies.apply.push(t),
+  });
+  const sources = [
+    {
+      source: new LocalEventSource({ client: sqsClient, queue: queues.ingest, handler: ingest }),
+      queue: queues.ingest,
+    },
+    {
+      source: new LocalEventSource({ client: sqsClient, queue: queues.commands, handler: apply }),
+      queue: queues.commands,
+    },
+  ];
+
+  return {
+    sqs: sqsClient,
+    queues,
+    tallyfy,
+    tallies,
+    /** Puts raw bodies (events or anything else) on the ingest queue. */
+    async send(...bodies: (object | string)[]): Promise<void> {
+      for (const body of bodies) {
+        await sqsClient.send(
+          new SendMessageCommand({
+            QueueUrl: queues.ingest.url,
+            MessageBody: typeof body === "string" ? body : JSON.stringify(body),
+          }),
+        );
+      }
+    },
+    /** Runs both handlers until every queue is empty. */
+    async drain(timeoutMs = 60_000): Promise<void> {
+      if (!(await drain(sqsClient, sources, timeoutMs)))
+        throw new Error("the pipeline did not drain in time");
+    },
+    async deadLetters(which: "ingest" | "commands"): Promise<DeadLetter[]> {
+      return readAll(sqsClient, which === "ingest" ? queues.ingestDeadLetter : queues.commandsDeadLetter);
+    },
+    async stop(): Promise<void> {
+      await Promise.all([sqs.stop(), tallyfy.stop()]);
+    },
+  };
+}
+
+export type TestPipeline = Awaited<ReturnType<typeof startPipeline>>;
+
+/** Reads every message of a queue (and purges it), with its string attributes. */
+async function readAll(client: SQSClient, queue: LocalQueue): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  for (;;) {
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queue.url,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+        VisibilityTimeout: 60,
+      }),
+    );
+    if (Messages.length === 0) break;
+    for (const m of Messages) {
+      letters.push({
+        body: m.Body ?? "",
+        attributes: Object.fromEntries(
+          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ""]),
+        ),
+      });
+    }
+  }
+  await client.send(new PurgeQueueCommand({ QueueUrl: queue.url }));
+  return letters;
+}
+
+let sequence = 0;
+
+/** A canonical event with a fresh id. */
+export function event(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  sequence++;
+  return {
+    id: `evt-${sequence}-${Math.random().toString(36).slice(2, 8)}`,
+    type,
+    time: new Date(Date.UTC(2026, 10, 23, 10, 0, sequence)).toISOString(),
+    source: "test",
+    ...fields,
+  };
+}
+
+/** Sums the tallies: the conservation invariant must hold for each batch and so for the sum. */
+export function totals(tallies: readonly BatchTally[]): BatchTally {
+  return tallies.reduce(
+    (sum, t) => ({
+      received: sum.received + t.received,
+      applied: sum.applied + t.applied,
+      noop: sum.noop + t.noop,
+      ignored: sum.ignored + t.ignored,
+      deadLettered: sum.deadLettered + t.deadLettered,
+      retried: sum.retried + t.retried,
+    }),
+    { received: 0, applied: 0, noop: 0, ignored: 0, deadLettered: 0, retried: 0 },
+  );
+}
