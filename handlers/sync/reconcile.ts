@@ -276,7 +276,13 @@ export class Reconciler {
       }
       if (!current) return fold.done();
       await this.#writeMember(fold, current, profile, role, status, opts);
-      await this.#sendFollowUps(fold, memberFollowUps(items, current, memberships));
+      await this.#sendFollowUps(
+        fold,
+        membershipFollowUps(items, memberships, {
+          email,
+          member: { ...current, groups: current.groups ?? [] },
+        }),
+      );
     } catch (error) {
       if (!isTransient(error) && fold.included.length > 1) throw new SharedWriteError(error);
       fold.failIncluded(error);
@@ -414,7 +420,8 @@ export class Reconciler {
         await write("guests.disable", () => client.guests.disable(email, opts));
       if (current && state === "active" && wasDisabled)
         await write("guests.enable", () => client.guests.enable(email, opts));
-      if (state !== "removed") await this.#sendFollowUps(fold, guestFollowUps(items, email, memberships));
+      if (state !== "removed")
+        await this.#sendFollowUps(fold, membershipFollowUps(items, memberships, { email }));
     } catch (error) {
       if (!isTransient(error) && fold.included.length > 1) throw new SharedWriteError(error);
       fold.failIncluded(error);
@@ -509,54 +516,37 @@ export class Reconciler {
   }
 }
 
-/** Group changes go to the groups' own FIFO groups, carrying the member id so none has to look it up. */
-function memberFollowUps(
+/**
+ * Group changes go to the groups' own FIFO message groups, as commands of the same event.
+ * A member's current groups are known (read with `with=groups`), so only differences are sent,
+ * with the member id so the group step need not look it up. Tallyfy cannot list a guest's
+ * groups, so a guest's every mapped group is told and the group step skips what already holds.
+ */
+function membershipFollowUps(
   items: readonly WorkItem[],
-  current: Member,
   memberships: Map<string, boolean>,
+  who: { readonly email: string; readonly member?: Member },
 ): Command[] {
   const source = items.at(-1)?.command;
   if (!source) return [];
-  const inGroups = current.groups ?? [];
-  const followUps: Command[] = [];
-  for (const [group, present] of memberships) {
-    const isIn = inGroups.some((g) => g.id === group || sameGroup(g.name, group));
-    if (isIn === present) continue;
-    followUps.push({
+  const inGroups = who.member?.groups;
+  return [...memberships]
+    .filter(
+      ([group, present]) =>
+        !inGroups || inGroups.some((g) => g.id === group || sameGroup(g.name, group)) !== present,
+    )
+    .map(([group, present]) => ({
       v: COMMAND_VERSION,
       eventId: source.eventId,
       eventType: source.eventType,
       time: source.time,
-      kind: "group.membership",
+      kind: "group.membership" as const,
       group,
-      email: current.email,
-      who: "member",
+      email: who.member?.email ?? who.email,
+      who: who.member ? ("member" as const) : ("guest" as const),
       present,
-      memberId: current.id,
-    });
-  }
-  return followUps;
-}
-
-/** Tallyfy cannot list a guest's groups, so every mapped group is told; the group step skips what holds. */
-function guestFollowUps(
-  items: readonly WorkItem[],
-  email: string,
-  memberships: Map<string, boolean>,
-): Command[] {
-  const source = items.at(-1)?.command;
-  if (!source) return [];
-  return [...memberships].map(([group, present]) => ({
-    v: COMMAND_VERSION,
-    eventId: source.eventId,
-    eventType: source.eventType,
-    time: source.time,
-    kind: "group.membership" as const,
-    group,
-    email,
-    who: "guest" as const,
-    present,
-  }));
+      memberId: who.member?.id,
+    }));
 }
 
 type GuestState = "active" | "disabled" | "removed";
