@@ -156,7 +156,7 @@ export async function runBatch(
       metrics.addMetric(name, MetricUnit.Count, value);
     }
   }
-  metrics.publishStoredMetrics();
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   logger.info("batch done", { ...tally });
   options.onTally?.(tally);
   return { batchItemFailures: response.batchItemFailures };

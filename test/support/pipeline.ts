@@ -2,12 +2,7 @@
  * The whole pipeline on this machine: fauxqs queues, the fake Tallyfy, and both real handlers
  * driven by local event source mappings.
  */
-import {
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { BatchTally } from "../../handlers/sync/batch.js";
 import { parseSyncConfig, type SyncConfig } from "../../handlers/sync/config.js";
 import { buildReconciler } from "../../handlers/sync/environment.js";
@@ -15,7 +10,8 @@ import { createApplyHandler, createIngestHandler } from "../../handlers/sync/pip
 import { CommandQueue, DeadLetterQueue } from "../../handlers/sync/queues.js";
 import { TallyfyClient } from "../../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
-import { drain, LocalEventSource, type LocalQueue, startLocalSqs } from "../../local/event-source.js";
+import { drain, LocalEventSource, startLocalSqs } from "../../local/event-source.js";
+import { type DeadLetter, readDeadLetters } from "../../local/report.js";
 import { FakeTallyfy } from "./fake-tallyfy.js";
 
 export const DEFAULT_TEST_CONFIG = {
@@ -27,11 +23,6 @@ export const DEFAULT_TEST_CONFIG = {
   deprovision: "disable",
   inviteMessage: "Welcome to Tallyfy",
 };
-
-export interface DeadLetter {
-  readonly body: string;
-  readonly attributes: Record<string, string>;
-}
 
 export interface TestPipelineOptions {
   readonly config?: Record<string, unknown>;
@@ -104,7 +95,10 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
         throw new Error("the pipeline did not drain in time");
     },
     async deadLetters(which: "ingest" | "commands"): Promise<DeadLetter[]> {
-      return readAll(sqsClient, which === "ingest" ? queues.ingestDeadLetter : queues.commandsDeadLetter);
+      return readDeadLetters(
+        sqsClient,
+        which === "ingest" ? queues.ingestDeadLetter : queues.commandsDeadLetter,
+      );
     },
     async stop(): Promise<void> {
       await Promise.all([sqs.stop(), tallyfy.stop()]);
@@ -113,32 +107,6 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
 }
 
 export type TestPipeline = Awaited<ReturnType<typeof startPipeline>>;
-
-/** Reads every message of a queue (and purges it), with its string attributes. */
-async function readAll(client: SQSClient, queue: LocalQueue): Promise<DeadLetter[]> {
-  const letters: DeadLetter[] = [];
-  for (;;) {
-    const { Messages = [] } = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queue.url,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ["All"],
-        VisibilityTimeout: 60,
-      }),
-    );
-    if (Messages.length === 0) break;
-    for (const m of Messages) {
-      letters.push({
-        body: m.Body ?? "",
-        attributes: Object.fromEntries(
-          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ""]),
-        ),
-      });
-    }
-  }
-  await client.send(new PurgeQueueCommand({ QueueUrl: queue.url }));
-  return letters;
-}
 
 let sequence = 0;
 

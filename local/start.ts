@@ -1,0 +1,231 @@
+/**
+ * `npm start`: the whole pipeline on this machine, on embedded defaults.
+ *
+ * fauxqs provides the four queues, a Secrets Manager stand-in holds the Tallyfy secret, a fake
+ * Tallyfy holds a small organization, and the two real Lambda entry points (`handlers/ingest.ts`,
+ * `handlers/apply.ts`) are loaded with the environment the CDK stack would give them and driven by
+ * local event source mappings. Each example event is replayed in turn, and what changed in
+ * Tallyfy and what sits in the dead-letter queues is printed.
+ *
+ * Options:
+ *   --events <file or folder>   your own events (a JSON event, a JSON array of events, or a folder of such files)
+ *   --config <file>             your sync configuration (default: local/config.json)
+ *   --tallyfy-url <url>         a real Tallyfy API base URL, with --org <id> and --token <token> (or TALLYFY_TOKEN)
+ *   --dry-run                   with --tallyfy-url: make only reads; print the writes it would make
+ *   --verbose                   show the handlers' JSON logs
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { SqsHandler } from "../handlers/sync/pipeline.js";
+import { FakeSecretsManager } from "../test/support/fake-secrets-manager.js";
+import { FakeTallyfy } from "../test/support/fake-tallyfy.js";
+import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
+import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SECRET_ID = "tallyfy-idp-sync/local";
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: "string", default: path.join(here, "examples") },
+    config: { type: "string", default: path.join(here, "config.json") },
+    "tallyfy-url": { type: "string" },
+    org: { type: "string" },
+    token: { type: "string" },
+    "dry-run": { type: "boolean", default: false },
+    verbose: { type: "boolean", default: false },
+  },
+});
+
+async function main(): Promise<number> {
+  const real = args["tallyfy-url"];
+  const token = args.token ?? process.env.TALLYFY_TOKEN;
+  if (real && (!args.org || !token)) {
+    console.error("--tallyfy-url needs --org <organization id> and --token <token> (or TALLYFY_TOKEN)");
+    return 2;
+  }
+  if (args["dry-run"] && !real)
+    console.warn("--dry-run only matters with --tallyfy-url; the fake Tallyfy is written to.");
+
+  const sqs = await startLocalSqs({ maxReceiveCount: 3, visibilityTimeoutSeconds: 1 });
+  const secrets = await FakeSecretsManager.start();
+  const fake = real ? undefined : await seededTallyfy();
+  const calls: TallyfyCall[] = [];
+  const tallyfyUrl = real ?? fake?.url ?? "";
+  watchTallyfyCalls(new URL(tallyfyUrl).origin, calls, Boolean(real && args["dry-run"]));
+  secrets.secrets.set(SECRET_ID, JSON.stringify({ accessToken: token ?? "local-token" }));
+
+  const configJson = readFileSync(args.config, "utf8");
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    POWERTOOLS_LOG_LEVEL: args.verbose ? "INFO" : "SILENT",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    SYNC_CONFIG: configJson,
+    MAX_RECEIVE_COUNT: "3",
+    COMMANDS_QUEUE_URL: sqs.queues.commands.url,
+    TALLYFY_SECRET_ID: SECRET_ID,
+    TALLYFY_ORG_ID: args.org ?? fake?.organizationId ?? "",
+    TALLYFY_API_URL: tallyfyUrl,
+  });
+  // Each entry point reads its environment when loaded, as in Lambda; the two differ only in their DLQ.
+  process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.ingestDeadLetter.url;
+  const ingest: SqsHandler = (await import("../handlers/ingest.js")).handler;
+  process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.commandsDeadLetter.url;
+  const apply: SqsHandler = (await import("../handlers/apply.js")).handler;
+
+  const sources = [
+    {
+      source: new LocalEventSource({
+        client: sqs.client,
+        queue: sqs.queues.ingest,
+        handler: ingest,
+        functionName: "ingest",
+      }),
+      queue: sqs.queues.ingest,
+    },
+    {
+      source: new LocalEventSource({
+        client: sqs.client,
+        queue: sqs.queues.commands,
+        handler: apply,
+        functionName: "apply",
+      }),
+      queue: sqs.queues.commands,
+    },
+  ];
+
+  console.log("tallyfy-idp-sync: local run");
+  console.log(`  queues    fauxqs on ${sqs.endpoint}`);
+  console.log(
+    `  Tallyfy   ${real ? `${real} (organization ${args.org}${args["dry-run"] ? ", dry run: reads only" : ""})` : `fake on ${fake?.url}, organization ${fake?.organizationId}: ${fake?.members.size} members, ${fake?.groups.size} groups`}`,
+  );
+  console.log(`  config    ${path.relative(process.cwd(), args.config)}`);
+  console.log("");
+
+  const files = eventFiles(args.events);
+  for (const [index, file] of files.entries()) {
+    const bodies = bodiesOf(file);
+    const before = fake ? snapshot(fake) : undefined;
+    const callsBefore = calls.length;
+    for (const body of bodies) {
+      await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.queues.ingest.url, MessageBody: body }));
+    }
+    const drained = await drain(sqs.client, sources, 120_000);
+    console.log(`${index + 1}. ${path.basename(file)}  ${bodies.map(summary).join("; ")}`);
+    const lines = fake && before ? describeChanges(before, snapshot(fake)) : [];
+    const writes = calls.slice(callsBefore).filter((c) => c.method !== "GET");
+    if (!fake)
+      lines.push(...writes.map((c) => `${c.dryRun ? "would" : "did"} ${c.method} ${c.path} -> ${c.status}`));
+    for (const line of lines.length > 0 ? lines : ["(no change in Tallyfy)"]) console.log(`   ${line}`);
+    if (!drained) console.log("   ! the queues did not drain within two minutes");
+  }
+
+  console.log("");
+  console.log("Dead-letter queues:");
+  for (const [name, queue] of [
+    ["ingest", sqs.queues.ingestDeadLetter],
+    ["commands", sqs.queues.commandsDeadLetter],
+  ] as const) {
+    const letters = await readDeadLetters(sqs.client, queue);
+    console.log(`  ${name}: ${letters.length} message${letters.length === 1 ? "" : "s"}`);
+    for (const letter of letters) {
+      console.log(
+        `    ${letter.errorType}: ${letter.errorMessage}${letter.eventId ? `  (event ${letter.eventId})` : ""}`,
+      );
+    }
+  }
+  const reads = calls.filter((c) => c.method === "GET").length;
+  console.log("");
+  console.log(
+    `Tallyfy calls: ${calls.length} (${reads} reads, ${calls.length - reads} writes), ${calls.filter((c) => c.status === 429).length} throttled`,
+  );
+
+  await Promise.all([sqs.stop(), secrets.stop(), fake?.stop()]);
+  return 0;
+}
+
+/** A small organization: an admin, two staff, one contractor, three groups. */
+async function seededTallyfy(): Promise<FakeTallyfy> {
+  const fake = await FakeTallyfy.start({ organizationId: "org-demo", tokens: ["local-token"] });
+  fake.addMember({
+    email: "dana@example.com",
+    first_name: "Dana",
+    last_name: "Admin",
+    role: "admin",
+    timezone: "America/New_York",
+  });
+  const bob = fake.addMember({
+    email: "bob@example.com",
+    first_name: "Bob",
+    last_name: "Stone",
+    job_title: "Engineer",
+    timezone: "Europe/Berlin",
+  });
+  fake.addMember({ email: "carol@example.com", first_name: "Carol", last_name: "King", role: "light" });
+  fake.addGroup({ name: "Engineering", description: "Everyone who builds", members: [bob.id] });
+  fake.addGroup({ name: "Sales", description: "Everyone who sells" });
+  fake.addGroup({ name: "Partners", description: "People outside the company we work with" });
+  return fake;
+}
+
+/** Records every call to Tallyfy; in a dry run, answers writes itself instead of sending them. */
+function watchTallyfyCalls(origin: string, calls: TallyfyCall[], dryRun: boolean): void {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+    const method = init?.method ?? "GET";
+    if (url.origin !== origin) return realFetch(input, init);
+    const callPath = url.pathname + url.search;
+    if (dryRun && method !== "GET") {
+      calls.push({ method, path: callPath, status: 200, dryRun: true });
+      return new Response(null, { status: 200 });
+    }
+    const response = await realFetch(input, init);
+    calls.push({ method, path: callPath, status: response.status, dryRun: false });
+    return response;
+  };
+}
+
+function eventFiles(target: string): string[] {
+  if (!statSync(target).isDirectory()) return [target];
+  return readdirSync(target)
+    .filter((name) => !name.startsWith("."))
+    .sort()
+    .map((name) => path.join(target, name));
+}
+
+/** A file holds one event, an array of events, or (deliberately) something malformed, sent as is. */
+function bodiesOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  try {
+    const json: unknown = JSON.parse(text);
+    return Array.isArray(json) ? json.map((item) => JSON.stringify(item)) : [text];
+  } catch {
+    return [text];
+  }
+}
+
+function summary(body: string): string {
+  try {
+    const json = JSON.parse(body) as { type?: string; user?: { email?: string }; group?: { name?: string } };
+    return [json.type, json.user?.email, json.group?.name].filter(Boolean).join(" ");
+  } catch {
+    return "malformed message";
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
