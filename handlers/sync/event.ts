@@ -136,3 +136,14 @@ export function parseIdentityEvent(body: string): IdentityEvent {
   }
   return parsed.data;
 }
+
+/** The JSON Schema of the event as producers send it (the input side of the zod schema). */
+export function identityEventJsonSchema(): Record<string, unknown> {
+  return {
+    $id: "https://github.com/tallyfy-idp-sync/schema/identity-event.schema.json",
+    title: "tallyfy-idp-sync identity event",
+    description:
+      "One change in an identity provider, sent as the body of an SQS message to the ingest queue.",
+    ...z.toJSONSchema(IdentityEventSchema, { io: "input", unrepresentable: "any" }),
+  };
+}
