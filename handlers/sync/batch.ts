@@ -75,9 +75,11 @@ export async function runBatch(
   options: BatchOptions,
 ): Promise<SQSBatchResponse> {
   const counts = new Map<string, number>();
+  // Each count is emitted in total (what the dashboard and alarms read) and by kind or error type.
   const bump = (name: MetricName, dimension?: string) => {
-    const key = `${name}\u0000${dimension ?? ""}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const key of dimension ? [`${name}\u0000`, `${name}\u0000${dimension}`] : [`${name}\u0000`]) {
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
   };
   const tally = {
     received: event.Records.length,

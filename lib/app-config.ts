@@ -1,0 +1,64 @@
+/**
+ * The one context key, `tallyfyIdpSync`, that configures the deployable stack: the sync
+ * configuration plus deployment settings. Validated at synth time; errors name the bad key.
+ */
+import * as z from "zod";
+import { describeIssues, SyncConfigSchema } from "../handlers/sync/config.js";
+
+export const CONTEXT_KEY = "tallyfyIdpSync";
+
+export const AppConfigSchema = z.strictObject({
+  /** @default "TallyfyIdpSync" */
+  stackName: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, "must be a CloudFormation stack name")
+    .default("TallyfyIdpSync"),
+  tallyfy: z.strictObject({
+    organizationId: z.string().trim().min(1, "must not be empty"),
+    apiUrl: z.url({ protocol: /^https$/ }).optional(),
+    /** An existing secret, by full ARN. */
+    secretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN")
+      .optional(),
+    /** An existing secret, by name. */
+    secretName: z.string().min(1).optional(),
+  }),
+  sync: SyncConfigSchema,
+  maxReceiveCount: z.number().int().min(2).max(1000).optional(),
+  applyMaxConcurrency: z.number().int().min(2).max(1000).optional(),
+  applyTimeoutSeconds: z.number().int().min(5).max(900).optional(),
+  ingestTimeoutSeconds: z.number().int().min(5).max(900).optional(),
+  alarmEmail: z.email().optional(),
+  maxMessageAgeMinutes: z.number().int().min(1).optional(),
+  eventBridge: z
+    .strictObject({ eventBusName: z.string().min(1), eventPattern: z.record(z.string(), z.unknown()) })
+    .optional(),
+});
+
+export type AppConfig = z.output<typeof AppConfigSchema>;
+
+/** Context that fails validation; the message names every bad key under `tallyfyIdpSync`. */
+export class AppConfigError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "AppConfigError";
+  }
+}
+
+export function parseAppConfig(context: unknown): AppConfig {
+  if (context === undefined) throw new AppConfigError(`cdk.json context has no "${CONTEXT_KEY}" key`);
+  const parsed = AppConfigSchema.safeParse(typeof context === "string" ? JSON.parse(context) : context);
+  if (!parsed.success) {
+    const lines = describeIssues(parsed.error)
+      .split("; ")
+      .map((line) => `${CONTEXT_KEY}.${line}`);
+    throw new AppConfigError(`invalid cdk.json context:\n  - ${lines.join("\n  - ")}`);
+  }
+  if (parsed.data.tallyfy.secretArn && parsed.data.tallyfy.secretName) {
+    throw new AppConfigError(
+      `invalid cdk.json context:\n  - ${CONTEXT_KEY}.tallyfy: give secretArn or secretName, not both`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,53 @@
+import {
+  Annotations,
+  Duration,
+  Stack,
+  type StackProps,
+  aws_secretsmanager as secretsmanager,
+} from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import type { AppConfig } from "./app-config.js";
+import { TallyfyIdpSync } from "./tallyfy-idp-sync.js";
+
+export interface TallyfyIdpSyncStackProps extends StackProps {
+  /** The validated `tallyfyIdpSync` context. */
+  readonly config: AppConfig;
+}
+
+/** The deployable stack: one {@link TallyfyIdpSync} configured from cdk.json context. */
+export class TallyfyIdpSyncStack extends Stack {
+  public readonly sync: TallyfyIdpSync;
+
+  public constructor(scope: Construct, id: string, props: TallyfyIdpSyncStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const { tallyfy } = config;
+    const tallyfySecret = tallyfy.secretArn
+      ? secretsmanager.Secret.fromSecretCompleteArn(this, "TallyfySecretRef", tallyfy.secretArn)
+      : tallyfy.secretName
+        ? secretsmanager.Secret.fromSecretNameV2(this, "TallyfySecretRef", tallyfy.secretName)
+        : undefined;
+    const seconds = (value: number | undefined) =>
+      value === undefined ? undefined : Duration.seconds(value);
+    this.sync = new TallyfyIdpSync(this, "Sync", {
+      syncConfig: config.sync,
+      tallyfyOrganizationId: tallyfy.organizationId,
+      tallyfyApiUrl: tallyfy.apiUrl,
+      tallyfySecret,
+      maxReceiveCount: config.maxReceiveCount,
+      applyMaxConcurrency: config.applyMaxConcurrency,
+      applyTimeout: seconds(config.applyTimeoutSeconds),
+      ingestTimeout: seconds(config.ingestTimeoutSeconds),
+      alarmEmail: config.alarmEmail,
+      maxMessageAge:
+        config.maxMessageAgeMinutes === undefined ? undefined : Duration.minutes(config.maxMessageAgeMinutes),
+      eventBridge: config.eventBridge,
+    });
+    if (/^(your-|example|change)/i.test(tallyfy.organizationId)) {
+      Annotations.of(this).addWarningV2(
+        "tallyfy-idp-sync:placeholder-org",
+        `tallyfy.organizationId is "${tallyfy.organizationId}": set your Tallyfy organization id in cdk.json before deploying`,
+      );
+    }
+  }
+}

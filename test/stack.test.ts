@@ -1,0 +1,327 @@
+import { App, Duration, Stack, aws_sqs as sqs } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AppConfigError, parseAppConfig } from "../lib/app-config.js";
+import { TallyfyIdpSyncStack } from "../lib/stack.js";
+import { TallyfyIdpSync, TallyfyIdpSyncPropsError } from "../lib/tallyfy-idp-sync.js";
+
+const context = {
+  tallyfy: { organizationId: "org-123" },
+  sync: {
+    memberDomains: ["example.com"],
+    roles: { admin: ["Admins"] },
+    groups: { Engineering: "Engineering" },
+  },
+  alarmEmail: "ops@example.com",
+  eventBridge: {
+    eventBusName: "aws.partner/okta.com/acme/tallyfy",
+    eventPattern: { source: [{ prefix: "aws.partner/okta.com" }] },
+  },
+};
+
+function synth(config: Record<string, unknown> = context, bundle = false) {
+  // Skipping bundling keeps these tests fast; one test below bundles for real.
+  const app = new App({ context: bundle ? {} : { "aws:cdk:bundling-stacks": [] } });
+  const stack = new TallyfyIdpSyncStack(app, "Test", {
+    config: parseAppConfig(config),
+    env: { account: "111111111111", region: "eu-west-1" },
+  });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+let built: ReturnType<typeof synth>;
+
+beforeAll(() => {
+  built = synth();
+});
+
+describe("queues", () => {
+  it("has a standard ingest queue and a high-throughput FIFO commands queue, each redriving to its own dead-letter queue", () => {
+    // Prepare
+    const { template } = built;
+    const queues = template.findResources("AWS::SQS::Queue");
+    const byName = (fragment: string) =>
+      Object.entries(queues).find(([id]) => id.includes(fragment))?.[1]?.Properties;
+
+    // Assess
+    expect(Object.keys(queues)).toHaveLength(4);
+    expect(byName("SyncIngestQueue")?.FifoQueue).toBeUndefined();
+    expect(byName("SyncCommandsQueue")).toMatchObject({
+      FifoQueue: true,
+      DeduplicationScope: "messageGroup",
+      FifoThroughputLimit: "perMessageGroupId",
+    });
+    expect(byName("SyncCommandsDeadLetterQueue")).toMatchObject({
+      FifoQueue: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+    expect(byName("SyncIngestDeadLetterQueue")).toMatchObject({ MessageRetentionPeriod: 1_209_600 });
+    expect(byName("SyncIngestQueue")?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [expect.stringContaining("IngestDeadLetterQueue"), "Arn"] },
+      maxReceiveCount: 5,
+    });
+    expect(byName("SyncCommandsQueue")?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [expect.stringContaining("CommandsDeadLetterQueue"), "Arn"] },
+      maxReceiveCount: 5,
+    });
+  });
+
+  it("encrypts every queue and denies every request without TLS", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    for (const queue of Object.values(template.findResources("AWS::SQS::Queue")))
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const policies = Object.values(template.findResources("AWS::SQS::QueuePolicy"));
+    const denyPlainText = policies.filter((p) =>
+      p.Properties.PolicyDocument.Statement.some(
+        (s: { Effect: string; Condition?: { Bool?: Record<string, string> } }) =>
+          s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false",
+      ),
+    );
+    expect(denyPlainText).toHaveLength(4);
+  });
+
+  it("gives each source queue a visibility timeout of six times its consumer's timeout", () => {
+    // Prepare
+    const { template, stack } = built;
+    const functions = template.findResources("AWS::Lambda::Function");
+    const timeoutOf = (fragment: string) =>
+      Object.entries(functions).find(([id]) => id.includes(fragment))?.[1]?.Properties.Timeout;
+    const queues = template.findResources("AWS::SQS::Queue");
+    const visibilityOf = (fragment: string) =>
+      Object.entries(queues).find(([id]) => id.includes(fragment))?.[1]?.Properties.VisibilityTimeout;
+
+    // Assess
+    expect(stack.sync.applyFunction).toBeDefined();
+    expect(visibilityOf("SyncIngestQueue")).toBe(6 * timeoutOf("IngestFunction"));
+    expect(visibilityOf("SyncCommandsQueue")).toBe(6 * timeoutOf("ApplyFunction"));
+  });
+});
+
+describe("functions", () => {
+  it("runs both handlers on nodejs24.x arm64 and keeps the secret's value out of the environment", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    template.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      { Runtime: "nodejs24.x", Architectures: ["arm64"] },
+      2,
+    );
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          TALLYFY_ORG_ID: "org-123",
+          TALLYFY_SECRET_ID: { Ref: Match.stringLikeRegexp("TallyfySecret") },
+          MAX_RECEIVE_COUNT: "5",
+          SYNC_CONFIG: Match.serializedJson(
+            Match.objectLike({ memberDomains: ["example.com"], defaultRole: "standard" }),
+          ),
+        }),
+      },
+    });
+    const secrets = Object.values(template.findResources("AWS::SecretsManager::Secret"));
+    expect(secrets.map((secret) => secret.Properties.SecretString)).toEqual(["{}"]);
+    const environments = JSON.stringify(
+      Object.values(template.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment),
+    );
+    expect(environments).not.toMatch(/accessToken|clientSecret|Bearer|"{}"/);
+  });
+
+  it("maps both queues with partial batch responses and caps apply concurrency", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 2 },
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+  });
+
+  it("grants each function only what it uses, on the exact resources", () => {
+    // Prepare
+    const { template } = built;
+    const policies = Object.entries(template.findResources("AWS::IAM::Policy"));
+    const statementsOf = (fragment: string) =>
+      policies.find(([id]) => id.includes(fragment))?.[1]?.Properties.PolicyDocument.Statement as {
+        Action: string | string[];
+        Resource: unknown;
+      }[];
+    const summary = (fragment: string) =>
+      statementsOf(fragment)
+        .map(
+          (s) =>
+            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands)(DeadLetter)?Queue|TallyfySecret/)?.[0]}`,
+        )
+        .sort();
+
+    // Assess
+    expect(summary("IngestFunction")).toEqual([
+      "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> IngestQueue",
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestDeadLetterQueue",
+    ]);
+    expect(summary("ApplyFunction")).toEqual([
+      "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
+      "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> CommandsQueue",
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
+    ]);
+  });
+});
+
+describe("operations", () => {
+  it("alarms on dead letters, queue age, and function errors and throttles, notifying the topic", () => {
+    // Prepare
+    const { template } = built;
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+
+    // Assess
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual([
+      "ApproximateAgeOfOldestMessage",
+      "ApproximateAgeOfOldestMessage",
+      "ApproximateNumberOfMessagesVisible",
+      "ApproximateNumberOfMessagesVisible",
+      "Errors",
+      "Errors",
+      "Throttles",
+      "Throttles",
+    ]);
+    expect(alarms.every((a) => a.AlarmActions?.[0]?.Ref?.includes("AlarmTopic"))).toBe(true);
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+
+  it("routes the identity provider's EventBridge events to the ingest queue", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: "aws.partner/okta.com/acme/tallyfy",
+      EventPattern: { source: [{ prefix: "aws.partner/okta.com" }] },
+      Targets: [{ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("IngestQueue"), "Arn"] } }],
+    });
+  });
+
+  it("outputs the queue URLs and ARNs", () => {
+    // Prepare
+    const outputs = Object.keys(built.template.findOutputs("*"));
+
+    // Assess
+    for (const name of [
+      "IngestQueueUrl",
+      "IngestQueueArn",
+      "CommandsQueueUrl",
+      "CommandsQueueArn",
+      "IngestDeadLetterQueueUrl",
+      "CommandsDeadLetterQueueArn",
+      "TallyfySecretArn",
+    ]) {
+      expect(outputs.some((o) => o.includes(name))).toBe(true);
+    }
+  });
+});
+
+describe("cdk-nag", () => {
+  it("finds nothing unacknowledged in the AwsSolutions pack, bundled for real", () => {
+    // Prepare
+    const { stack } = synth(context, true);
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    // Assess
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(", ")}`,
+      ),
+    ).toEqual([]);
+  });
+
+  it("does flag a queue without a dead-letter queue or TLS policy, so the check above can fail", () => {
+    // Prepare
+    const bare = new Stack(new App(), "Unacknowledged");
+    new sqs.Queue(bare, "PlainQueue");
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(bare);
+
+    // Assess
+    expect(report.violations.map((v) => v.ruleName)).toEqual(
+      expect.arrayContaining(["AwsSolutions-SQS3", "AwsSolutions-SQS4"]),
+    );
+  });
+});
+
+describe("configuration errors", () => {
+  it.each([
+    [
+      { ...context, sync: { ...context.sync, roles: { owner: ["X"] } } },
+      "tallyfyIdpSync.sync.roles: unknown key(s) owner",
+    ],
+    [{ ...context, tallyfy: {} }, "tallyfyIdpSync.tallyfy.organizationId:"],
+    [
+      { ...context, sync: { ...context.sync, memberDomains: ["example com"] } },
+      "tallyfyIdpSync.sync.memberDomains.0: must be a domain name",
+    ],
+    [{ ...context, maxReceiveCount: 1 }, "tallyfyIdpSync.maxReceiveCount:"],
+  ])("fails synth naming the bad key (%#)", (config, expected) => {
+    // Act
+    const error = (() => {
+      try {
+        synth(config);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    // Assess
+    expect(error).toBeInstanceOf(AppConfigError);
+    expect(error?.message).toContain(expected);
+  });
+
+  it("reports every invalid construct prop in one error", () => {
+    // Prepare
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Props");
+
+    // Act
+    const error = (() => {
+      try {
+        new TallyfyIdpSync(stack, "Sync", {
+          syncConfig: { defaultRole: "owner" as never },
+          tallyfyOrganizationId: " ",
+          applyTimeout: Duration.hours(1),
+          applyMaxConcurrency: 1,
+        });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    // Assess
+    expect(error).toBeInstanceOf(TallyfyIdpSyncPropsError);
+    for (const key of [
+      "syncConfig: defaultRole",
+      "tallyfyOrganizationId",
+      "applyTimeout",
+      "applyMaxConcurrency",
+    ])
+      expect(error?.message).toContain(key);
+  });
+});
