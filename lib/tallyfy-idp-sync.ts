@@ -498,20 +498,14 @@ function validate(props: TallyfyIdpSyncProps): Defaults {
   if (!props.tallyfyOrganizationId?.trim()) problems.push("tallyfyOrganizationId: must not be empty");
   if (props.tallyfyApiUrl !== undefined && !/^https:\/\/[^/]+/.test(props.tallyfyApiUrl))
     problems.push("tallyfyApiUrl: must be an https URL");
-  if (
-    !Number.isInteger(settings.maxReceiveCount) ||
-    settings.maxReceiveCount < 2 ||
-    settings.maxReceiveCount > 1000
-  ) {
-    problems.push("maxReceiveCount: must be a whole number from 2 to 1000");
-  }
-  if (
-    !Number.isInteger(settings.applyMaxConcurrency) ||
-    settings.applyMaxConcurrency < 2 ||
-    settings.applyMaxConcurrency > 1000
-  ) {
-    problems.push("applyMaxConcurrency: must be a whole number from 2 to 1000 (a Lambda limit)");
-  }
+  const wholeNumber = (name: string, value: number, min: number, max: number, why = "") => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}: must be a whole number from ${min} to ${max}${why}`);
+    }
+  };
+  wholeNumber("maxReceiveCount", settings.maxReceiveCount, 2, 1000);
+  wholeNumber("applyMaxConcurrency", settings.applyMaxConcurrency, 2, 1000, " (a Lambda limit)");
+  wholeNumber("ingestBatchSize", settings.ingestBatchSize, 1, 10_000);
   for (const [name, timeout] of [
     ["ingestTimeout", settings.ingestTimeout],
     ["applyTimeout", settings.applyTimeout],
@@ -524,13 +518,6 @@ function validate(props: TallyfyIdpSyncProps): Defaults {
     ) {
       problems.push(`${name}: must be from 5 seconds to 15 minutes`);
     }
-  }
-  if (
-    !Number.isInteger(settings.ingestBatchSize) ||
-    settings.ingestBatchSize < 1 ||
-    settings.ingestBatchSize > 10_000
-  ) {
-    problems.push("ingestBatchSize: must be a whole number from 1 to 10000");
   }
   if (settings.ingestBatchSize > 10 && settings.ingestBatchingWindow.toSeconds() < 1) {
     problems.push("ingestBatchingWindow: must be at least 1 second when ingestBatchSize is over 10");
