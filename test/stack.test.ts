@@ -281,6 +281,7 @@ describe("configuration errors", () => {
       "tallyfyIdpSync.sync.memberDomains.0: must be a domain name",
     ],
     [{ ...context, maxReceiveCount: 1 }, "tallyfyIdpSync.maxReceiveCount:"],
+    [{ ...context, sync: { ...context.sync, defaultRole: "owner" } }, "tallyfyIdpSync.sync.defaultRole:"],
   ])("fails synth naming the bad key (%#)", (config, expected) => {
     // Act
     const error = (() => {
