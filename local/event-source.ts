@@ -113,11 +113,22 @@ export interface EventSourceOptions {
 export class LocalEventSource {
   /** Batches delivered so far. */
   public invocations = 0;
+  /** True while a batch is being received or handled. */
+  public busy = false;
 
   public constructor(private readonly options: EventSourceOptions) {}
 
   /** Receives one batch and processes it; returns how many records it held. */
   public async pollOnce(): Promise<number> {
+    this.busy = true;
+    try {
+      return await this.#pollOnce();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async #pollOnce(): Promise<number> {
     const { client, queue, handler } = this.options;
     const { Messages = [] } = await client.send(
       new ReceiveMessageCommand({
@@ -214,8 +225,9 @@ export async function depth(
 }
 
 /**
- * Polls every source until all their queues are empty (nothing visible, nothing in flight), or
- * until `timeoutMs` passes. Returns false on a timeout.
+ * Runs every source concurrently, as Lambda runs its pollers, until all their queues are empty
+ * (nothing visible, nothing in flight) and no handler is running; or until `timeoutMs` passes.
+ * Returns false on a timeout.
  */
 export async function drain(
   client: SQSClient,
@@ -223,13 +235,29 @@ export async function drain(
   timeoutMs = 60_000,
 ): Promise<boolean> {
   const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    let received = 0;
-    for (const { source } of sources) received += await source.pollOnce();
-    if (received > 0) continue;
-    const depths = await Promise.all(sources.map(({ queue }) => depth(client, queue)));
-    if (depths.every((d) => d.visible === 0 && d.inFlight === 0)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  let finished = false;
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const pollers = sources.map(async ({ source }) => {
+    while (!finished && Date.now() < until) {
+      if ((await source.pollOnce()) === 0) await pause(25);
+    }
+  });
+  const queues = [...new Set(sources.map(({ queue }) => queue))];
+  try {
+    while (Date.now() < until) {
+      await pause(100);
+      if (sources.some(({ source }) => source.busy)) continue;
+      const depths = await Promise.all(queues.map((queue) => depth(client, queue)));
+      if (
+        depths.every((d) => d.visible === 0 && d.inFlight === 0) &&
+        !sources.some(({ source }) => source.busy)
+      ) {
+        return true;
+      }
+    }
+    return false;
+  } finally {
+    finished = true;
+    await Promise.all(pollers);
   }
-  return false;
 }

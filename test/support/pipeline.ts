@@ -12,7 +12,7 @@ import { TallyfyClient } from "../../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
 import { drain, LocalEventSource, startLocalSqs } from "../../local/event-source.js";
 import { type DeadLetter, readDeadLetters } from "../../local/report.js";
-import { FakeTallyfy } from "./fake-tallyfy.js";
+import { FakeTallyfy, type FakeTallyfyOptions } from "./fake-tallyfy.js";
 
 export const DEFAULT_TEST_CONFIG = {
   memberDomains: ["example.com"],
@@ -27,12 +27,16 @@ export const DEFAULT_TEST_CONFIG = {
 export interface TestPipelineOptions {
   readonly config?: Record<string, unknown>;
   readonly maxReceiveCount?: number;
+  /** Latency, rate limit and other settings of the fake Tallyfy. */
+  readonly tallyfy?: FakeTallyfyOptions;
+  /** Apply pollers running at once, like the mapping's maximum concurrency. @default 1 */
+  readonly applyConcurrency?: number;
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
   const maxReceiveCount = options.maxReceiveCount ?? 3;
   const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: 1 });
-  const tallyfy = await FakeTallyfy.start();
+  const tallyfy = await FakeTallyfy.start(options.tallyfy);
   const config: SyncConfig = parseSyncConfig(JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG));
   const { queues, client: sqsClient } = sqs;
   const tallies = { ingest: [] as BatchTally[], apply: [] as BatchTally[] };
