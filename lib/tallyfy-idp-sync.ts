@@ -263,6 +263,8 @@ export class TallyfyIdpSync extends Construct {
     this.ingestDeadLetterQueue.grantSendMessages(this.ingestFunction);
     this.commandsQueue.grantSendMessages(this.applyFunction);
     this.commandsDeadLetterQueue.grantSendMessages(this.applyFunction);
+    // Commands waiting for a person to be created go back through the ingest queue, delayed.
+    this.ingestQueue.grantSendMessages(this.applyFunction);
     this.tallyfySecret.grantRead(this.applyFunction);
 
     // Setup the optional EventBridge route

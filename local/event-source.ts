@@ -207,7 +207,7 @@ export class LocalEventSource {
   }
 }
 
-/** How many messages a queue holds, visible and in flight. */
+/** How many messages a queue holds: visible or delayed (deferred commands), and in flight. */
 export async function depth(
   client: SQSClient,
   queue: LocalQueue,
@@ -215,11 +215,17 @@ export async function depth(
   const { Attributes = {} } = await client.send(
     new GetQueueAttributesCommand({
       QueueUrl: queue.url,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
     }),
   );
   return {
-    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    visible:
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
     inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
   };
 }

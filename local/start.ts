@@ -71,6 +71,8 @@ async function main(): Promise<number> {
     SYNC_CONFIG: configJson,
     MAX_RECEIVE_COUNT: "3",
     COMMANDS_QUEUE_URL: sqs.queues.commands.url,
+    INGEST_QUEUE_URL: sqs.queues.ingest.url,
+    DEFER_BASE_SECONDS: "1",
     TALLYFY_SECRET_ID: SECRET_ID,
     TALLYFY_ORG_ID: args.org ?? fake?.organizationId ?? "",
     TALLYFY_API_URL: tallyfyUrl,

@@ -108,6 +108,25 @@ describe("events to commands", () => {
     });
   });
 
+  it("sends a single membership change through the member's own message group, not the group's", () => {
+    // Act
+    const { commands } = translate({
+      type: "group.member_added",
+      user: { email: "a@example.com" },
+      group: { name: "Engineering" },
+    });
+
+    // Assess
+    expect(commands).toEqual([
+      expect.objectContaining({
+        kind: "member.upsert",
+        invite: false,
+        memberships: [{ group: "Engineering", present: true }],
+      }),
+    ]);
+    expect(messageGroupIdOf(commands[0] as never)).toBe("member:a@example.com");
+  });
+
   it("raises the role on joining a role group and drops it to the default on leaving", () => {
     // Act
     const added = translate({
@@ -145,7 +164,11 @@ describe("events to commands", () => {
     // Assess
     expect(created.commands[0]).toMatchObject({ kind: "guest.upsert", create: true });
     expect(joined.commands).toEqual([
-      expect.objectContaining({ kind: "group.membership", who: "guest", present: true }),
+      expect.objectContaining({
+        kind: "guest.upsert",
+        create: false,
+        memberships: [{ group: "Engineering", present: true }],
+      }),
     ]);
   });
 
@@ -195,17 +218,16 @@ describe("events to commands", () => {
       type: "user.updated",
       user: { email: "A@Example.com", groups: ["Engineering"] },
     }).commands[0];
-    const unicode = translate({
-      type: "group.member_added",
-      user: { email: "a@example.com" },
-      group: { name: "Engineering" },
+    const rename = translate({
+      type: "group.updated",
+      group: { name: "Engineering 2", previousName: "Engineering" },
     });
 
     // Assess
     if (!first || !again) throw new Error("expected commands");
     expect(messageGroupIdOf(first)).toBe("member:a@example.com");
     expect(deduplicationIdOf(first)).toBe(deduplicationIdOf(again));
-    expect(messageGroupIdOf(unicode.commands[0] ?? first)).toBe("group:engineering");
+    expect(messageGroupIdOf(rename.commands[0] ?? first)).toBe("group:engineering");
     expect(messageGroupIdOf({ ...first, kind: "group.update", group: "Équipe Paris" } as never)).toMatch(
       /^group:[0-9a-f]{48}$/,
     );

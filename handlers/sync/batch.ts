@@ -2,9 +2,11 @@
  * What both handlers do with a batch of SQS records, around their own per-record work:
  * Powertools partial batch processing, dead-lettering with the reason, and the tally.
  *
- * Every record ends in exactly one of five outcomes, so for every batch
- * `applied + noop + ignored + deadLettered + retried = received`:
+ * Every record ends in exactly one of six outcomes, so for every batch
+ * `applied + noop + ignored + deferred + deadLettered + retried = received`:
  * - applied, noop, ignored: the work ran (or had nothing to do); the record is deleted;
+ * - deferred: it needs a person who does not exist yet, and was sent back through the ingest
+ *   queue with a delay; the record is deleted;
  * - deadLettered: a permanent failure, or a transient one on the last allowed receive, was sent
  *   to the handler's dead-letter queue with its reason; the record is deleted;
  * - retried: a transient failure is reported in `batchItemFailures`, and SQS delivers it again
@@ -21,7 +23,7 @@ import { isTransient } from "../errors.js";
 import { logger, MetricName, metrics } from "./observability.js";
 import type { DeadLetterQueue } from "./queues.js";
 
-export type Status = "applied" | "noop" | "ignored";
+export type Status = "applied" | "noop" | "ignored" | "deferred";
 
 /** What the per-record work reports when it did not throw. */
 export interface RecordOutcome {
@@ -42,6 +44,7 @@ export interface BatchTally {
   readonly applied: number;
   readonly noop: number;
   readonly ignored: number;
+  readonly deferred: number;
   readonly deadLettered: number;
   readonly retried: number;
 }
@@ -86,6 +89,7 @@ export async function runBatch(
     applied: 0,
     noop: 0,
     ignored: 0,
+    deferred: 0,
     deadLettered: 0,
     retried: 0,
   };

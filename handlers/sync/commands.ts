@@ -63,6 +63,8 @@ const envelope = {
   eventId: z.string().min(1),
   eventType: z.string().min(1),
   time: z.string(),
+  /** How many times the command was deferred because the person it needs did not exist yet. */
+  attempt: z.number().int().min(0).optional(),
 };
 const email = z.string().min(3);
 
@@ -75,8 +77,10 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     role: RoleChangeSchema.optional(),
     /** Invite the member when Tallyfy has none with this email. */
     invite: z.boolean(),
-    /** For every mapped Tallyfy group, whether the member belongs; present only with a full group list. */
+    /** Whether the member belongs to these Tallyfy groups. */
     memberships: z.array(MembershipSchema).optional(),
+    /** The memberships cover every mapped group (a full IdP list), so they are compared with the member's groups. */
+    allGroups: z.boolean().optional(),
   }),
   z.object({ ...envelope, kind: z.literal("member.deactivate"), email, mode: z.enum(["disable", "remove"]) }),
   z.object({ ...envelope, kind: z.literal("member.reactivate"), email }),
@@ -113,6 +117,11 @@ export const CommandSchema = z.discriminatedUnion("kind", [
 export type Command = z.output<typeof CommandSchema>;
 export type CommandKind = Command["kind"];
 type Envelope = Pick<Command, "v" | "eventId" | "eventType" | "time">;
+
+/** True when a message body is a command rather than an identity event (a deferred command coming back). */
+export function looksLikeCommand(body: string): boolean {
+  return /^\s*\{\s*"v"\s*:\s*1\s*,/.test(body) && body.includes('"kind"');
+}
 
 /** A message body on the commands queue that is not a valid command. Permanent. */
 export class InvalidCommandError extends SyncError {
@@ -233,9 +242,24 @@ function upsert(meta: Envelope, user: EventUser, config: SyncConfig): Command {
     : user.groups
       ? { set: roleFromGroups(config, user.groups) }
       : undefined;
-  return { ...meta, kind: "member.upsert", email: user.email, profile, role, invite: true, memberships };
+  return {
+    ...meta,
+    kind: "member.upsert",
+    email: user.email,
+    profile,
+    role,
+    invite: true,
+    memberships,
+    allGroups: memberships ? true : undefined,
+  };
 }
 
+/**
+ * A single membership change goes to the person's own message group, not the group's: there it
+ * is ordered with the event that creates the person, and the group change that follows carries
+ * the member id. Sent to the group directly, a change for someone not created yet would hold up
+ * every other change to that group while it waits.
+ */
 function membershipChange(
   meta: Envelope,
   user: EventUser,
@@ -243,30 +267,34 @@ function membershipChange(
   added: boolean,
   config: SyncConfig,
 ): Translation {
-  const member = isMemberEmail(config, user.email);
-  const commands: Command[] = tallyfyGroupsOf(config, idpGroup).map((group) => ({
-    ...meta,
-    kind: "group.membership",
-    group,
-    email: user.email,
-    who: member ? "member" : "guest",
-    present: added,
-  }));
-  const role = member ? roleOfGroup(config, idpGroup) : undefined;
-  if (role) {
-    // Without the full list we only know this one group: adding raises to its role at least;
-    // removing drops to the default only if this group's role is the one the member has now.
-    const change = added ? { atLeast: role } : { demoteFrom: role, to: config.defaultRole };
-    commands.unshift({
-      ...meta,
-      kind: "member.upsert",
-      email: user.email,
-      profile: {},
-      role: change,
-      invite: false,
-    });
+  const memberships = tallyfyGroupsOf(config, idpGroup).map((group) => ({ group, present: added }));
+  if (!isMemberEmail(config, user.email)) {
+    if (memberships.length === 0) return { commands: [], ignored: `IdP group "${idpGroup}" is not mapped` };
+    return {
+      commands: [
+        { ...meta, kind: "guest.upsert", email: user.email, profile: {}, create: false, memberships },
+      ],
+    };
   }
-  return commands.length > 0 ? { commands } : { commands, ignored: `IdP group "${idpGroup}" is not mapped` };
+  const role = roleOfGroup(config, idpGroup);
+  if (memberships.length === 0 && !role)
+    return { commands: [], ignored: `IdP group "${idpGroup}" is not mapped` };
+  // Without the full list we only know this one group: adding raises to its role at least;
+  // removing drops to the default only if this group's role is the one the member has now.
+  const change = role
+    ? added
+      ? { atLeast: role }
+      : { demoteFrom: role, to: config.defaultRole }
+    : undefined;
+  const command: Command = {
+    ...meta,
+    kind: "member.upsert",
+    email: user.email,
+    profile: profileOf(user),
+    role: change,
+    invite: false,
+  };
+  return { commands: [memberships.length > 0 ? { ...command, memberships } : command] };
 }
 
 function groupUpdate(

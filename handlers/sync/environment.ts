@@ -11,7 +11,7 @@ import { describeIssues, parseSyncConfig, type SyncConfig } from "./config.js";
 import { MemberDirectory } from "./directory.js";
 import { count, MetricName } from "./observability.js";
 import type { ApplyDeps, IngestDeps } from "./pipeline.js";
-import { CommandQueue, DeadLetterQueue } from "./queues.js";
+import { CommandQueue, DeadLetterQueue, DeferralQueue } from "./queues.js";
 import { Reconciler } from "./reconcile.js";
 
 const common = {
@@ -33,6 +33,12 @@ export const ApplyEnvironmentSchema = z.object({
   TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** How long a read of the secret is trusted, seconds. */
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Deferred commands (waiting for a person to be created) go back through this queue. */
+  INGEST_QUEUE_URL: z.url(),
+  /** First deferral delay, seconds; doubled each time. */
+  DEFER_BASE_SECONDS: z.coerce.number().int().min(0).max(900).default(30),
+  /** Deferrals before a command waiting for a person is dead-lettered. */
+  MAX_DEFERRALS: z.coerce.number().int().min(0).max(20).default(6),
 });
 
 /** A required variable is missing or malformed: the function cannot start. */
@@ -86,6 +92,11 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     config,
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
+    deferrals: {
+      queue: new DeferralQueue(sqs, vars.INGEST_QUEUE_URL),
+      baseDelaySeconds: vars.DEFER_BASE_SECONDS,
+      maxDeferrals: vars.MAX_DEFERRALS,
+    },
     reconciler: () => {
       reconciler ??= buildReconciler({
         config: config(),

@@ -21,6 +21,7 @@ export const MetricName = {
   CommandsApplied: "CommandsApplied",
   NoOps: "NoOps",
   Ignored: "Ignored",
+  Deferred: "Deferred",
   DeadLettered: "DeadLettered",
   Retried: "Retried",
   TallyfyWrites: "TallyfyWrites",

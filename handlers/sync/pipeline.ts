@@ -8,12 +8,13 @@
  */
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { SyncError } from "../errors.js";
 import { type BatchTally, isLastReceive, type RecordOutcome, runBatch } from "./batch.js";
-import { type Command, parseCommand, toCommands } from "./commands.js";
+import { type Command, looksLikeCommand, parseCommand, toCommands } from "./commands.js";
 import type { SyncConfig } from "./config.js";
 import { parseIdentityEvent } from "./event.js";
 import { MetricName } from "./observability.js";
-import type { CommandQueue, DeadLetterQueue } from "./queues.js";
+import type { CommandQueue, DeadLetterQueue, DeferralQueue } from "./queues.js";
 import type { ItemResult, Reconciler } from "./reconcile.js";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -39,6 +40,12 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
       processor,
       async (record): Promise<RecordOutcome> => {
         const config = deps.config();
+        if (looksLikeCommand(record.body)) {
+          // A command the apply step deferred, back after its delay: straight on to the commands queue.
+          const command = parseCommand(record.body);
+          await deps.commands.send([command]);
+          return { status: "applied", kind: "deferred command", eventId: command.eventId };
+        }
         const identityEvent = parseIdentityEvent(record.body);
         const { commands, ignored } = toCommands(identityEvent, config);
         const about = { kind: identityEvent.type, eventId: identityEvent.id };
@@ -53,6 +60,7 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           applied: MetricName.EventsReceived,
           noop: MetricName.NoOps,
           ignored: MetricName.Ignored,
+          deferred: MetricName.Deferred,
         },
         kindDimension: "eventType",
         onTally: deps.onTally,
@@ -63,6 +71,19 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
 export interface ApplyDeps extends CommonDeps {
   /** Built once per container: it holds the caches (member directory, group ids, token). */
   readonly reconciler: () => Reconciler;
+  /** Where commands waiting for a person to be created go, and how patiently. */
+  readonly deferrals: {
+    readonly queue: DeferralQueue;
+    /** The first delay; each further deferral doubles it (at most 15 minutes, an SQS limit). */
+    readonly baseDelaySeconds: number;
+    /** After this many deferrals the command is dead-lettered with the reason. */
+    readonly maxDeferrals: number;
+  };
+}
+
+/** A command waited for its person through every deferral. Permanent. */
+export class DeferralsExhaustedError extends SyncError {
+  public readonly transient = false;
 }
 
 interface Entry {
@@ -112,6 +133,18 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
         if (result.status === "failed")
           throw Object.assign(result.error as object, { eventId: about.eventId });
         if (result.status === "skipped") throw new SkippedError();
+        if (result.status === "deferred") {
+          const command = entry?.command as Command;
+          const attempt = command.attempt ?? 0;
+          const { queue, baseDelaySeconds, maxDeferrals } = deps.deferrals;
+          if (attempt >= maxDeferrals) {
+            const message = `${result.error.message} (still missing after ${attempt} deferrals)`;
+            throw Object.assign(new DeferralsExhaustedError(message), { eventId: about.eventId });
+          }
+          // Doubling delays: the person's creation is usually right behind, sometimes minutes away.
+          await queue.send({ ...command, attempt: attempt + 1 }, baseDelaySeconds * 2 ** attempt);
+          return { status: "deferred", reason: result.error.message, ...about };
+        }
         return { status: result.status, reason: result.reason, ...about };
       },
       {
@@ -121,6 +154,7 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
           applied: MetricName.CommandsApplied,
           noop: MetricName.NoOps,
           ignored: MetricName.Ignored,
+          deferred: MetricName.Deferred,
         },
         kindDimension: "kind",
         onTally: deps.onTally,

@@ -46,6 +46,31 @@ export class CommandQueue {
   }
 }
 
+/**
+ * Sends a command back through the (standard) ingest queue with a delay: FIFO queues have no
+ * per-message delay, and waiting in the FIFO queue would hold up every later command of its group.
+ */
+export class DeferralQueue {
+  public constructor(
+    private readonly sqs: SQSClient,
+    private readonly ingestQueueUrl: string,
+  ) {}
+
+  public async send(command: Command, delaySeconds: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.ingestQueueUrl,
+        MessageBody: JSON.stringify(command),
+        DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
+        MessageAttributes: {
+          eventId: { DataType: "String", StringValue: command.eventId },
+          kind: { DataType: "String", StringValue: command.kind },
+        },
+      }),
+    );
+  }
+}
+
 /** The attributes every dead letter carries. The body is the original, unchanged. */
 export interface DeadLetterReason {
   readonly errorType: string;

@@ -18,12 +18,12 @@ import { higherRole, type SyncConfig, sameGroup } from "./config.js";
 import type { MemberDirectory } from "./directory.js";
 import type { CommandQueue } from "./queues.js";
 
-/** Tallyfy has no member with this email (yet). Transient: its `user.created` may still be on the way. */
+/** Tallyfy has no member (or guest) with this email yet. Transient: its `user.created` may still be on the way. */
 export class MemberNotFoundError extends SyncError {
   public readonly transient = true;
 
-  public constructor(email: string) {
-    super(`no Tallyfy member has the email ${email}; it is invited by a user.created or user.updated event`);
+  public constructor(email: string, who: "member" | "guest" = "member") {
+    super(`no Tallyfy ${who} has the email ${email}; it is created by a user.created or user.updated event`);
   }
 }
 
@@ -63,7 +63,9 @@ export type ItemResult =
   | { readonly status: "applied" | "noop" | "ignored"; readonly reason?: string }
   | { readonly status: "failed"; readonly error: unknown }
   /** Not attempted because an earlier command of the same entity must be retried first. */
-  | { readonly status: "skipped" };
+  | { readonly status: "skipped" }
+  /** Needs a person who does not exist yet: to be tried again later, without holding up the entity. */
+  | { readonly status: "deferred"; readonly error: MemberNotFoundError };
 
 export interface ReconcilerDeps {
   readonly client: TallyfyClient;
@@ -99,6 +101,10 @@ class Fold {
       this.#stopped = true;
       for (let i = index + 1; i < this.results.length; i++) this.results[i] = { status: "skipped" };
     }
+  }
+
+  public defer(index: number, error: MemberNotFoundError): void {
+    this.results[index] = { status: "deferred", error };
   }
 
   public ignore(index: number, reason: string): void {
@@ -165,7 +171,7 @@ export class Reconciler {
       let skipping = false;
       for (const item of items) {
         const [result] = skipping ? [{ status: "skipped" as const }] : await this.apply([item], deadline);
-        const outcome = result ?? { status: "skipped" as const };
+        const outcome: ItemResult = result ?? { status: "skipped" };
         if (outcome.status === "failed" && isTransient(outcome.error) && !item.final) skipping = true;
         results.push(outcome);
       }
@@ -178,8 +184,18 @@ export class Reconciler {
   async #member(items: readonly WorkItem[], opts: CallOptions, retriedInvite = false): Promise<ItemResult[]> {
     const { client, directory, config } = this.deps;
     const email = emailOf(items[0]?.command);
-    const withGroups = items.some((i) => i.command.kind === "member.upsert" && i.command.memberships);
-    let current = await this.#readMember(email, withGroups, opts);
+    // A change of group membership alone needs only the member's id; anything else needs its state.
+    const needsState = items.some(
+      ({ command }) =>
+        command.kind !== "member.upsert" ||
+        command.invite ||
+        command.role !== undefined ||
+        command.allGroups === true ||
+        Object.keys(command.profile).length > 0,
+    );
+    const withGroups = items.some((i) => i.command.kind === "member.upsert" && i.command.allGroups);
+    let current = needsState ? await this.#readMember(email, withGroups, opts) : undefined;
+    const knownId = current?.id ?? (needsState ? undefined : await directory.idOf(email, opts));
 
     const fold = new Fold(items);
     let invite: MemberInvite | undefined;
@@ -187,18 +203,21 @@ export class Reconciler {
     let role = current?.role as Role | undefined;
     let status = current?.status ?? (current ? "active" : undefined);
     const memberships = new Map<string, boolean>();
+    // Changes for a member not created yet wait for an invite later in the same batch: FIFO
+    // delivers a retried change together with the events queued behind it for the same member.
+    const waiting: number[] = [];
 
     for (const [index, { command }] of items.entries()) {
       if (fold.stopped) break;
-      const exists = current !== undefined || invite !== undefined;
+      const exists = knownId !== undefined || invite !== undefined;
       const before = JSON.stringify([invite, profile, role, status, [...memberships]]);
       switch (command.kind) {
         case "member.upsert": {
+          if (!exists && !command.invite) {
+            waiting.push(index);
+            continue;
+          }
           if (!exists) {
-            if (!command.invite) {
-              fold.fail(index, new MemberNotFoundError(email));
-              continue;
-            }
             const { firstName, lastName } = { ...profile, ...command.profile };
             if (!firstName || !lastName) {
               fold.fail(
@@ -207,11 +226,14 @@ export class Reconciler {
               );
               continue;
             }
-            const inviteRole = command.role
-              ? changeRole(config.defaultRole, command.role)
-              : config.defaultRole;
-            invite = { email, firstName, lastName, role: inviteRole, message: config.inviteMessage };
-            role = inviteRole;
+            role = command.role ? changeRole(config.defaultRole, command.role) : config.defaultRole;
+            for (const earlier of waiting) {
+              const waited = items[earlier]?.command;
+              if (waited?.kind !== "member.upsert") continue;
+              if (waited.role) role = changeRole(role, waited.role);
+              for (const m of waited.memberships ?? []) memberships.set(m.group, m.present);
+            }
+            invite = { email, firstName, lastName, role, message: config.inviteMessage };
             status = "invited";
           }
           Object.assign(profile, command.profile);
@@ -241,10 +263,14 @@ export class Reconciler {
       }
       fold.include(index, before !== JSON.stringify([invite, profile, role, status, [...memberships]]));
     }
+    for (const index of waiting) {
+      if (invite) fold.include(index, true);
+      else fold.defer(index, new MemberNotFoundError(email));
+    }
     if (fold.included.length === 0) return fold.done();
 
     try {
-      if (!current && invite) {
+      if (knownId === undefined && invite) {
         if (status === "removed") return fold.done();
         try {
           const pending = invite;
@@ -273,16 +299,16 @@ export class Reconciler {
         }
         if (!current) throw new MemberNotFoundError(email);
         directory.remember(email, current.id);
+        current = { ...current, groups: [] };
       }
-      if (!current) return fold.done();
-      await this.#writeMember(fold, current, profile, role, status, opts);
-      await this.#sendFollowUps(
-        fold,
-        membershipFollowUps(items, memberships, {
-          email,
-          member: { ...current, groups: current.groups ?? [] },
-        }),
-      );
+      if (current) await this.#writeMember(fold, current, profile, role, status, opts);
+      const id = current?.id ?? knownId;
+      if (id !== undefined && status !== "removed") {
+        await this.#sendFollowUps(
+          fold,
+          membershipFollowUps(items, memberships, { email, id, groups: current?.groups }),
+        );
+      }
     } catch (error) {
       if (!isTransient(error) && fold.included.length > 1) throw new SharedWriteError(error);
       fold.failIncluded(error);
@@ -368,6 +394,7 @@ export class Reconciler {
     let create: GuestCreate | undefined;
     let state = (current ? (current.disabled ? "disabled" : "active") : undefined) as GuestState | undefined;
     const memberships = new Map<string, boolean>();
+    const waiting: number[] = [];
 
     for (const [index, { command }] of items.entries()) {
       if (fold.stopped) break;
@@ -375,6 +402,11 @@ export class Reconciler {
       const before = JSON.stringify([create, state, [...memberships]]);
       switch (command.kind) {
         case "guest.upsert":
+          if (!exists && !command.create) {
+            waiting.push(index);
+            for (const m of command.memberships ?? []) memberships.set(m.group, m.present);
+            continue;
+          }
           if (!exists) {
             create = { email, ...pickGuestProfile(command.profile) };
             state = "active";
@@ -406,6 +438,10 @@ export class Reconciler {
         }
       }
       fold.include(index, before !== JSON.stringify([create, state, [...memberships]]));
+    }
+    for (const index of waiting) {
+      if (create) fold.include(index, true);
+      else fold.defer(index, new MemberNotFoundError(email, "guest"));
     }
     if (fold.included.length === 0) return fold.done();
 
@@ -455,7 +491,7 @@ export class Reconciler {
       if (command.kind === "group.membership" && command.who === "member") {
         const id = command.memberId ?? (await directory.idOf(command.email, opts));
         if (id === undefined) {
-          if (command.present) fold.fail(index, new MemberNotFoundError(command.email));
+          if (command.present) fold.defer(index, new MemberNotFoundError(command.email));
           else fold.include(index, false);
           continue;
         }
@@ -517,23 +553,23 @@ export class Reconciler {
 }
 
 /**
- * Group changes go to the groups' own FIFO message groups, as commands of the same event.
- * A member's current groups are known (read with `with=groups`), so only differences are sent,
- * with the member id so the group step need not look it up. Tallyfy cannot list a guest's
- * groups, so a guest's every mapped group is told and the group step skips what already holds.
+ * Group changes go to the groups' own FIFO message groups, as commands of the same event, with
+ * the member id so the group step need not look it up. When the member's current groups are
+ * known (read with `with=groups`), only differences are sent; otherwise every listed group is
+ * told and the group step skips what already holds.
  */
 function membershipFollowUps(
   items: readonly WorkItem[],
   memberships: Map<string, boolean>,
-  who: { readonly email: string; readonly member?: Member },
+  who: { readonly email: string; readonly id?: number; readonly groups?: Member["groups"] },
 ): Command[] {
   const source = items.at(-1)?.command;
   if (!source) return [];
-  const inGroups = who.member?.groups;
+  const { groups } = who;
   return [...memberships]
     .filter(
       ([group, present]) =>
-        !inGroups || inGroups.some((g) => g.id === group || sameGroup(g.name, group)) !== present,
+        !groups || groups.some((g) => g.id === group || sameGroup(g.name, group)) !== present,
     )
     .map(([group, present]) => ({
       v: COMMAND_VERSION,
@@ -542,10 +578,10 @@ function membershipFollowUps(
       time: source.time,
       kind: "group.membership" as const,
       group,
-      email: who.member?.email ?? who.email,
-      who: who.member ? ("member" as const) : ("guest" as const),
+      email: who.email,
+      who: who.id === undefined ? ("guest" as const) : ("member" as const),
       present,
-      memberId: who.member?.id,
+      memberId: who.id,
     }));
 }
 

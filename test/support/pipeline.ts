@@ -7,7 +7,7 @@ import type { BatchTally } from "../../handlers/sync/batch.js";
 import { parseSyncConfig, type SyncConfig } from "../../handlers/sync/config.js";
 import { buildReconciler } from "../../handlers/sync/environment.js";
 import { createApplyHandler, createIngestHandler } from "../../handlers/sync/pipeline.js";
-import { CommandQueue, DeadLetterQueue } from "../../handlers/sync/queues.js";
+import { CommandQueue, DeadLetterQueue, DeferralQueue } from "../../handlers/sync/queues.js";
 import { TallyfyClient } from "../../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
 import { drain, LocalEventSource, startLocalSqs } from "../../local/event-source.js";
@@ -31,6 +31,8 @@ export interface TestPipelineOptions {
   readonly tallyfy?: FakeTallyfyOptions;
   /** Apply pollers running at once, like the mapping's maximum concurrency. @default 1 */
   readonly applyConcurrency?: number;
+  /** @default 4 (delays of 1, 2, 4 and 8 seconds) */
+  readonly maxDeferrals?: number;
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
@@ -64,6 +66,11 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     deadLetters: new DeadLetterQueue(sqsClient, queues.commandsDeadLetter.url),
     maxReceiveCount,
     reconciler: () => reconciler,
+    deferrals: {
+      queue: new DeferralQueue(sqsClient, queues.ingest.url),
+      baseDelaySeconds: 1,
+      maxDeferrals: options.maxDeferrals ?? 4,
+    },
     onTally: (t) => tallies.apply.push(t),
   });
   const sources = [
@@ -134,9 +141,10 @@ export function totals(tallies: readonly BatchTally[]): BatchTally {
       applied: sum.applied + t.applied,
       noop: sum.noop + t.noop,
       ignored: sum.ignored + t.ignored,
+      deferred: sum.deferred + t.deferred,
       deadLettered: sum.deadLettered + t.deadLettered,
       retried: sum.retried + t.retried,
     }),
-    { received: 0, applied: 0, noop: 0, ignored: 0, deadLettered: 0, retried: 0 },
+    { received: 0, applied: 0, noop: 0, ignored: 0, deferred: 0, deadLettered: 0, retried: 0 },
   );
 }

@@ -1,0 +1,300 @@
+/**
+ * The replay workload, generated from a seed: an organization of 1,000 members in 20 groups, and
+ * 2,000 canonical events (an onboarding burst, profile edits, a reorganisation, departures, guests,
+ * and duplicate deliveries), shuffled the way a real feed arrives: roughly in order, locally not.
+ *
+ * It also computes, independently of the pipeline's code, the Tallyfy state the events must lead
+ * to and the lower bound: the writes strictly needed if each event were applied alone with
+ * perfect knowledge of the current state.
+ */
+
+export interface SeedMember {
+  email: string;
+  first_name: string;
+  last_name: string;
+  job_title: string | null;
+  team: string | null;
+  phone: string | null;
+  timezone: string;
+  role: "admin" | "standard" | "light";
+  status: "active" | "invited" | "disabled";
+}
+
+export interface Workload {
+  readonly members: SeedMember[];
+  /** Group name -> member emails. */
+  readonly groups: Map<string, string[]>;
+  readonly config: Record<string, unknown>;
+  readonly events: Record<string, unknown>[];
+  readonly expected: ExpectedState;
+  readonly lowerBound: number;
+  readonly counts: Record<string, number>;
+}
+
+export interface ExpectedState {
+  readonly members: Map<string, SeedMember>;
+  /** Group name -> sorted member and guest emails. */
+  readonly groups: Map<string, string[]>;
+  readonly guests: Set<string>;
+}
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const FIRST = [
+  "Ada",
+  "Ben",
+  "Cai",
+  "Dee",
+  "Eli",
+  "Fay",
+  "Gus",
+  "Hal",
+  "Ivy",
+  "Jo",
+  "Kai",
+  "Lea",
+  "Max",
+  "Nia",
+  "Oz",
+  "Pia",
+];
+const LAST = [
+  "Ng",
+  "Ortiz",
+  "Patel",
+  "Quinn",
+  "Rossi",
+  "Sato",
+  "Tran",
+  "Uddin",
+  "Vega",
+  "Weiss",
+  "Xu",
+  "Yilmaz",
+  "Zhou",
+];
+const TITLES = [
+  "Engineer",
+  "Analyst",
+  "Designer",
+  "Manager",
+  "Recruiter",
+  "Accountant",
+  "Support Lead",
+  "Researcher",
+];
+const TEAMS = ["Platform", "Payments", "People", "Finance", "Growth", "Support", "Data"];
+const ZONES = ["Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "Australia/Sydney"];
+
+export interface WorkloadOptions {
+  readonly seed?: number;
+  readonly members?: number;
+  readonly groups?: number;
+  readonly totalEvents?: number;
+}
+
+export function generateWorkload(options: WorkloadOptions = {}): Workload {
+  const rnd = random(options.seed ?? 20261123);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
+  const memberCount = options.members ?? 1000;
+  const groupNames = Array.from(
+    { length: options.groups ?? 20 },
+    (_, i) => `Group ${String(i + 1).padStart(2, "0")}`,
+  );
+  const totalEvents = options.totalEvents ?? 2000;
+
+  // The organization before the run.
+  const members: SeedMember[] = Array.from({ length: memberCount }, (_, i) => ({
+    email: `m${String(i).padStart(4, "0")}@example.com`,
+    first_name: pick(FIRST),
+    last_name: pick(LAST),
+    job_title: pick(TITLES),
+    team: pick(TEAMS),
+    phone: null,
+    timezone: pick(ZONES),
+    role: rnd() < 0.05 ? "admin" : rnd() < 0.1 ? "light" : "standard",
+    status: "active",
+  }));
+  const groups = new Map(groupNames.map((name) => [name, [] as string[]]));
+  for (const member of members) {
+    for (const name of new Set([pick(groupNames), rnd() < 0.5 ? pick(groupNames) : undefined])) {
+      if (name) groups.get(name)?.push(member.email);
+    }
+  }
+  const config = {
+    memberDomains: ["example.com"],
+    roles: { admin: ["Tallyfy Admins"], standard: [], light: ["Contractors"] },
+    defaultRole: "standard",
+    groups: Object.fromEntries(groupNames.map((name) => [name, name])),
+    createMissingGroups: false,
+    deprovision: "disable",
+    inviteMessage: "Welcome to Tallyfy",
+  };
+
+  // Each entry: the event, a rough arrival time (its phase plus jitter), and its writes in the lower bound.
+  const timeline: { at: number; event: Record<string, unknown>; writes: number }[] = [];
+  let next = 0;
+  const add = (
+    phase: number,
+    spread: number,
+    type: string,
+    fields: Record<string, unknown>,
+    writes: number,
+  ) => {
+    next++;
+    const event = {
+      id: `bench-${String(next).padStart(5, "0")}`,
+      type,
+      time: new Date(Date.UTC(2026, 10, 23, 9, 0, 0, next)).toISOString(),
+      ...fields,
+    };
+    timeline.push({ at: phase + rnd() * spread, event, writes });
+  };
+  const expectedMembers = new Map(members.map((m) => [m.email, { ...m }]));
+  const expectedGroups = new Map([...groups].map(([name, emails]) => [name, new Set(emails)]));
+  const guests = new Set<string>();
+  const counts: Record<string, number> = {};
+  const count = (kind: string, n = 1) => {
+    counts[kind] = (counts[kind] ?? 0) + n;
+  };
+
+  // 1. Onboarding burst: 200 new people, each created, then added to 1-3 groups; one in ten made admin.
+  for (let i = 0; i < 200; i++) {
+    const email = `n${String(i).padStart(3, "0")}@example.com`;
+    const person: SeedMember = {
+      email,
+      first_name: pick(FIRST),
+      last_name: pick(LAST),
+      job_title: pick(TITLES),
+      team: pick(TEAMS),
+      phone: null,
+      timezone: pick(ZONES),
+      role: "standard",
+      status: "invited",
+    };
+    const at = rnd() * 1000;
+    // Invite carries the names; title, team and time zone need a profile PUT.
+    add(
+      at,
+      20,
+      "user.created",
+      {
+        user: {
+          email,
+          firstName: person.first_name,
+          lastName: person.last_name,
+          jobTitle: person.job_title,
+          team: person.team,
+          timezone: person.timezone,
+        },
+      },
+      2,
+    );
+    count("onboarding");
+    for (const name of new Set([
+      pick(groupNames),
+      pick(groupNames),
+      rnd() < 0.3 ? pick(groupNames) : groupNames[0],
+    ])) {
+      if (!name) continue;
+      add(at, 40, "group.member_added", { user: { email }, group: { name } }, 1);
+      expectedGroups.get(name)?.add(email);
+      count("onboarding group adds");
+    }
+    if (rnd() < 0.1) {
+      add(at, 40, "group.member_added", { user: { email }, group: { name: "Tallyfy Admins" } }, 1);
+      person.role = "admin";
+      count("onboarding admins");
+    }
+    expectedMembers.set(email, person);
+  }
+
+  // 2. Profile edits: 500 existing members, one or two fields each; one in five sends what is already there.
+  const shuffled = [...members].sort(() => rnd() - 0.5);
+  for (const member of shuffled.slice(0, 500)) {
+    const expected = expectedMembers.get(member.email) as SeedMember;
+    const user: Record<string, unknown> = { email: member.email };
+    if (rnd() < 0.2) {
+      user.jobTitle = member.job_title;
+      add(1000 + rnd() * 1000, 0, "user.updated", { user }, 0);
+      count("edits changing nothing");
+      continue;
+    }
+    const title = pick(TITLES.filter((t) => t !== member.job_title));
+    user.jobTitle = title;
+    expected.job_title = title;
+    if (rnd() < 0.5) {
+      const phone = `+44 20 7946 ${String(Math.floor(rnd() * 10_000)).padStart(4, "0")}`;
+      user.phone = phone;
+      expected.phone = phone;
+    }
+    add(1000 + rnd() * 1000, 0, "user.updated", { user }, 1);
+    count("edits");
+  }
+
+  // 3. Reorganisation: 300 existing members each leave one group and join another.
+  for (const member of shuffled.slice(200, 500)) {
+    const from = groupNames.find((name) => expectedGroups.get(name)?.has(member.email));
+    const to = pick(groupNames.filter((name) => !expectedGroups.get(name)?.has(member.email)));
+    if (!from || !to) continue;
+    const at = 2000 + rnd() * 1000;
+    add(at, 30, "group.member_removed", { user: { email: member.email }, group: { name: from } }, 1);
+    add(at, 30, "group.member_added", { user: { email: member.email }, group: { name: to } }, 1);
+    expectedGroups.get(from)?.delete(member.email);
+    expectedGroups.get(to)?.add(member.email);
+    count("moves");
+  }
+
+  // 4. Departures: 50 existing members.
+  for (const member of shuffled.slice(500, 550)) {
+    add(3000 + rnd() * 300, 0, "user.deactivated", { user: { email: member.email } }, 1);
+    (expectedMembers.get(member.email) as SeedMember).status = "disabled";
+    count("departures");
+  }
+
+  // 5. Guests: 20 people from a partner, each created and added to one group.
+  for (let i = 0; i < 20; i++) {
+    const email = `g${String(i).padStart(2, "0")}@partner.io`;
+    const name = pick(groupNames);
+    const at = rnd() * 3300;
+    add(at, 0, "user.created", { user: { email, firstName: pick(FIRST), lastName: pick(LAST) } }, 1);
+    add(at, 40, "group.member_added", { user: { email }, group: { name } }, 1);
+    guests.add(email);
+    expectedGroups.get(name)?.add(email);
+    count("guests");
+  }
+
+  // 6. Duplicate deliveries up to the total, each arriving a little after its original.
+  const unique = timeline.length;
+  const duplicates = Math.max(0, totalEvents - unique);
+  for (let i = 0; i < duplicates; i++) {
+    const original = pick(timeline.slice(0, unique));
+    timeline.push({ at: original.at + rnd() * 200, event: original.event, writes: 0 });
+  }
+  count("duplicates", duplicates);
+
+  timeline.sort((a, b) => a.at - b.at);
+  return {
+    members,
+    groups,
+    config,
+    events: timeline.map((t) => t.event),
+    expected: {
+      members: expectedMembers,
+      groups: new Map([...expectedGroups].map(([name, emails]) => [name, [...emails].sort()])),
+      guests,
+    },
+    lowerBound: timeline.reduce((sum, t) => sum + t.writes, 0),
+    counts,
+  };
+}
