@@ -1,0 +1,102 @@
+/**
+ * Cold start: each handler bundled the way the stack bundles it (esbuild, minified ESM, every
+ * dependency inside), against a baseline bundle that imports only the same AWS SDK clients and
+ * creates them. Measured: bundle size, and the median time to import the bundle in a fresh Node
+ * process (the part of a Lambda cold start this code controls).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface ColdStartResult {
+  readonly name: string;
+  readonly bytes: number;
+  readonly medianImportMs: number;
+}
+
+const BASELINE = `
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+export const clients = [new SQSClient({}), new SecretsManagerClient({})];
+`;
+
+/** The environment a deployed handler starts with (values are placeholders; nothing is called). */
+const HANDLER_ENV = {
+  AWS_REGION: "eu-west-1",
+  COMMANDS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/commands.fifo",
+  INGEST_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/ingest",
+  DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/dlq",
+  TALLYFY_SECRET_ID: "tallyfy",
+  TALLYFY_ORG_ID: "org",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  POWERTOOLS_METRICS_DISABLED: "true",
+};
+
+async function bundle(
+  entry: { name: string; file?: string; contents?: string },
+  outDir: string,
+): Promise<string> {
+  const outfile = path.join(outDir, `${entry.name}.mjs`);
+  await build({
+    ...(entry.file
+      ? { entryPoints: [entry.file] }
+      : { stdin: { contents: entry.contents ?? "", resolveDir: root, loader: "ts" } }),
+    outfile,
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    mainFields: ["module", "main"],
+    banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
+    logLevel: "silent",
+  });
+  return outfile;
+}
+
+function medianImportMs(file: string, runs: number): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, ...HANDLER_ENV },
+    });
+    times.push(Number(out.toString()));
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+}
+
+export async function measureColdStart(runs = 21): Promise<ColdStartResult[]> {
+  const outDir = path.join(tmpdir(), `tallyfy-cold-${process.pid}`);
+  mkdirSync(outDir, { recursive: true });
+  try {
+    const entries = [
+      { name: "sdk-only baseline", contents: BASELINE },
+      { name: "ingest", file: path.join(root, "handlers", "ingest.ts") },
+      { name: "apply", file: path.join(root, "handlers", "apply.ts") },
+    ];
+    const results: ColdStartResult[] = [];
+    for (const entry of entries) {
+      const file = await bundle(entry, outDir);
+      results.push({
+        name: entry.name,
+        bytes: statSync(file).size,
+        medianImportMs: medianImportMs(file, runs),
+      });
+    }
+    return results;
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+export function writeJson(file: string, value: unknown): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}

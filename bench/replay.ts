@@ -1,0 +1,188 @@
+/**
+ * Runs a workload through a target (the real pipeline, or the naive baseline) against the fake
+ * Tallyfy, and measures what the README's Performance section reports.
+ */
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import type { FakeTallyfy } from "../test/support/fake-tallyfy.js";
+import { startPipeline } from "../test/support/pipeline.js";
+import { runNaive } from "./naive.js";
+import type { Workload } from "./workload.js";
+
+export interface ReplayOptions {
+  /** Latency the fake adds to every request, before scaling. */
+  readonly latencyMs: number;
+  /** Tallyfy's limit, requests a minute, before scaling. */
+  readonly ratePerMinute: number;
+  /** Speeds the run up: the limit is multiplied and the latency and the window divided by it. */
+  readonly scale: number;
+  /** Apply pollers at once (the mapping's maximum concurrency). */
+  readonly applyConcurrency: number;
+}
+
+export interface ReplayResult {
+  readonly target: string;
+  readonly events: number;
+  readonly calls: number;
+  readonly reads: number;
+  readonly writes: number;
+  readonly throttled: number;
+  readonly deadLettered: number;
+  readonly wallMs: number;
+  /** Calls / scaled limit: the fastest any client could make these calls. */
+  readonly floorMs: number;
+  readonly exact: boolean;
+  readonly mismatches: string[];
+  /** Calls by method and resource, e.g. `GET users`, `PUT groups/:id`. */
+  readonly breakdown: Record<string, number>;
+}
+
+/** Puts the organization into the fake, keyed as the workload keys it. */
+export function seedOrganization(fake: FakeTallyfy, workload: Workload): void {
+  const ids = new Map<string, number>();
+  for (const member of workload.members) ids.set(member.email, fake.addMember({ ...member }).id);
+  for (const [name, emails] of workload.groups) {
+    fake.addGroup({ name, description: `${name} team`, members: emails.map((e) => ids.get(e) ?? 0) });
+  }
+  fake.requests.length = 0;
+}
+
+/** Compares the fake's final state with the expected one; returns one line per difference. */
+export function compareState(fake: FakeTallyfy, workload: Workload): string[] {
+  const problems: string[] = [];
+  const byId = new Map([...fake.members.values()].map((m) => [m.id, m.email]));
+  for (const [email, want] of workload.expected.members) {
+    const got = fake.memberByEmail(email);
+    if (!got) {
+      problems.push(`member ${email} missing`);
+      continue;
+    }
+    for (const field of [
+      "first_name",
+      "last_name",
+      "job_title",
+      "team",
+      "phone",
+      "timezone",
+      "role",
+      "status",
+    ] as const) {
+      if (got[field] !== want[field])
+        problems.push(`member ${email} ${field}: ${got[field]} != ${want[field]}`);
+    }
+  }
+  if (fake.members.size !== workload.expected.members.size)
+    problems.push(`members: ${fake.members.size} != ${workload.expected.members.size}`);
+  for (const [name, want] of workload.expected.groups) {
+    const group = fake.groupByName(name);
+    const got = [
+      ...(group?.members ?? []).map((id) => byId.get(id) ?? `#${id}`),
+      ...(group?.guests ?? []),
+    ].sort();
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      const missing = want.filter((e) => !got.includes(e));
+      const extra = got.filter((e) => !want.includes(e));
+      problems.push(`group ${name}: missing [${missing.join(", ")}] extra [${extra.join(", ")}]`);
+    }
+  }
+  const guests = [...fake.guests.values()].map((g) => g.email).sort();
+  if (JSON.stringify(guests) !== JSON.stringify([...workload.expected.guests].sort()))
+    problems.push("guests differ");
+  return problems;
+}
+
+function summarise(
+  target: string,
+  workload: Workload,
+  fake: FakeTallyfy,
+  wallMs: number,
+  deadLettered: number,
+  options: ReplayOptions,
+): ReplayResult {
+  const calls = fake.requests.filter((r) => r.path !== "/oauth/token");
+  const reads = calls.filter((r) => r.method === "GET").length;
+  const mismatches = compareState(fake, workload);
+  const limitPerMs = (options.ratePerMinute * options.scale) / 60_000;
+  return {
+    target,
+    events: workload.events.length,
+    calls: calls.length,
+    reads,
+    writes: calls.length - reads,
+    throttled: calls.filter((r) => r.status === 429).length,
+    deadLettered,
+    wallMs,
+    floorMs: calls.length / limitPerMs,
+    exact: mismatches.length === 0,
+    mismatches: mismatches.slice(0, 10),
+    breakdown: breakdownOf(calls),
+  };
+}
+
+function breakdownOf(
+  calls: readonly { method: string; path: string; query: URLSearchParams }[],
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const call of calls) {
+    const resource = call.path
+      .replace(/^\/organizations\/[^/]+\//, "")
+      .replace(/\/\d+/g, "/:id")
+      .replace(/\/[0-9a-f]{32}/g, "/:id")
+      .replace(/\/guests\/[^/]+/, "/guests/:email");
+    const key = `${call.method} ${resource}${call.query.get("q") ? "?q" : ""}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]));
+}
+
+function fakeOptions(options: ReplayOptions) {
+  return {
+    latencyMs: options.latencyMs / options.scale,
+    rateLimit: { limit: options.ratePerMinute, windowMs: 60_000 / options.scale },
+  };
+}
+
+/** The real pipeline: fauxqs, both handlers, local event source mappings. */
+export async function replayPipeline(workload: Workload, options: ReplayOptions): Promise<ReplayResult> {
+  const pipeline = await startPipeline({
+    config: workload.config,
+    maxReceiveCount: 10,
+    maxDeferrals: 8,
+    tallyfy: fakeOptions(options),
+    applyConcurrency: options.applyConcurrency,
+  });
+  try {
+    seedOrganization(pipeline.tallyfy, workload);
+    const started = Date.now();
+    for (let i = 0; i < workload.events.length; i += 10) {
+      await pipeline.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: pipeline.queues.ingest.url,
+          Entries: workload.events
+            .slice(i, i + 10)
+            .map((event, n) => ({ Id: String(n), MessageBody: JSON.stringify(event) })),
+        }),
+      );
+    }
+    await pipeline.drain(240_000);
+    const wallMs = Date.now() - started;
+    const deadLettered =
+      (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("commands")).length;
+    return summarise("tallyfy-idp-sync", workload, pipeline.tallyfy, wallMs, deadLettered, options);
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+/** The naive translator, on the same workload and the same fake (latency and limit included). */
+export async function replayNaive(workload: Workload, options: ReplayOptions): Promise<ReplayResult> {
+  const { FakeTallyfy } = await import("../test/support/fake-tallyfy.js");
+  const fake = await FakeTallyfy.start(fakeOptions(options));
+  try {
+    seedOrganization(fake, workload);
+    const started = Date.now();
+    const failed = await runNaive(workload, fake);
+    return summarise("naive baseline", workload, fake, Date.now() - started, failed, options);
+  } finally {
+    await fake.stop();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: the replay workload through the real pipeline and through the naive baseline,
+ * and the handlers' cold start against an SDK-only bundle, all in one run. Prints a table with
+ * the ratios, and writes `bench/results/latest.json`.
+ *
+ *   --seed <n>          workload seed (default 20261123)
+ *   --latency <ms>      Tallyfy latency per request, before scaling (default 30)
+ *   --rate <n>          Tallyfy's limit, requests a minute, before scaling (default 600)
+ *   --scale <n>         run n times faster: limit x n, latency and window / n (default 10)
+ *   --concurrency <n>   apply pollers at once (default 2, the stack's default)
+ *   --runs <n>          fresh processes per cold-start measurement (default 21)
+ */
+import "./quiet.js";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { measureColdStart, writeJson } from "./cold-start.js";
+import { type ReplayResult, replayNaive, replayPipeline } from "./replay.js";
+import { generateWorkload } from "./workload.js";
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: "string", default: "20261123" },
+    latency: { type: "string", default: "30" },
+    rate: { type: "string", default: "600" },
+    scale: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "2" },
+    runs: { type: "string", default: "21" },
+  },
+});
+const options = {
+  latencyMs: Number(values.latency),
+  ratePerMinute: Number(values.rate),
+  scale: Number(values.scale),
+  applyConcurrency: Number(values.concurrency),
+};
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+const pad = (text: string, width: number) => text.padEnd(width);
+
+async function main(): Promise<void> {
+  const workload = generateWorkload({ seed: Number(values.seed) });
+  console.log(
+    `workload: seed ${values.seed}, ${workload.members.length} members, ${workload.groups.size} groups, ${workload.events.length} events`,
+  );
+  console.log(
+    `  ${Object.entries(workload.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(", ")}`,
+  );
+  console.log(`  lower bound: ${workload.lowerBound} writes strictly needed`);
+  console.log(
+    `Tallyfy fake: ${options.latencyMs} ms and ${options.ratePerMinute}/min, scaled x${options.scale}; ${options.applyConcurrency} apply pollers\n`,
+  );
+
+  const ours = await replayPipeline(workload, options);
+  const naive = await replayNaive(workload, options);
+  const replay = [ours, naive];
+
+  console.log(
+    [
+      pad("target", 18),
+      pad("calls", 7),
+      pad("reads", 7),
+      pad("writes", 7),
+      pad("calls/event", 12),
+      pad("calls/LB", 9),
+      pad("wall s", 8),
+      pad("floor s", 8),
+      pad("wall/floor", 11),
+      pad("429s", 6),
+      pad("DLQ", 5),
+      "exact",
+    ].join(""),
+  );
+  for (const r of replay) {
+    console.log(
+      [
+        pad(r.target, 18),
+        pad(String(r.calls), 7),
+        pad(String(r.reads), 7),
+        pad(String(r.writes), 7),
+        pad(fmt(r.calls / r.events), 12),
+        pad(fmt(r.calls / workload.lowerBound), 9),
+        pad(fmt(r.wallMs / 1000, 1), 8),
+        pad(fmt(r.floorMs / 1000, 1), 8),
+        pad(fmt(r.wallMs / r.floorMs), 11),
+        pad(String(r.throttled), 6),
+        pad(String(r.deadLettered), 5),
+        r.exact ? "yes" : "NO",
+      ].join(""),
+    );
+  }
+  console.log(`\ncalls vs naive: ${fmt(ours.calls / naive.calls)}   (target <= 0.50)`);
+  console.log(`calls vs lower bound: ${fmt(ours.calls / workload.lowerBound)}   (target <= 1.50)`);
+  console.log(
+    `wall vs rate-limit floor: ${fmt(ours.wallMs / ours.floorMs)}   (target <= 1.25, no dead letters, exact state)`,
+  );
+  for (const r of replay)
+    if (!r.exact) console.log(`  ${r.target} state differs: ${r.mismatches.slice(0, 3).join("; ")}`);
+
+  const cold = await measureColdStart(Number(values.runs));
+  const baseline = cold[0];
+  console.log(`\n${pad("bundle", 20)}${pad("KB", 9)}${pad("x size", 8)}${pad("import ms", 11)}x import`);
+  for (const c of cold) {
+    console.log(
+      `${pad(c.name, 20)}${pad(fmt(c.bytes / 1024, 0), 9)}${pad(fmt(c.bytes / (baseline?.bytes ?? 1)), 8)}${pad(fmt(c.medianImportMs, 1), 11)}${fmt(c.medianImportMs / (baseline?.medianImportMs ?? 1))}`,
+    );
+  }
+  console.log("(target: each handler <= 1.30x the baseline in size and import time)");
+
+  const results = {
+    at: new Date().toISOString(),
+    node: process.version,
+    options: { ...options, seed: Number(values.seed) },
+    workload: { events: workload.events.length, counts: workload.counts, lowerBound: workload.lowerBound },
+    replay: replay.map((r: ReplayResult) => ({
+      ...r,
+      callsPerEvent: r.calls / r.events,
+      callsVsLowerBound: r.calls / workload.lowerBound,
+      wallVsFloor: r.wallMs / r.floorMs,
+    })),
+    ratios: {
+      callsVsNaive: ours.calls / naive.calls,
+      callsVsLowerBound: ours.calls / workload.lowerBound,
+      wallVsFloor: ours.wallMs / ours.floorMs,
+    },
+    coldStart: cold.map((c) => ({
+      ...c,
+      sizeVsBaseline: c.bytes / (baseline?.bytes ?? 1),
+      importVsBaseline: c.medianImportMs / (baseline?.medianImportMs ?? 1),
+    })),
+  };
+  writeJson(path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "latest.json"), results);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
