@@ -125,8 +125,8 @@ function breakdownOf(
   for (const call of calls) {
     const resource = call.path
       .replace(/^\/organizations\/[^/]+\//, "")
-      .replace(/\/\d+/g, "/:id")
       .replace(/\/[0-9a-f]{32}/g, "/:id")
+      .replace(/\/\d+/g, "/:id")
       .replace(/\/guests\/[^/]+/, "/guests/:email");
     const key = `${call.method} ${resource}${call.query.get("q") ? "?q" : ""}`;
     counts[key] = (counts[key] ?? 0) + 1;
@@ -147,6 +147,8 @@ export async function replayPipeline(workload: Workload, options: ReplayOptions)
     config: workload.config,
     maxReceiveCount: 10,
     maxDeferrals: 8,
+    // As in the stack: visibility six times the function timeout (here 5 s), so nothing is redelivered mid-batch.
+    visibilityTimeoutSeconds: 30,
     tallyfy: fakeOptions(options),
     applyConcurrency: options.applyConcurrency,
   });

@@ -261,6 +261,27 @@ describe("groups", () => {
     expect([...(pipeline.tallyfy.groups.get(group.id)?.members ?? [])].sort()).toEqual([a.id, b.id].sort());
   });
 
+  it("reads the groups of a batch that touches several in one listing, and still lands every change", async () => {
+    // Prepare
+    const alice = pipeline.tallyfy.addMember({ email: "alice@example.com" });
+    const groups = ["Engineering", "Sales", "Partners"].map((name) => pipeline.tallyfy.addGroup({ name }));
+
+    // Act
+    await pipeline.send(
+      event("user.updated", {
+        user: { email: "alice@example.com", groups: ["Engineering", "Sales", "Partners"] },
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    for (const group of groups) expect(pipeline.tallyfy.groups.get(group.id)?.members).toEqual([alice.id]);
+    const groupReads = pipeline.tallyfy.requests.filter(
+      (r) => r.method === "GET" && r.path.includes("/groups"),
+    );
+    expect(groupReads.map((r) => r.path.split("/").slice(-1)[0])).toEqual(["groups"]);
+  });
+
   it("dead-letters a change to a mapped group that does not exist, naming it", async () => {
     // Prepare
     pipeline.tallyfy.addMember({ email: "bob@example.com" });

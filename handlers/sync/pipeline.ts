@@ -15,7 +15,7 @@ import type { SyncConfig } from "./config.js";
 import { parseIdentityEvent } from "./event.js";
 import { MetricName } from "./observability.js";
 import type { CommandQueue, DeadLetterQueue, DeferralQueue } from "./queues.js";
-import type { ItemResult, Reconciler } from "./reconcile.js";
+import type { GroupSnapshot, ItemResult, Reconciler } from "./reconcile.js";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -110,10 +110,14 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
 
     // Each message group is reconciled once, when its first record comes up, for all its records.
     const units = new Map<string, Promise<Map<SQSRecord, ItemResult>>>();
+    let snapshot: Promise<GroupSnapshot | undefined> | undefined;
     const unitOf = (group: string): Promise<Map<SQSRecord, ItemResult>> => {
       let unit = units.get(group);
       if (!unit) {
-        unit = reconcileGroup(deps, groups.get(group) ?? [], deadline);
+        snapshot ??= snapshotGroups(deps, groups, deadline);
+        unit = snapshot.then((groupStates) =>
+          reconcileGroup(deps, groups.get(group) ?? [], deadline, groupStates),
+        );
         units.set(group, unit);
       }
       return unit;
@@ -171,10 +175,30 @@ class SkippedError extends Error {
   }
 }
 
+/** One listing of all groups when the batch touches several; undefined (read one by one) otherwise or on failure. */
+async function snapshotGroups(
+  deps: ApplyDeps,
+  groups: Map<string, Entry[]>,
+  deadline: number,
+): Promise<GroupSnapshot | undefined> {
+  const groupUnits = [...groups.values()].filter((entries) =>
+    entries[0]?.command?.kind.startsWith("group."),
+  ).length;
+  if (groupUnits < 2) return undefined;
+  try {
+    deps.config();
+    return await deps.reconciler().snapshotGroups(groupUnits, deadline);
+  } catch {
+    // Each group unit then reads its own group, and reports its own failure.
+    return undefined;
+  }
+}
+
 async function reconcileGroup(
   deps: ApplyDeps,
   entries: readonly Entry[],
   deadline: number,
+  groupStates?: GroupSnapshot,
 ): Promise<Map<SQSRecord, ItemResult>> {
   const results = new Map<SQSRecord, ItemResult>();
   let reconciler: Reconciler;
@@ -194,7 +218,7 @@ async function reconcileGroup(
     final: isLastReceive(e.record, deps.maxReceiveCount),
   }));
   try {
-    const outcomes = await reconciler.apply(items, deadline);
+    const outcomes = await reconciler.apply(items, deadline, groupStates);
     valid.forEach((entry, index) => {
       results.set(entry.record, outcomes[index] ?? { status: "skipped" });
     });

@@ -137,8 +137,13 @@ class SharedWriteError extends Error {
   }
 }
 
+/** Every group of the organization, by lower-case id and by lower-case name, read at the start of a batch. */
+export type GroupSnapshot = ReadonlyMap<string, Group>;
+
 export class Reconciler {
   readonly #groupIds = new Map<string, string>();
+  /** Pages the group listing took last time: a batch touching fewer groups reads them one by one. */
+  #groupPages = 1;
 
   public constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -155,15 +160,38 @@ export class Reconciler {
     fold.wrote = true;
   }
 
+  /**
+   * Reads every group in one listing, for a batch that touches several: one call a page of 100
+   * instead of one per group. Safe to use for the whole batch because FIFO gives each of the
+   * batch's groups to this consumer alone until the batch is done. Undefined when reading them
+   * one by one is cheaper.
+   */
+  public async snapshotGroups(groupsInBatch: number, deadline?: number): Promise<GroupSnapshot | undefined> {
+    if (groupsInBatch <= this.#groupPages) return undefined;
+    const groups = await this.deps.client.groups.list({ deadline });
+    this.#groupPages = Math.max(1, Math.ceil(groups.length / 100));
+    const snapshot = new Map<string, Group>();
+    for (const group of groups) {
+      snapshot.set(group.id.toLowerCase(), group);
+      snapshot.set(group.name.trim().toLowerCase(), group);
+      this.#groupIds.set(group.name.trim().toLowerCase(), group.id);
+    }
+    return snapshot;
+  }
+
   /** Applies one entity's commands, in order; returns one result per item. */
-  public async apply(items: readonly WorkItem[], deadline?: number): Promise<ItemResult[]> {
+  public async apply(
+    items: readonly WorkItem[],
+    deadline?: number,
+    groups?: GroupSnapshot,
+  ): Promise<ItemResult[]> {
     const first = items[0]?.command;
     if (!first) return [];
     const opts: CallOptions = { deadline };
     try {
       if (first.kind.startsWith("member.")) return await this.#member(items, opts);
       if (first.kind.startsWith("guest.")) return await this.#guest(items, opts);
-      return await this.#group(items, opts);
+      return await this.#group(items, opts, groups);
     } catch (error) {
       if (!(error instanceof SharedWriteError)) throw error;
       // Apply one at a time so the command Tallyfy refused is the only one dead-lettered.
@@ -467,12 +495,19 @@ export class Reconciler {
 
   // ---- groups ------------------------------------------------------------------------------
 
-  async #group(items: readonly WorkItem[], opts: CallOptions): Promise<ItemResult[]> {
+  async #group(
+    items: readonly WorkItem[],
+    opts: CallOptions,
+    snapshot?: GroupSnapshot,
+  ): Promise<ItemResult[]> {
     const { client, directory, config } = this.deps;
     const target = items[0]?.command.kind.startsWith("group.")
       ? (items[0].command as { group: string }).group
       : "";
-    const current = await this.#findGroup(target, opts);
+    // A snapshot lists every group, so a group absent from it does not exist.
+    const current = snapshot
+      ? snapshot.get(target.trim().toLowerCase())
+      : await this.#findGroup(target, opts);
     const fold = new Fold(items);
     if (!current && !config.createMissingGroups) {
       items.forEach((_, index) => {

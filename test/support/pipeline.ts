@@ -33,11 +33,20 @@ export interface TestPipelineOptions {
   readonly applyConcurrency?: number;
   /** @default 4 (delays of 1, 2, 4 and 8 seconds) */
   readonly maxDeferrals?: number;
+  /**
+   * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
+   * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
+   * @default 1
+   */
+  readonly visibilityTimeoutSeconds?: number;
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
   const maxReceiveCount = options.maxReceiveCount ?? 3;
-  const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: 1 });
+  const visibility = options.visibilityTimeoutSeconds ?? 1;
+  // At least 5 s, so a Retry-After of a second is slept through in-process as a real function would.
+  const functionTimeoutMs = Math.max(5_000, (visibility * 1000) / 6);
+  const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: visibility });
   const tallyfy = await FakeTallyfy.start(options.tallyfy);
   const config: SyncConfig = parseSyncConfig(JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG));
   const { queues, client: sqsClient } = sqs;
@@ -75,13 +84,23 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   });
   const sources = [
     {
-      source: new LocalEventSource({ client: sqsClient, queue: queues.ingest, handler: ingest }),
+      source: new LocalEventSource({
+        client: sqsClient,
+        queue: queues.ingest,
+        handler: ingest,
+        functionTimeoutMs,
+      }),
       queue: queues.ingest,
     },
-    {
-      source: new LocalEventSource({ client: sqsClient, queue: queues.commands, handler: apply }),
+    ...Array.from({ length: Math.max(1, options.applyConcurrency ?? 1) }, () => ({
+      source: new LocalEventSource({
+        client: sqsClient,
+        queue: queues.commands,
+        handler: apply,
+        functionTimeoutMs,
+      }),
       queue: queues.commands,
-    },
+    })),
   ];
 
   return {
