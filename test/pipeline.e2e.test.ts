@@ -282,6 +282,28 @@ describe("groups", () => {
     expect(groupReads.map((r) => r.path.split("/").slice(-1)[0])).toEqual(["groups"]);
   });
 
+  it("runs several apply functions at once without mixing up their batches", async () => {
+    // Prepare
+    await pipeline.stop();
+    pipeline = await startPipeline({ applyConcurrency: 3 });
+    const groups = ["Engineering", "Sales"].map((name) => pipeline.tallyfy.addGroup({ name }));
+    const users = Array.from({ length: 24 }, (_, n) => ({
+      email: `u${n}@example.com`,
+      firstName: `U${n}`,
+      lastName: "Test",
+      groups: [n % 2 === 0 ? "Engineering" : "Sales"],
+    }));
+
+    // Act
+    await pipeline.send(...users.map((user) => event("user.created", { user })));
+    await pipeline.drain();
+
+    // Assess
+    expect(pipeline.tallyfy.members.size).toBe(24);
+    expect(groups.map((g) => pipeline.tallyfy.groups.get(g.id)?.members.length)).toEqual([12, 12]);
+    expect(totals(pipeline.tallies.apply).retried).toBe(0);
+  });
+
   it("dead-letters a change to a mapped group that does not exist, naming it", async () => {
     // Prepare
     pipeline.tallyfy.addMember({ email: "bob@example.com" });

@@ -32,12 +32,13 @@ export interface IngestDeps extends CommonDeps {
 }
 
 export function createIngestHandler(deps: IngestDeps): SqsHandler {
-  const processor = new BatchProcessor(EventType.SQS);
+  // A processor per invocation: it holds the batch's records, and the local runner (like any
+  // test) may run several invocations of one handler at once.
   return (event, context) =>
     runBatch(
       event,
       context,
-      processor,
+      new BatchProcessor(EventType.SQS),
       async (record): Promise<RecordOutcome> => {
         const config = deps.config();
         if (looksLikeCommand(record.body)) {
@@ -93,8 +94,8 @@ interface Entry {
 }
 
 export function createApplyHandler(deps: ApplyDeps): SqsHandler {
-  const processor = new SqsFifoPartialProcessorAsync();
   return (event, context) => {
+    const processor = new SqsFifoPartialProcessorAsync();
     const deadline = Date.now() + context.getRemainingTimeInMillis();
     const groups = new Map<string, Entry[]>();
     for (const record of event.Records) {
