@@ -191,13 +191,13 @@ export function toCommands(event: IdentityEvent, config: SyncConfig): Translatio
       return { commands: [upsert(meta, event.user, config)] };
     case "user.deactivated": {
       if (config.deprovision === "none") return { commands: [], ignored: "deprovision is none" };
-      const who = isMemberEmail(config, event.user.email) ? "member" : "guest";
+      const who = isGuest(config, event.user) ? "guest" : "member";
       return {
         commands: [{ ...meta, kind: `${who}.deactivate`, email: event.user.email, mode: config.deprovision }],
       };
     }
     case "user.reactivated": {
-      const who = isMemberEmail(config, event.user.email) ? "member" : "guest";
+      const who = isGuest(config, event.user) ? "guest" : "member";
       return { commands: [{ ...meta, kind: `${who}.reactivate`, email: event.user.email }] };
     }
     case "group.member_added":
@@ -212,6 +212,11 @@ export function toCommands(event: IdentityEvent, config: SyncConfig): Translatio
     case "group.updated":
       return groupUpdate(meta, event.group, config);
   }
+}
+
+/** The event says so, or else the email's domain decides. */
+function isGuest(config: SyncConfig, user: EventUser): boolean {
+  return user.guest ?? !isMemberEmail(config, user.email);
 }
 
 function profileOf(user: EventUser): Profile {
@@ -233,7 +238,7 @@ function membershipsFrom(idpGroups: readonly string[], config: SyncConfig) {
 function upsert(meta: Envelope, user: EventUser, config: SyncConfig): Command {
   const memberships = user.groups ? membershipsFrom(user.groups, config) : undefined;
   const profile = profileOf(user);
-  if (!isMemberEmail(config, user.email)) {
+  if (isGuest(config, user)) {
     return { ...meta, kind: "guest.upsert", email: user.email, profile, create: true, memberships };
   }
   // An explicit role wins; a full group list decides otherwise; without either the role is left alone.
@@ -268,7 +273,7 @@ function membershipChange(
   config: SyncConfig,
 ): Translation {
   const memberships = tallyfyGroupsOf(config, idpGroup).map((group) => ({ group, present: added }));
-  if (!isMemberEmail(config, user.email)) {
+  if (isGuest(config, user)) {
     if (memberships.length === 0) return { commands: [], ignored: `IdP group "${idpGroup}" is not mapped` };
     return {
       commands: [

@@ -18,6 +18,35 @@ const domain = z
 
 const groupNames = z.array(z.string().trim().min(1, "must not be empty")).default([]);
 
+/** Okta profile attribute names for one Tallyfy field, tried in order; the first non-empty value wins. */
+const attribute = (...names: string[]) =>
+  z
+    .union([z.string().trim().min(1), z.array(z.string().trim().min(1))])
+    .transform((value) => (typeof value === "string" ? [value] : value))
+    .default(names);
+
+export const OktaConfigSchema = z.strictObject({
+  /** The Tallyfy app's id in Okta (`0oa...`). Set: only users assigned to it are synced, and unassigning deactivates. */
+  appId: z.string().trim().min(1).optional(),
+  /** Okta `userType` values that make a user a Tallyfy guest whatever the email domain. */
+  guestUserTypes: z.array(z.string().trim().min(1)).default([]),
+  /** Okta profile attribute(s) for each Tallyfy field. */
+  attributes: z
+    .strictObject({
+      email: attribute("email"),
+      firstName: attribute("firstName"),
+      lastName: attribute("lastName"),
+      phone: attribute("primaryPhone", "mobilePhone"),
+      jobTitle: attribute("title"),
+      /** Usually a custom attribute; none by default. */
+      jobDescription: attribute(),
+      team: attribute("department"),
+      timezone: attribute("timezone"),
+    })
+    .prefault({}),
+});
+export type OktaConfig = z.output<typeof OktaConfigSchema>;
+
 export const SyncConfigSchema = z
   .object({
     /** Emails in these domains are Tallyfy members; all others are guests. `[]`: everyone is a member. */
@@ -41,6 +70,8 @@ export const SyncConfigSchema = z
     deprovision: z.enum(["disable", "remove", "none"]).default("disable"),
     /** The text of Tallyfy's invitation email. */
     inviteMessage: z.string().min(1).max(5000).default("You have been invited to join us on Tallyfy."),
+    /** How Okta events are read (README "Okta"). */
+    okta: OktaConfigSchema.prefault({}),
   })
   .strict();
 

@@ -5,13 +5,15 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import * as z from "zod";
+import { OktaClient } from "../okta/client.js";
+import { SecretsManagerOktaCredentials } from "../okta/credentials.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { describeIssues, parseSyncConfig, type SyncConfig } from "./config.js";
 import { MemberDirectory } from "./directory.js";
 import { count, MetricName } from "./observability.js";
-import type { ApplyDeps, IngestDeps } from "./pipeline.js";
-import { CommandQueue, DeadLetterQueue, DeferralQueue } from "./queues.js";
+import { type ApplyDeps, type IngestDeps, OktaNotConfiguredError } from "./pipeline.js";
+import { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
 import { Reconciler } from "./reconcile.js";
 
 const common = {
@@ -22,7 +24,16 @@ const common = {
   MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
 };
 
-export const IngestEnvironmentSchema = z.object(common);
+export const IngestEnvironmentSchema = z.object({
+  ...common,
+  /** The ingest queue itself, where an Okta hook body with several events is split into one message each. */
+  INGEST_QUEUE_URL: z.url().optional(),
+  /** The Okta credential's secret, when Okta events are synced. */
+  OKTA_SECRET_ID: z.string().min(1).optional(),
+  /** Per-request timeout of Okta calls, milliseconds. */
+  OKTA_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+});
 
 export const ApplyEnvironmentSchema = z.object({
   ...common,
@@ -75,11 +86,33 @@ function lazyConfig(json: string | undefined): () => SyncConfig {
 export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): IngestDeps {
   const vars = parse(IngestEnvironmentSchema, env);
   const sqs = sqsClient();
+  let okta: OktaClient | undefined;
   return {
     config: lazyConfig(vars.SYNC_CONFIG),
     commands: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
+    ingestQueue: vars.INGEST_QUEUE_URL ? new IngestQueue(sqs, vars.INGEST_QUEUE_URL) : undefined,
+    okta: () => {
+      const secretId = vars.OKTA_SECRET_ID;
+      if (!secretId) {
+        throw new OktaNotConfiguredError(
+          'an Okta event arrived but OKTA_SECRET_ID is not set: give the stack an Okta secret (README "Okta")',
+        );
+      }
+      okta ??= new OktaClient({
+        credentials: new SecretsManagerOktaCredentials({
+          secretId,
+          provider: new SecretsProvider(),
+          maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
+        }),
+        timeoutMs: vars.OKTA_TIMEOUT_MS,
+        onResponse: (status) => {
+          if (status === 429) count(MetricName.OktaThrottled);
+        },
+      });
+      return okta;
+    },
   };
 }
 
@@ -93,7 +126,7 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
     deferrals: {
-      queue: new DeferralQueue(sqs, vars.INGEST_QUEUE_URL),
+      queue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
       baseDelaySeconds: vars.DEFER_BASE_SECONDS,
       maxDeferrals: vars.MAX_DEFERRALS,
     },

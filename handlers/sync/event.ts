@@ -62,6 +62,8 @@ export const EventUserSchema = z.strictObject({
   groups: z.array(z.string().trim().min(1)).optional(),
   /** An explicit Tallyfy role; wins over groups. */
   role: z.enum(ROLES).optional(),
+  /** true: a Tallyfy guest, false: a member, whatever the email domain. Absent: `memberDomains` decides. */
+  guest: z.boolean().optional(),
 });
 
 export const EventGroupSchema = z.strictObject({
@@ -118,14 +120,22 @@ export class InvalidEventError extends SyncError {
   }
 }
 
-/** Parses an SQS body into an identity event, or throws an {@link InvalidEventError} naming the problem. */
-export function parseIdentityEvent(body: string): IdentityEvent {
-  let json: unknown;
+/** An SQS body's JSON, or an {@link InvalidEventError} when it is not JSON. */
+export function parseJsonBody(body: string): unknown {
   try {
-    json = JSON.parse(body);
+    return JSON.parse(body);
   } catch {
     throw new InvalidEventError("body is not valid JSON");
   }
+}
+
+/** Parses an SQS body into an identity event, or throws an {@link InvalidEventError} naming the problem. */
+export function parseIdentityEvent(body: string): IdentityEvent {
+  return identityEventFrom(parseJsonBody(body));
+}
+
+/** Validates parsed JSON as an identity event. */
+export function identityEventFrom(json: unknown): IdentityEvent {
   const parsed = IdentityEventSchema.safeParse(json);
   if (!parsed.success) {
     const id = (json as { id?: unknown } | null)?.id;

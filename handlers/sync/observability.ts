@@ -26,6 +26,7 @@ export const MetricName = {
   Retried: "Retried",
   TallyfyWrites: "TallyfyWrites",
   TallyfyThrottled: "TallyfyThrottled",
+  OktaThrottled: "OktaThrottled",
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -9,12 +9,15 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { SyncError } from "../errors.js";
+import { translateOktaEvent } from "../okta/adapter.js";
+import type { OktaClient } from "../okta/client.js";
+import { type OktaBody, parseLogEvent, recogniseOkta, singleEventHookBody } from "../okta/events.js";
 import { type BatchTally, isLastReceive, type RecordOutcome, runBatch } from "./batch.js";
 import { type Command, looksLikeCommand, parseCommand, toCommands } from "./commands.js";
 import type { SyncConfig } from "./config.js";
-import { parseIdentityEvent } from "./event.js";
-import { MetricName } from "./observability.js";
-import type { CommandQueue, DeadLetterQueue, DeferralQueue } from "./queues.js";
+import { identityEventFrom, parseJsonBody } from "./event.js";
+import { logger, MetricName } from "./observability.js";
+import type { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
 import type { GroupSnapshot, ItemResult, Reconciler } from "./reconcile.js";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -29,13 +32,26 @@ interface CommonDeps {
 
 export interface IngestDeps extends CommonDeps {
   readonly commands: CommandQueue;
+  /** The ingest queue itself: an Okta hook body with several events is split into one message each. */
+  readonly ingestQueue?: IngestQueue;
+  /**
+   * The Okta API client, built once per container; throws `OktaNotConfiguredError` when no Okta
+   * secret is configured, which dead-letters Okta events with that reason.
+   */
+  readonly okta?: () => OktaClient;
+}
+
+/** An Okta event arrived but no Okta credential is configured. Permanent until the stack is updated. */
+export class OktaNotConfiguredError extends SyncError {
+  public readonly transient = false;
 }
 
 export function createIngestHandler(deps: IngestDeps): SqsHandler {
   // A processor per invocation: it holds the batch's records, and the local runner (like any
   // test) may run several invocations of one handler at once.
-  return (event, context) =>
-    runBatch(
+  return (event, context) => {
+    const deadline = Date.now() + context.getRemainingTimeInMillis();
+    return runBatch(
       event,
       context,
       new BatchProcessor(EventType.SQS),
@@ -47,7 +63,10 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           await deps.commands.send([command]);
           return { status: "applied", kind: "deferred command", eventId: command.eventId };
         }
-        const identityEvent = parseIdentityEvent(record.body);
+        const json = parseJsonBody(record.body);
+        const okta = recogniseOkta(json);
+        if (okta) return ingestOkta(deps, okta, config, deadline);
+        const identityEvent = identityEventFrom(json);
         const { commands, ignored } = toCommands(identityEvent, config);
         const about = { kind: identityEvent.type, eventId: identityEvent.id };
         if (ignored !== undefined) return { status: "ignored", reason: ignored, ...about };
@@ -67,6 +86,47 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
         onTally: deps.onTally,
       },
     );
+  };
+}
+
+/**
+ * One Okta body. Several events are split into a message each first, so each is retried or
+ * dead-lettered on its own; a single event is hydrated from the Okta API and applied.
+ */
+async function ingestOkta(
+  deps: IngestDeps,
+  body: OktaBody,
+  config: SyncConfig,
+  deadline: number,
+): Promise<RecordOutcome> {
+  const [first, ...more] = body.events;
+  if (!first) return { status: "ignored", kind: "okta", reason: "Okta event hook body with no events" };
+  if (more.length > 0) {
+    if (!deps.ingestQueue)
+      throw new OktaNotConfiguredError("no ingest queue to split an Okta event hook body");
+    await deps.ingestQueue.requeue(
+      body.events.map((e) => ({
+        body: singleEventHookBody(body.raw, e),
+        eventId: String((e as { uuid?: unknown } | null)?.uuid ?? "unknown"),
+      })),
+    );
+    return { status: "applied", kind: "okta.event_hook (split)", eventId: body.raw.eventId as string };
+  }
+  const event = parseLogEvent(first);
+  const about = { kind: event.eventType, eventId: event.uuid };
+  try {
+    if (!deps.okta)
+      throw new OktaNotConfiguredError("an Okta event arrived but no Okta secret is configured");
+    const translated = await translateOktaEvent(event, { client: deps.okta(), config }, { deadline });
+    for (const warning of translated.warnings) logger.warn("Okta value left out", { ...about, warning });
+    if (translated.ignored !== undefined) return { status: "ignored", reason: translated.ignored, ...about };
+    const commands = translated.events.flatMap((e) => toCommands(e, config).commands);
+    if (commands.length === 0) return { status: "ignored", reason: "nothing mapped to change", ...about };
+    await deps.commands.send(commands);
+    return { status: "applied", ...about };
+  } catch (error) {
+    throw Object.assign(error as object, { eventId: event.uuid });
+  }
 }
 
 export interface ApplyDeps extends CommonDeps {
@@ -74,7 +134,7 @@ export interface ApplyDeps extends CommonDeps {
   readonly reconciler: () => Reconciler;
   /** Where commands waiting for a person to be created go, and how patiently. */
   readonly deferrals: {
-    readonly queue: DeferralQueue;
+    readonly queue: IngestQueue;
     /** The first delay; each further deferral doubles it (at most 15 minutes, an SQS limit). */
     readonly baseDelaySeconds: number;
     /** After this many deferrals the command is dead-lettered with the reason. */
@@ -147,7 +207,7 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
             throw Object.assign(new DeferralsExhaustedError(message), { eventId: about.eventId });
           }
           // Doubling delays: the person's creation is usually right behind, sometimes minutes away.
-          await queue.send({ ...command, attempt: attempt + 1 }, baseDelaySeconds * 2 ** attempt);
+          await queue.defer({ ...command, attempt: attempt + 1 }, baseDelaySeconds * 2 ** attempt);
           return { status: "deferred", reason: result.error.message, ...about };
         }
         return { status: result.status, reason: result.reason, ...about };

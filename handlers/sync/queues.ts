@@ -2,7 +2,12 @@
  * The runtime side of the queues: sending commands to the FIFO commands queue, and moving a
  * record that cannot be applied to its dead-letter queue with the reason attached.
  */
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { SyncError } from "../errors.js";
 import { type Command, deduplicationIdOf, messageGroupIdOf } from "./commands.js";
@@ -20,43 +25,58 @@ export class CommandQueue {
 
   /** Sends commands in batches of ten. Re-sending after a partial failure is safe: ids deduplicate. */
   public async send(commands: readonly Command[]): Promise<void> {
-    for (let start = 0; start < commands.length; start += 10) {
-      const chunk = commands.slice(start, start + 10);
-      const result = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: chunk.map((command, index) => ({
-            Id: String(index),
-            MessageBody: JSON.stringify(command),
-            MessageGroupId: messageGroupIdOf(command),
-            MessageDeduplicationId: deduplicationIdOf(command),
-            MessageAttributes: {
-              eventId: { DataType: "String", StringValue: command.eventId },
-              kind: { DataType: "String", StringValue: command.kind },
-            },
-          })),
-        }),
-      );
-      const failed = result.Failed ?? [];
-      if (failed.length > 0) {
-        const reasons = [...new Set(failed.map((f) => f.Code ?? "unknown"))].join(", ");
-        throw new QueueSendError(`${failed.length} of ${chunk.length} commands were not queued (${reasons})`);
-      }
+    await sendInBatches(
+      this.sqs,
+      this.queueUrl,
+      "commands",
+      commands.map((command) => ({
+        MessageBody: JSON.stringify(command),
+        MessageGroupId: messageGroupIdOf(command),
+        MessageDeduplicationId: deduplicationIdOf(command),
+        MessageAttributes: {
+          eventId: { DataType: "String", StringValue: command.eventId },
+          kind: { DataType: "String", StringValue: command.kind },
+        },
+      })),
+    );
+  }
+}
+
+/** SendMessageBatch in chunks of ten (the SQS limit); any entry refused fails the whole send, to be retried. */
+async function sendInBatches(
+  sqs: SQSClient,
+  queueUrl: string,
+  noun: string,
+  entries: readonly Omit<SendMessageBatchRequestEntry, "Id">[],
+): Promise<void> {
+  for (let start = 0; start < entries.length; start += 10) {
+    const chunk = entries.slice(start, start + 10);
+    const result = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((entry, index) => ({ ...entry, Id: String(index) })),
+      }),
+    );
+    const failed = result.Failed ?? [];
+    if (failed.length > 0) {
+      const reasons = [...new Set(failed.map((f) => f.Code ?? "unknown"))].join(", ");
+      throw new QueueSendError(`${failed.length} of ${chunk.length} ${noun} were not queued (${reasons})`);
     }
   }
 }
 
-/**
- * Sends a command back through the (standard) ingest queue with a delay: FIFO queues have no
- * per-message delay, and waiting in the FIFO queue would hold up every later command of its group.
- */
-export class DeferralQueue {
+/** The (standard) ingest queue, as the handlers write to it: deferred commands, and Okta events split apart. */
+export class IngestQueue {
   public constructor(
     private readonly sqs: SQSClient,
     private readonly ingestQueueUrl: string,
   ) {}
 
-  public async send(command: Command, delaySeconds: number): Promise<void> {
+  /**
+   * Sends a command back with a delay: FIFO queues have no per-message delay, and waiting in the
+   * FIFO queue would hold up every later command of its group.
+   */
+  public async defer(command: Command, delaySeconds: number): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.ingestQueueUrl,
@@ -67,6 +87,19 @@ export class DeferralQueue {
           kind: { DataType: "String", StringValue: command.kind },
         },
       }),
+    );
+  }
+
+  /** Queues bodies as messages of their own; each then succeeds or fails alone. */
+  public async requeue(bodies: readonly { body: string; eventId: string }[]): Promise<void> {
+    await sendInBatches(
+      this.sqs,
+      this.ingestQueueUrl,
+      "events",
+      bodies.map(({ body, eventId }) => ({
+        MessageBody: body,
+        MessageAttributes: { eventId: { DataType: "String", StringValue: eventId } },
+      })),
     );
   }
 }

@@ -11,6 +11,7 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../errors.js";
+import { readJsonSecret } from "../secrets.js";
 import { TokenResponseSchema } from "./schemas.js";
 import type { TokenSource } from "./transport.js";
 
@@ -52,16 +53,6 @@ export interface SecretsManagerTokenSourceOptions {
   /** @default Date.now */
   readonly now?: () => number;
 }
-
-// Client errors that no retry will fix. Anything else from the service (throttling, 5xx, network) may pass.
-const PERMANENT_SECRET_ERRORS = new Set([
-  "ResourceNotFoundException",
-  "AccessDeniedException",
-  "DecryptionFailure",
-  "InvalidRequestException",
-  "InvalidParameterException",
-  "UnrecognizedClientException",
-]);
 
 /** A {@link TokenSource} backed by Secrets Manager. Keep one per container: it is the cache. */
 export class SecretsManagerTokenSource implements TokenSource {
@@ -111,37 +102,16 @@ export class SecretsManagerTokenSource implements TokenSource {
     this.#exchanged = undefined;
   }
 
-  async #readSecret(forceFetch: boolean): Promise<TallyfySecret> {
-    const { secretId, maxAgeSeconds } = this.#options;
-    let value: unknown;
-    try {
-      value = await this.#provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch });
-    } catch (error) {
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-      const name = cause instanceof Error ? cause.name : "UnknownError";
-      const transient = !PERMANENT_SECRET_ERRORS.has(name);
-      throw new TallyfyCredentialsError(`cannot read secret ${secretId}: ${name}`, transient, { cause });
-    }
-    if (typeof value !== "string") {
-      throw new TallyfyCredentialsError(`secret ${secretId} has no string value`, false);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(value);
-    } catch {
-      // JSON.parse's own message quotes the text it choked on, which here is the secret.
-      throw new TallyfyCredentialsError(`secret ${secretId} is not valid JSON`, false);
-    }
-    const parsed = TallyfySecretSchema.safeParse(json);
-    if (!parsed.success) {
-      const keys =
-        json !== null && typeof json === "object" ? Object.keys(json).join(", ") || "none" : typeof json;
-      throw new TallyfyCredentialsError(
-        `secret ${secretId} must hold {"accessToken"} or {"clientId", "clientSecret", "tokenUrl"}; it has: ${keys}`,
-        false,
-      );
-    }
-    return parsed.data;
+  #readSecret(forceFetch: boolean): Promise<TallyfySecret> {
+    return readJsonSecret({
+      provider: this.#provider,
+      secretId: this.#options.secretId,
+      maxAgeSeconds: this.#options.maxAgeSeconds,
+      forceFetch,
+      schema: TallyfySecretSchema,
+      shapes: '{"accessToken"} or {"clientId", "clientSecret", "tokenUrl"}',
+      error: (message, transient, cause) => new TallyfyCredentialsError(message, transient, { cause }),
+    });
   }
 
   async #exchange(secret: Extract<TallyfySecret, { clientSecret: string }>) {

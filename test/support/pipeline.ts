@@ -3,15 +3,18 @@
  * driven by local event source mappings.
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { OktaClient } from "../../handlers/okta/client.js";
+import { StaticOktaCredentials } from "../../handlers/okta/credentials.js";
 import type { BatchTally } from "../../handlers/sync/batch.js";
 import { parseSyncConfig, type SyncConfig } from "../../handlers/sync/config.js";
 import { buildReconciler } from "../../handlers/sync/environment.js";
 import { createApplyHandler, createIngestHandler } from "../../handlers/sync/pipeline.js";
-import { CommandQueue, DeadLetterQueue, DeferralQueue } from "../../handlers/sync/queues.js";
+import { CommandQueue, DeadLetterQueue, IngestQueue } from "../../handlers/sync/queues.js";
 import { TallyfyClient } from "../../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
 import { drain, LocalEventSource, startLocalSqs } from "../../local/event-source.js";
 import { type DeadLetter, readDeadLetters } from "../../local/report.js";
+import type { FakeOkta } from "./fake-okta.js";
 import { FakeTallyfy, type FakeTallyfyOptions } from "./fake-tallyfy.js";
 
 export const DEFAULT_TEST_CONFIG = {
@@ -39,6 +42,8 @@ export interface TestPipelineOptions {
    * @default 1
    */
   readonly visibilityTimeoutSeconds?: number;
+  /** A fake Okta the ingest handler reads, with the SSWS token it accepts. @default no Okta */
+  readonly okta?: { readonly fake: FakeOkta; readonly apiToken?: string };
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
@@ -63,9 +68,20 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     client: tallyfyClient,
     followUps: new CommandQueue(sqsClient, queues.commands.url),
   });
+  const oktaClient =
+    options.okta &&
+    new OktaClient({
+      credentials: new StaticOktaCredentials(
+        options.okta.fake.url,
+        options.okta.apiToken ?? "okta-test-token",
+      ),
+      maxRateLimitWaitMs: 2_000,
+    });
   const ingest = createIngestHandler({
     config: () => config,
     commands: new CommandQueue(sqsClient, queues.commands.url),
+    ingestQueue: new IngestQueue(sqsClient, queues.ingest.url),
+    okta: oktaClient ? () => oktaClient : undefined,
     deadLetters: new DeadLetterQueue(sqsClient, queues.ingestDeadLetter.url),
     maxReceiveCount,
     onTally: (t) => tallies.ingest.push(t),
@@ -76,7 +92,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     maxReceiveCount,
     reconciler: () => reconciler,
     deferrals: {
-      queue: new DeferralQueue(sqsClient, queues.ingest.url),
+      queue: new IngestQueue(sqsClient, queues.ingest.url),
       baseDelaySeconds: 1,
       maxDeferrals: options.maxDeferrals ?? 4,
     },

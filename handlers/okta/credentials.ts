@@ -1,0 +1,214 @@
+/**
+ * The Okta credential, from a Secrets Manager secret holding JSON in one of two shapes:
+ * - `{"orgUrl": "https://acme.okta.com", "apiToken": "..."}`: an SSWS API token;
+ * - `{"orgUrl", "clientId", "privateKey", "keyId"?, "scopes"?}`: an OAuth 2.0 service app, whose
+ *   access token is obtained with client credentials and a `private_key_jwt` assertion signed
+ *   with the PEM private key, and cached until shortly before it expires.
+ */
+import { createPrivateKey, randomUUID, sign } from "node:crypto";
+import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import * as z from "zod";
+import { SyncError } from "../errors.js";
+import { readJsonSecret } from "../secrets.js";
+import type { OktaCredentials } from "./client.js";
+
+// Okta orgs are https; plain http is accepted only on loopback, for the local fake.
+const orgUrl = z
+  .url()
+  .refine(
+    (url) => /^https:\/\//.test(url) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(url),
+    "must be https://<your org>.okta.com",
+  )
+  .transform((url) => url.replace(/\/+$/, ""));
+
+export const OKTA_READ_SCOPES = "okta.users.read okta.groups.read okta.apps.read";
+
+export const OktaSecretSchema = z.union([
+  z.object({ orgUrl, apiToken: z.string().min(1) }),
+  z.object({
+    orgUrl,
+    clientId: z.string().min(1),
+    /** PKCS#8 or PKCS#1 PEM of the key registered on the service app. */
+    privateKey: z.string().includes("PRIVATE KEY", { message: "must be a PEM private key" }),
+    /** The key's `kid` in Okta, when the app has several keys. */
+    keyId: z.string().min(1).optional(),
+    /** @default "okta.users.read okta.groups.read okta.apps.read" */
+    scopes: z.string().min(1).optional(),
+  }),
+]);
+export type OktaSecret = z.output<typeof OktaSecretSchema>;
+type ServiceAppSecret = Extract<OktaSecret, { clientId: string }>;
+
+/** The Okta secret could not be read or used. */
+export class OktaCredentialsError extends SyncError {
+  public constructor(
+    message: string,
+    public readonly transient: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface SecretsManagerOktaCredentialsOptions {
+  readonly secretId: string;
+  readonly provider: SecretsProvider;
+  /** @default 300 */
+  readonly maxAgeSeconds?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof globalThis.fetch;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+const TokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.number().optional(),
+});
+
+/** {@link OktaCredentials} from Secrets Manager. Keep one per container: it is the cache. */
+export class SecretsManagerOktaCredentials implements OktaCredentials {
+  readonly #options: SecretsManagerOktaCredentialsOptions;
+  readonly #now: () => number;
+  #forceFetch = false;
+  #token?: { readonly clientId: string; readonly value: string; readonly renewAt: number };
+
+  public constructor(options: SecretsManagerOktaCredentialsOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  public async orgUrl(): Promise<string> {
+    return (await this.#secret()).orgUrl;
+  }
+
+  public async authorization(): Promise<string> {
+    const secret = await this.#secret();
+    if ("apiToken" in secret) return `SSWS ${secret.apiToken}`;
+    const cached = this.#token;
+    if (cached && cached.clientId === secret.clientId && this.#now() < cached.renewAt) {
+      return `Bearer ${cached.value}`;
+    }
+    const { value, expiresInMs } = await this.#exchange(secret);
+    this.#token = {
+      clientId: secret.clientId,
+      value,
+      renewAt: this.#now() + Math.max(0, expiresInMs - 60_000),
+    };
+    return `Bearer ${value}`;
+  }
+
+  public refresh(): void {
+    this.#forceFetch = true;
+    this.#token = undefined;
+  }
+
+  async #secret(): Promise<OktaSecret> {
+    const forceFetch = this.#forceFetch;
+    this.#forceFetch = false;
+    return readJsonSecret({
+      provider: this.#options.provider,
+      secretId: this.#options.secretId,
+      maxAgeSeconds: this.#options.maxAgeSeconds ?? 300,
+      forceFetch,
+      schema: OktaSecretSchema,
+      shapes: '{"orgUrl", "apiToken"} or {"orgUrl", "clientId", "privateKey"}',
+      error: (message, transient, cause) => new OktaCredentialsError(message, transient, { cause }),
+    });
+  }
+
+  async #exchange(secret: ServiceAppSecret): Promise<{ value: string; expiresInMs: number }> {
+    const tokenUrl = `${secret.orgUrl}/oauth2/v1/token`;
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      scope: secret.scopes ?? OKTA_READ_SCOPES,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: clientAssertion(secret, tokenUrl, this.#now()),
+    });
+    let response: Response;
+    let text: string;
+    try {
+      response = await (this.#options.fetch ?? globalThis.fetch)(tokenUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        body: form.toString(),
+        signal: AbortSignal.timeout(5_000),
+      });
+      text = await response.text();
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "UnknownError";
+      throw new OktaCredentialsError(`token request to ${tokenUrl} failed (${name})`, true);
+    }
+    if (!response.ok) {
+      const code = /"error"\s*:\s*"([a-z_]{1,64})"/.exec(text)?.[1];
+      throw new OktaCredentialsError(
+        `token request to ${tokenUrl} answered HTTP ${response.status}${code ? ` ${code}` : ""}`,
+        response.status === 429 || response.status >= 500,
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const parsed = TokenResponseSchema.safeParse(body);
+    if (!parsed.success)
+      throw new OktaCredentialsError(`token response from ${tokenUrl} has no access_token`, false);
+    if (parsed.data.token_type && parsed.data.token_type.toLowerCase() !== "bearer") {
+      throw new OktaCredentialsError(
+        `Okta issued a ${parsed.data.token_type} token; turn off "Require DPoP" on the service app`,
+        false,
+      );
+    }
+    return { value: parsed.data.access_token, expiresInMs: (parsed.data.expires_in ?? 3600) * 1000 };
+  }
+}
+
+/** The `private_key_jwt` client assertion Okta's token endpoint expects: RS256, five minutes. */
+export function clientAssertion(secret: ServiceAppSecret, audience: string, now: number): string {
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(secret.privateKey);
+  } catch {
+    throw new OktaCredentialsError("the Okta secret's privateKey is not a readable PEM private key", false);
+  }
+  const iat = Math.floor(now / 1000);
+  const header = { alg: "RS256", typ: "JWT", ...(secret.keyId ? { kid: secret.keyId } : {}) };
+  const claims = {
+    iss: secret.clientId,
+    sub: secret.clientId,
+    aud: audience,
+    iat,
+    exp: iat + 300,
+    jti: randomUUID(),
+  };
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+  const signature = sign("RSA-SHA256", Buffer.from(signingInput), key);
+  return `${signingInput}.${signature.toString("base64url")}`;
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text).toString("base64url");
+}
+
+/** A fixed credential, for local runs against the fake Okta or a real org given on the command line. */
+export class StaticOktaCredentials implements OktaCredentials {
+  public constructor(
+    private readonly url: string,
+    private readonly apiToken: string,
+  ) {}
+
+  public async orgUrl(): Promise<string> {
+    return this.url;
+  }
+
+  public async authorization(): Promise<string> {
+    return `SSWS ${this.apiToken}`;
+  }
+
+  public refresh(): void {
+    // Nothing to renew: a second 401 fails the call with OktaAuthError.
+  }
+}
