@@ -8,6 +8,7 @@
  * duplicate asks for it again, which changes nothing.
  */
 import { SyncError } from "../errors.js";
+import { PROFILE_FIELDS } from "../sync/commands.js";
 import type { OktaConfig, SyncConfig } from "../sync/config.js";
 import { EventUserSchema, type IdentityEvent } from "../sync/event.js";
 import type { OktaCallOptions, OktaClient, OktaUser } from "./client.js";
@@ -201,16 +202,6 @@ function isGuestType(user: OktaUser, okta: OktaConfig): boolean | undefined {
     ? true
     : undefined;
 }
-
-const PROFILE_FIELDS = [
-  "firstName",
-  "lastName",
-  "phone",
-  "jobTitle",
-  "jobDescription",
-  "team",
-  "timezone",
-] as const;
 
 /**
  * The mapped profile values Tallyfy can take. A value the canonical event would refuse (masked,
