@@ -2,6 +2,7 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { SecretsManagerTokenSource, TallyfyCredentialsError } from "../handlers/tallyfy/credentials.js";
+import { failure } from "./support/failure.js";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.js";
 import { FakeTallyfy } from "./support/fake-tallyfy.js";
 
@@ -32,15 +33,6 @@ function tokenSource(now: () => number = Date.now) {
 
 function clientWith(tokens: SecretsManagerTokenSource) {
   return new TallyfyClient({ organizationId: tallyfy.organizationId, baseUrl: tallyfy.url, tokens });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("personal access token", () => {

@@ -7,6 +7,7 @@ import {
   SecretsManagerOktaCredentials,
   StaticOktaCredentials,
 } from "../handlers/okta/credentials.js";
+import { failure } from "./support/failure.js";
 import { FakeOkta } from "./support/fake-okta.js";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.js";
 
@@ -38,15 +39,6 @@ function clientFromSecret() {
       provider: new SecretsProvider({ clientConfig: secrets.clientConfig }),
     }),
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("OktaClient", () => {

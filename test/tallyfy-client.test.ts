@@ -7,6 +7,7 @@ import {
   TallyfyRateLimitError,
   TallyfyTimeoutError,
 } from "../handlers/tallyfy/errors.js";
+import { failure } from "./support/failure.js";
 import { FakeTallyfy } from "./support/fake-tallyfy.js";
 import { clientFor } from "./support/tallyfy-client.js";
 
@@ -21,15 +22,6 @@ afterEach(async () => {
 });
 
 /** Awaits a promise expected to reject and returns the reason. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to fail");
-}
-
 describe("members", () => {
   it("lists every member over several pages, stopping at the last", async () => {
     // Prepare
