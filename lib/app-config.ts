@@ -34,6 +34,26 @@ export const AppConfigSchema = z.strictObject({
   eventBridge: z
     .strictObject({ eventBusName: z.string().min(1), eventPattern: z.record(z.string(), z.unknown()) })
     .optional(),
+  /** Okta as an event source (README "Okta"). */
+  okta: z
+    .strictObject({
+      secretArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN")
+        .optional(),
+      secretName: z.string().min(1).optional(),
+      /** An HTTPS endpoint for Okta Event Hooks. */
+      eventHook: z.boolean().default(false),
+      /** The Okta Log Streaming partner bus, aws.partner/okta.com/<org>/<name>. */
+      logStreamEventBusName: z
+        .string()
+        .startsWith(
+          "aws.partner/okta.com/",
+          "must be the Okta partner bus, aws.partner/okta.com/<org>/<name>",
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 export type AppConfig = z.output<typeof AppConfigSchema>;
@@ -55,10 +75,15 @@ export function parseAppConfig(context: unknown): AppConfig {
       .map((line) => `${CONTEXT_KEY}.${line}`);
     throw new AppConfigError(`invalid cdk.json context:\n  - ${lines.join("\n  - ")}`);
   }
-  if (parsed.data.tallyfy.secretArn && parsed.data.tallyfy.secretName) {
-    throw new AppConfigError(
-      `invalid cdk.json context:\n  - ${CONTEXT_KEY}.tallyfy: give secretArn or secretName, not both`,
-    );
+  for (const [key, secret] of [
+    ["tallyfy", parsed.data.tallyfy],
+    ["okta", parsed.data.okta],
+  ] as const) {
+    if (secret?.secretArn && secret.secretName) {
+      throw new AppConfigError(
+        `invalid cdk.json context:\n  - ${CONTEXT_KEY}.${key}: give secretArn or secretName, not both`,
+      );
+    }
   }
   return parsed.data;
 }

@@ -22,11 +22,13 @@ export class TallyfyIdpSyncStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const { tallyfy } = config;
-    const tallyfySecret = tallyfy.secretArn
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, "TallyfySecretRef", tallyfy.secretArn)
-      : tallyfy.secretName
-        ? secretsmanager.Secret.fromSecretNameV2(this, "TallyfySecretRef", tallyfy.secretName)
-        : undefined;
+    const secretRef = (id: string, ref?: { secretArn?: string; secretName?: string }) =>
+      ref?.secretArn
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, id, ref.secretArn)
+        : ref?.secretName
+          ? secretsmanager.Secret.fromSecretNameV2(this, id, ref.secretName)
+          : undefined;
+    const tallyfySecret = secretRef("TallyfySecretRef", tallyfy);
     const seconds = (value: number | undefined) =>
       value === undefined ? undefined : Duration.seconds(value);
     this.sync = new TallyfyIdpSync(this, "Sync", {
@@ -42,6 +44,11 @@ export class TallyfyIdpSyncStack extends Stack {
       maxMessageAge:
         config.maxMessageAgeMinutes === undefined ? undefined : Duration.minutes(config.maxMessageAgeMinutes),
       eventBridge: config.eventBridge,
+      okta: config.okta && {
+        secret: secretRef("OktaSecretRef", config.okta),
+        eventHook: config.okta.eventHook,
+        logStreamEventBusName: config.okta.logStreamEventBusName,
+      },
     });
     if (/^(your-|example|change)/i.test(tallyfy.organizationId)) {
       Annotations.of(this).addWarningV2(

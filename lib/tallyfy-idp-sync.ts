@@ -28,8 +28,10 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type * as z from "zod";
+import { OKTA_EVENT_TYPES } from "../handlers/okta/adapter.js";
 import { describeIssues, SyncConfigSchema } from "../handlers/sync/config.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/sync/observability.js";
+import { OktaEventHookApi } from "./okta-event-hook.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -39,6 +41,38 @@ export interface EventBridgeSourceProps {
   readonly eventBusName: string;
   /** Which events to route. */
   readonly eventPattern: events.EventPattern;
+}
+
+/** Okta as an event source (README "Okta"). */
+export interface OktaSourceProps {
+  /**
+   * An existing secret holding the Okta credential: `{"orgUrl", "apiToken"}` or a service app's
+   * `{"orgUrl", "clientId", "privateKey"}`.
+   * @default - a new secret holding `{}`, to be filled after deployment
+   */
+  readonly secret?: secretsmanager.ISecret;
+
+  /**
+   * Receive Okta Event Hooks at an HTTPS endpoint (API Gateway straight to the ingest queue).
+   * @default false
+   */
+  readonly eventHook?: boolean;
+
+  /**
+   * The partner event bus Okta Log Streaming writes to (`aws.partner/okta.com/{org}/{name}`): a
+   * rule routes the System Log events the adapter handles to the ingest queue.
+   * @default - no Log Streaming rule
+   */
+  readonly logStreamEventBusName?: string;
+}
+
+/** The EventBridge pattern for Okta Log Streaming: the event types the adapter acts on, successful only. */
+export function oktaLogStreamPattern(): events.EventPattern {
+  return {
+    source: events.Match.prefix("aws.partner/okta.com/"),
+    detailType: ["SystemLog"],
+    detail: { eventType: [...OKTA_EVENT_TYPES], outcome: { result: ["SUCCESS"] } },
+  };
 }
 
 export interface TallyfyIdpSyncProps {
@@ -109,6 +143,12 @@ export interface TallyfyIdpSyncProps {
   readonly eventBridge?: EventBridgeSourceProps;
 
   /**
+   * Okta as an event source: its credential, the Event Hook endpoint, the Log Streaming rule.
+   * @default - no Okta: Okta events are dead-lettered saying so
+   */
+  readonly okta?: OktaSourceProps;
+
+  /**
    * Where alarms are sent.
    * @default - a new topic when `alarmEmail` is given, otherwise alarms without actions
    */
@@ -164,6 +204,10 @@ export class TallyfyIdpSync extends Construct {
   public readonly ingestFunction: NodejsFunction;
   public readonly applyFunction: NodejsFunction;
   public readonly tallyfySecret: secretsmanager.ISecret;
+  /** The Okta credential, when `okta` is given. */
+  public readonly oktaSecret?: secretsmanager.ISecret;
+  /** The Okta Event Hook endpoint, when `okta.eventHook` is set. */
+  public readonly oktaEventHook?: OktaEventHookApi;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly alarmTopic?: sns.ITopic;
@@ -211,6 +255,17 @@ export class TallyfyIdpSync extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       });
 
+    if (props.okta) {
+      this.oktaSecret =
+        props.okta.secret ??
+        new secretsmanager.Secret(this, "OktaSecret", {
+          description:
+            'Okta API credential for tallyfy-idp-sync: {"orgUrl", "apiToken"} or {"orgUrl", "clientId", "privateKey"}',
+          secretStringValue: SecretValue.unsafePlainText("{}"),
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+    }
+
     // Setup the functions
     const common = {
       SYNC_CONFIG: JSON.stringify(syncConfig),
@@ -228,6 +283,8 @@ export class TallyfyIdpSync extends Construct {
       {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.ingestDeadLetterQueue.queueUrl,
+        INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
+        ...(this.oktaSecret ? { OKTA_SECRET_ID: this.oktaSecret.secretArn } : {}),
       },
     );
     this.applyFunction = this.#function(
@@ -266,12 +323,30 @@ export class TallyfyIdpSync extends Construct {
     // Commands waiting for a person to be created go back through the ingest queue, delayed.
     this.ingestQueue.grantSendMessages(this.applyFunction);
     this.tallyfySecret.grantRead(this.applyFunction);
+    // An Okta hook body with several events is split into a message each on the ingest queue.
+    this.ingestQueue.grantSendMessages(this.ingestFunction);
+    this.oktaSecret?.grantRead(this.ingestFunction);
 
     // Setup the optional EventBridge route
     if (props.eventBridge) {
       new events.Rule(this, "IdentityEventsRule", {
         eventBus: events.EventBus.fromEventBusName(this, "IdentityEventBus", props.eventBridge.eventBusName),
         eventPattern: props.eventBridge.eventPattern,
+        targets: [new targets.SqsQueue(this.ingestQueue)],
+      });
+    }
+
+    // Setup the Okta routes
+    if (props.okta?.eventHook) {
+      this.oktaEventHook = new OktaEventHookApi(this, "OktaEventHook", {
+        queue: this.ingestQueue,
+        logRetention: props.logRetention,
+      });
+    }
+    if (props.okta?.logStreamEventBusName) {
+      new events.Rule(this, "OktaLogStreamRule", {
+        eventBus: events.EventBus.fromEventBusName(this, "OktaEventBus", props.okta.logStreamEventBusName),
+        eventPattern: oktaLogStreamPattern(),
         targets: [new targets.SqsQueue(this.ingestQueue)],
       });
     }
@@ -458,6 +533,7 @@ export class TallyfyIdpSync extends Construct {
     );
     out("CommandsDeadLetterQueueArn", this.commandsDeadLetterQueue.queueArn, "For redrive");
     out("TallyfySecretArn", this.tallyfySecret.secretArn, "Put the Tallyfy credential here");
+    if (this.oktaSecret) out("OktaSecretArn", this.oktaSecret.secretArn, "Put the Okta credential here");
     out(
       "DashboardUrl",
       `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`,
@@ -479,6 +555,13 @@ export class TallyfyIdpSync extends Construct {
         id: "AwsSolutions-SMG4",
         reason:
           "A Tallyfy personal access token or client secret is issued by Tallyfy and cannot be rotated by a Lambda; rotate it in Tallyfy and update the secret",
+      });
+    }
+    if (this.oktaSecret instanceof secretsmanager.Secret) {
+      Validations.of(this.oktaSecret).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "An Okta API token or service app key is issued in the Okta Admin Console and cannot be rotated by a Lambda; rotate it in Okta and update the secret",
       });
     }
   }
@@ -526,6 +609,13 @@ function validate(props: TallyfyIdpSyncProps): Defaults {
   }
   if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail))
     problems.push("alarmEmail: must be an email address");
+  if (
+    props.okta?.logStreamEventBusName !== undefined &&
+    !props.okta.logStreamEventBusName.startsWith("aws.partner/okta.com/")
+  )
+    problems.push(
+      "okta.logStreamEventBusName: must be the Okta partner bus, aws.partner/okta.com/<org>/<name>",
+    );
   if (props.eventBridge && !props.eventBridge.eventBusName.trim())
     problems.push("eventBridge.eventBusName: must not be empty");
   if (problems.length > 0) throw new TallyfyIdpSyncPropsError(problems);

@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { App, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TallyfyIdpSync } from "../lib/tallyfy-idp-sync.js";
 import { FakeOkta } from "./support/fake-okta.js";
 import type { FakeTallyfy } from "./support/fake-tallyfy.js";
 import { ACME, ACME_CONFIG, seedAcme } from "./support/okta-directory.js";
@@ -420,5 +424,85 @@ describe("Okta faults", () => {
     const [letter] = await pipeline.deadLetters("ingest");
     expect(letter?.errorType).toBe("OktaNotConfiguredError");
     expect(totals(pipeline.tallies.ingest).retried).toBe(0);
+  });
+});
+
+describe("the Event Hook endpoint's mapping templates", () => {
+  let synthesized: { verification: string; send: string } | undefined;
+
+  /** The API Gateway templates of a synthesized stack, by method (synthesized once). */
+  function templates(): { verification: string; send: string } {
+    if (synthesized) return synthesized;
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Hook", { env: { account: "111111111111", region: "eu-west-1" } });
+    new TallyfyIdpSync(stack, "Sync", {
+      syncConfig: ACME_CONFIG as never,
+      tallyfyOrganizationId: "org",
+      okta: { eventHook: true },
+    });
+    const methods = Object.values(Template.fromStack(stack).findResources("AWS::ApiGateway::Method"));
+    const method = (verb: string) => methods.find((m) => m.Properties.HttpMethod === verb)?.Properties;
+    synthesized = {
+      verification: method("GET")?.Integration.IntegrationResponses[0].ResponseTemplates["application/json"],
+      send: method("POST")?.Integration.RequestTemplates["application/json"],
+    };
+    return synthesized;
+  }
+
+  /**
+   * Renders the VTL the templates use, as API Gateway does; anything else left in the output
+   * fails the test, so a template this cannot render is noticed rather than half-checked.
+   */
+  function render(template: string, request: { body?: string; headers?: Record<string, string> }): string {
+    const output = template
+      .split("\n")
+      .filter((line) => !line.trimStart().startsWith("##"))
+      .join("\n")
+      .replace(/\$util\.urlEncode\(\$input\.body\)/g, () =>
+        encodeURIComponent(request.body ?? "").replace(/%20/g, "+"),
+      )
+      .replace(/\$util\.escapeJavaScript\(\$input\.params\('([^']+)'\)\)/g, (_, name: string) =>
+        JSON.stringify(request.headers?.[name] ?? "").slice(1, -1),
+      );
+    expect(output).not.toContain("$");
+    return output;
+  }
+
+  it("answers the verification challenge with Okta's own value", () => {
+    // Prepare
+    const { verification } = templates();
+
+    // Act
+    const answer = render(verification, { headers: { "X-Okta-Verification-Challenge": 'Zx"9_chal\\lenge' } });
+
+    // Assess
+    expect(JSON.parse(answer)).toEqual({ verification: 'Zx"9_chal\\lenge' });
+  });
+
+  it("puts Okta's body on the queue byte for byte, where ingest applies it", async () => {
+    // Prepare
+    await start();
+    const body = fixture("okta-event-hook/user-lifecycle-create.json");
+    const form = new URLSearchParams(render(templates().send, { body }));
+
+    // Act
+    await pipeline.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pipeline.queues.ingest.url,
+        MessageBody: form.get("MessageBody") ?? "",
+        MessageAttributes: {
+          [form.get("MessageAttribute.1.Name") ?? ""]: {
+            DataType: form.get("MessageAttribute.1.Value.DataType") ?? "",
+            StringValue: form.get("MessageAttribute.1.Value.StringValue") ?? "",
+          },
+        },
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(form.get("Action")).toBe("SendMessage");
+    expect(form.get("MessageBody")).toBe(body);
+    expect(pipeline.tallyfy.memberByEmail("alice.nguyen@example.com")?.role).toBe("admin");
   });
 });

@@ -18,6 +18,7 @@ const context = {
     eventBusName: "aws.partner/okta.com/acme/tallyfy",
     eventPattern: { source: [{ prefix: "aws.partner/okta.com" }] },
   },
+  okta: { eventHook: true, logStreamEventBusName: "aws.partner/okta.com/acme/log-stream" },
 };
 
 function synth(config: Record<string, unknown> = context, bundle = false) {
@@ -125,7 +126,8 @@ describe("functions", () => {
       },
     });
     const secrets = Object.values(template.findResources("AWS::SecretsManager::Secret"));
-    expect(secrets.map((secret) => secret.Properties.SecretString)).toEqual(["{}"]);
+    // The Tallyfy and Okta secrets, created empty for the administrator to fill.
+    expect(secrets.map((secret) => secret.Properties.SecretString)).toEqual(["{}", "{}"]);
     const environments = JSON.stringify(
       Object.values(template.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment),
     );
@@ -163,15 +165,20 @@ describe("functions", () => {
       statementsOf(fragment)
         .map(
           (s) =>
-            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands)(DeadLetter)?Queue|TallyfySecret/)?.[0]}`,
+            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands)(DeadLetter)?Queue|TallyfySecret|OktaSecret/)?.[0]}`,
         )
         .sort();
 
     // Assess
     expect(summary("IngestFunction")).toEqual([
+      "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> OktaSecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> IngestQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestDeadLetterQueue",
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
+    ]);
+    expect(summary("OktaEventHookSendRole")).toEqual([
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
     expect(summary("ApplyFunction")).toEqual([
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
@@ -236,6 +243,90 @@ describe("operations", () => {
     ]) {
       expect(outputs.some((o) => o.includes(name))).toBe(true);
     }
+  });
+});
+
+describe("Okta", () => {
+  const methods = () =>
+    Object.values(built.template.findResources("AWS::ApiGateway::Method")).map((m) => m.Properties);
+
+  it("answers Okta's verification GET from a mock, echoing the challenge, never reaching the queue", () => {
+    // Prepare
+    const get = methods().find((m) => m.HttpMethod === "GET");
+
+    // Assess
+    expect(get).toMatchObject({
+      AuthorizationType: "NONE",
+      RequestParameters: { "method.request.header.X-Okta-Verification-Challenge": true },
+      Integration: { Type: "MOCK" },
+    });
+    expect(get?.Integration.IntegrationResponses[0].ResponseTemplates["application/json"]).toBe(
+      '{"verification": "$util.escapeJavaScript($input.params(\'X-Okta-Verification-Challenge\'))"}',
+    );
+  });
+
+  it("requires the API key on POST and sends the body unchanged to the ingest queue", () => {
+    // Prepare
+    const post = methods().find((m) => m.HttpMethod === "POST");
+
+    // Assess
+    expect(post).toMatchObject({
+      ApiKeyRequired: true,
+      Integration: { Type: "AWS", PassthroughBehavior: "NEVER" },
+    });
+    expect(JSON.stringify(post?.Integration.Uri)).toContain(":sqs:path/111111111111/");
+    expect(post?.Integration.RequestTemplates["application/json"]).toContain(
+      "Action=SendMessage&MessageBody=$util.urlEncode($input.body)",
+    );
+    expect(post?.RequestValidatorId).toBeDefined();
+    expect(post?.RequestModels["application/json"]).toBeDefined();
+  });
+
+  it("throttles the stage and keeps the API key's value out of the template", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    template.hasResourceProperties("AWS::ApiGateway::Stage", {
+      MethodSettings: [
+        Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, DataTraceEnabled: false }),
+      ],
+    });
+    const keys = Object.values(template.findResources("AWS::ApiGateway::ApiKey"));
+    expect(keys).toHaveLength(1);
+    expect(keys[0]?.Properties.Value).toBeUndefined();
+    template.resourceCountIs("AWS::ApiGateway::UsagePlanKey", 1);
+  });
+
+  it("routes Okta Log Streaming's handled, successful events from the partner bus", () => {
+    // Assess
+    built.template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: "aws.partner/okta.com/acme/log-stream",
+      EventPattern: {
+        source: [{ prefix: "aws.partner/okta.com/" }],
+        "detail-type": ["SystemLog"],
+        detail: {
+          eventType: Match.arrayWith(["group.user_membership.add", "user.lifecycle.deactivate"]),
+          outcome: { result: ["SUCCESS"] },
+        },
+      },
+    });
+  });
+
+  it("gives the ingest function the Okta secret's ARN, not its value, and outputs the webhook URL", () => {
+    // Prepare
+    const { template } = built;
+    const ingest = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+      id.includes("IngestFunction"),
+    )?.[1];
+    const outputs = Object.keys(template.findOutputs("*"));
+
+    // Assess
+    expect(ingest?.Properties.Environment.Variables.OKTA_SECRET_ID).toEqual({
+      Ref: expect.stringContaining("OktaSecret"),
+    });
+    for (const name of ["OktaEventHookUrl", "OktaEventHookApiKeyCommand", "OktaSecretArn"])
+      expect(outputs.some((o) => o.includes(name))).toBe(true);
   });
 });
 
