@@ -7,6 +7,9 @@
  * local event source mappings. Each example event is replayed in turn, and what changed in
  * Tallyfy and what sits in the dead-letter queues is printed.
  *
+ * Okta: a fake Okta API holds the org the Okta samples describe (`test/support/okta-directory.ts`),
+ * so Okta Event Hook bodies and Log Streaming envelopes are read back from it as in production.
+ *
  * Options:
  *   --events <file or folder>   your own events (a JSON event, a JSON array of events, or a folder of such files)
  *   --config <file>             your sync configuration (default: local/config.json)
@@ -19,14 +22,18 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { recogniseOkta } from "../handlers/okta/events.js";
 import type { SqsHandler } from "../handlers/sync/pipeline.js";
+import { FakeOkta } from "../test/support/fake-okta.js";
 import { FakeSecretsManager } from "../test/support/fake-secrets-manager.js";
 import { FakeTallyfy } from "../test/support/fake-tallyfy.js";
+import { seedAcme } from "../test/support/okta-directory.js";
 import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
 import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRET_ID = "tallyfy-idp-sync/local";
+const OKTA_SECRET_ID = "tallyfy-idp-sync/okta-local";
 
 const { values: args } = parseArgs({
   options: {
@@ -50,6 +57,8 @@ async function main(): Promise<number> {
   if (args["dry-run"] && !real)
     console.warn("--dry-run only matters with --tallyfy-url; the fake Tallyfy is written to.");
 
+  // Node 20 is supported here until 2027; the SDK's notice about it would only be noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const sqs = await startLocalSqs({ maxReceiveCount: 3, visibilityTimeoutSeconds: 1 });
   const secrets = await FakeSecretsManager.start();
   const fake = real ? undefined : await seededTallyfy();
@@ -57,6 +66,9 @@ async function main(): Promise<number> {
   const tallyfyUrl = real ?? fake?.url ?? "";
   watchTallyfyCalls(new URL(tallyfyUrl).origin, calls, Boolean(real && args["dry-run"]));
   secrets.secrets.set(SECRET_ID, JSON.stringify({ accessToken: token ?? "local-token" }));
+  const okta = await FakeOkta.start({ apiTokens: ["okta-local-token"] });
+  seedAcme(okta);
+  secrets.secrets.set(OKTA_SECRET_ID, JSON.stringify({ orgUrl: okta.url, apiToken: "okta-local-token" }));
 
   const configJson = readFileSync(args.config, "utf8");
   Object.assign(process.env, {
@@ -65,12 +77,12 @@ async function main(): Promise<number> {
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     POWERTOOLS_LOG_LEVEL: args.verbose ? "INFO" : "SILENT",
     POWERTOOLS_METRICS_DISABLED: "true",
     SYNC_CONFIG: configJson,
     MAX_RECEIVE_COUNT: "3",
     COMMANDS_QUEUE_URL: sqs.queues.commands.url,
+    OKTA_SECRET_ID,
     INGEST_QUEUE_URL: sqs.queues.ingest.url,
     DEFER_BASE_SECONDS: "1",
     TALLYFY_SECRET_ID: SECRET_ID,
@@ -109,6 +121,7 @@ async function main(): Promise<number> {
   console.log(
     `  Tallyfy   ${real ? `${real} (organization ${args.org}${args["dry-run"] ? ", dry run: reads only" : ""})` : `fake on ${fake?.url}, organization ${fake?.organizationId}: ${fake?.members.size} members, ${fake?.groups.size} groups`}`,
   );
+  console.log(`  Okta      fake on ${okta.url}: ${okta.users.size} users, ${okta.groups.size} groups`);
   console.log(`  config    ${path.relative(process.cwd(), args.config)}`);
   console.log("");
 
@@ -150,11 +163,16 @@ async function main(): Promise<number> {
     `Tallyfy calls: ${calls.length} (${reads} reads, ${calls.length - reads} writes), ${calls.filter((c) => c.status === 429).length} throttled`,
   );
 
-  await Promise.all([sqs.stop(), secrets.stop(), fake?.stop()]);
+  const oktaReads = okta.requests.length;
+  console.log(
+    `Okta calls: ${oktaReads} (all reads), ${okta.requests.filter((r) => r.status === 429).length} throttled`,
+  );
+
+  await Promise.all([sqs.stop(), secrets.stop(), fake?.stop(), okta.stop()]);
   return 0;
 }
 
-/** A small organization: an admin, two staff, one contractor, three groups. */
+/** A small organization: an admin, three staff, one contractor, three groups. */
 async function seededTallyfy(): Promise<FakeTallyfy> {
   const fake = await FakeTallyfy.start({ organizationId: "org-demo", tokens: ["local-token"] });
   fake.addMember({
@@ -172,6 +190,8 @@ async function seededTallyfy(): Promise<FakeTallyfy> {
     timezone: "Europe/Berlin",
   });
   fake.addMember({ email: "carol@example.com", first_name: "Carol", last_name: "King", role: "light" });
+  // Leaving, in the Okta samples.
+  fake.addMember({ email: "bob.martinez@example.com", first_name: "Bob", last_name: "Martinez" });
   fake.addGroup({ name: "Engineering", description: "Everyone who builds", members: [bob.id] });
   fake.addGroup({ name: "Sales", description: "Everyone who sells" });
   fake.addGroup({ name: "Partners", description: "People outside the company we work with" });
@@ -217,7 +237,15 @@ function bodiesOf(file: string): string[] {
 
 function summary(body: string): string {
   try {
-    const json = JSON.parse(body) as { type?: string; user?: { email?: string }; group?: { name?: string } };
+    const json = JSON.parse(body);
+    const okta = recogniseOkta(json);
+    if (okta) {
+      const events = okta.events.map((e) => {
+        const { eventType, target } = e as { eventType?: string; target?: { alternateId?: string }[] };
+        return `${eventType} ${target?.[0]?.alternateId ?? ""}`.trim();
+      });
+      return `Okta ${okta.format === "event-hook" ? "Event Hook" : "Log Streaming"}: ${events.join(", ")}`;
+    }
     return [json.type, json.user?.email, json.group?.name].filter(Boolean).join(" ");
   } catch {
     return "malformed message";
