@@ -31,7 +31,7 @@ import type * as z from "zod";
 import { OKTA_EVENT_TYPES } from "../handlers/okta/adapter.js";
 import { describeIssues, SyncConfigSchema } from "../handlers/sync/config.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/sync/observability.js";
-import { OktaEventHookApi } from "./okta-event-hook.js";
+import { MAX_HOOK_BODY_BYTES, OktaEventHookApi } from "./okta-event-hook.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -233,6 +233,8 @@ export class TallyfyIdpSync extends Construct {
     });
     this.ingestQueue = queue("IngestQueue", false, {
       visibilityTimeout: Duration.seconds(settings.ingestTimeout.toSeconds() * VISIBILITY_FACTOR),
+      // Also the limit on an Okta Event Hook body: the endpoint has no other size check.
+      maxMessageSizeBytes: MAX_HOOK_BODY_BYTES,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.ingestDeadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
     });

@@ -48,6 +48,8 @@ describe("queues", () => {
     // Assess
     expect(Object.keys(queues)).toHaveLength(4);
     expect(byName("SyncIngestQueue")?.FifoQueue).toBeUndefined();
+    // The Okta Event Hook endpoint's body limit.
+    expect(byName("SyncIngestQueue")?.MaximumMessageSize).toBe(262_144);
     expect(byName("SyncCommandsQueue")).toMatchObject({
       FifoQueue: true,
       DeduplicationScope: "messageGroup",
