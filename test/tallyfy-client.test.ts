@@ -415,6 +415,21 @@ describe("retries", () => {
     expect(fake.requests.map((r) => r.status)).toEqual([429, 200]);
   });
 
+  it("holds every concurrent request back for one 429's Retry-After, so only one is refused", async () => {
+    // Prepare
+    fake.setRateLimit({ limit: 2, windowMs: 1_000 });
+    const { client } = clientFor(fake, { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+    await Promise.all([client.members.list(), client.members.list()]);
+
+    // Act
+    const refused = client.members.list();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all([refused, client.members.list()]);
+
+    // Assess
+    expect(fake.requests.map((r) => r.status)).toEqual([200, 200, 429, 200, 200]);
+  });
+
   it("reads Retry-After given as an HTTP date", async () => {
     // Prepare
     const now = Date.parse("2026-11-23T10:00:00Z");

@@ -91,6 +91,11 @@ const DEADLINE_MARGIN_MS = 250;
 
 export class Transport {
   readonly #options: TransportOptions;
+  /**
+   * Until when Tallyfy asked this client (one token) to hold off, by a 429's Retry-After. Every
+   * request waits for it, not just the one that was refused: the others would only be refused too.
+   */
+  #pausedUntil = 0;
 
   public constructor(options: TransportOptions) {
     this.#options = options;
@@ -103,8 +108,21 @@ export class Transport {
     let refreshed = false;
     let retries = 0;
     let lastError: TallyfyError | undefined;
+    // The pause this request has already waited out (its own 429's included).
+    let honoured = 0;
 
     for (let attempt = 1; ; attempt++) {
+      const pausedFor = this.#pausedUntil - this.#options.now();
+      if (this.#pausedUntil > honoured && pausedFor > 0) {
+        honoured = this.#pausedUntil;
+        if (pausedFor >= this.#remaining(spec.deadline)) {
+          throw (
+            lastError ??
+            new TallyfyDeadlineError(spec.operation, "Tallyfy's Retry-After ends past the deadline")
+          );
+        }
+        await this.#options.sleep(pausedFor);
+      }
       const remaining = this.#remaining(spec.deadline);
       if (remaining <= 0) {
         throw lastError ?? new TallyfyDeadlineError(spec.operation, "no time left before the deadline");
@@ -153,6 +171,10 @@ export class Transport {
         const retryAfterMs = parseRetryAfter(headers.get("retry-after"), this.#options.now());
         const failure = new TallyfyRateLimitError(spec.operation, detail, retryAfterMs);
         if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) throw failure;
+        if (retryAfterMs !== undefined) {
+          this.#pausedUntil = Math.max(this.#pausedUntil, this.#options.now() + retryAfterMs);
+          honoured = this.#pausedUntil;
+        }
         if (!(await this.#backoff(retries++, retryAfterMs, spec.deadline))) throw failure;
         lastError = failure;
         continue;
