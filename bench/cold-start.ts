@@ -59,17 +59,17 @@ async function bundle(
   return outfile;
 }
 
-function medianImportMs(file: string, runs: number): number {
+function importMs(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
-      env: { ...process.env, ...HANDLER_ENV },
-    });
-    times.push(Number(out.toString()));
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    env: { ...process.env, ...HANDLER_ENV },
+  });
+  return Number(out.toString());
+}
+
+function median(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 export async function measureColdStart(runs = 21): Promise<ColdStartResult[]> {
@@ -81,16 +81,20 @@ export async function measureColdStart(runs = 21): Promise<ColdStartResult[]> {
       { name: "ingest", file: path.join(root, "handlers", "ingest.ts") },
       { name: "apply", file: path.join(root, "handlers", "apply.ts") },
     ];
-    const results: ColdStartResult[] = [];
-    for (const entry of entries) {
-      const file = await bundle(entry, outDir);
-      results.push({
-        name: entry.name,
-        bytes: statSync(file).size,
-        medianImportMs: medianImportMs(file, runs),
+    const files: string[] = [];
+    for (const entry of entries) files.push(await bundle(entry, outDir));
+    // Round-robin, so a slow spell of the machine falls on every bundle alike, not on one.
+    const times = files.map((): number[] => []);
+    for (let run = 0; run < runs; run++) {
+      files.forEach((file, index) => {
+        times[index]?.push(importMs(file));
       });
     }
-    return results;
+    return entries.map((entry, index) => ({
+      name: entry.name,
+      bytes: statSync(files[index] ?? "").size,
+      medianImportMs: median(times[index] ?? []),
+    }));
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
