@@ -277,6 +277,22 @@ describe("Okta Event Hooks and Log Streaming", () => {
     expect(pipeline.tallyfy.guests.get("dev.patel@example.com")).toMatchObject({ first_name: "Dev" });
   });
 
+  it("ignores a membership change of a group the configuration does not map, without reading Okta", async () => {
+    // Prepare
+    await start();
+    const unmapped = fixture("okta-event-hook/group-user-membership-add-admins.json")
+      .replaceAll(ACME.admins, "00g9unmapped0000x1d7")
+      .replaceAll('"Tallyfy Admins"', '"Book Club"');
+
+    // Act
+    await pipeline.send(unmapped);
+    await pipeline.drain();
+
+    // Assess
+    expect(totals(pipeline.tallies.ingest)).toMatchObject({ ignored: 1, deadLettered: 0 });
+    expect(okta.requests).toEqual([]);
+  });
+
   it("ignores a user not assigned to the Tallyfy app", async () => {
     // Prepare
     await start();

@@ -376,6 +376,14 @@ describe("configuration errors", () => {
     ],
     [{ ...context, maxReceiveCount: 1 }, "tallyfyIdpSync.maxReceiveCount:"],
     [{ ...context, sync: { ...context.sync, defaultRole: "owner" } }, "tallyfyIdpSync.sync.defaultRole:"],
+    [
+      { ...context, okta: { logStreamEventBusName: "default" } },
+      "tallyfyIdpSync.okta.logStreamEventBusName: must be the Okta partner bus",
+    ],
+    [
+      { ...context, sync: { ...context.sync, okta: { attributes: { phone: [], team: 3 } } } },
+      "tallyfyIdpSync.sync.okta.attributes.team:",
+    ],
   ])("fails synth naming the bad key (%#)", (config, expected) => {
     // Act
     const error = (() => {

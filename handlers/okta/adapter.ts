@@ -9,7 +9,7 @@
  */
 import { SyncError } from "../errors.js";
 import { PROFILE_FIELDS } from "../sync/commands.js";
-import type { OktaConfig, SyncConfig } from "../sync/config.js";
+import { type OktaConfig, roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../sync/config.js";
 import { EventUserSchema, type IdentityEvent } from "../sync/event.js";
 import type { OktaCallOptions, OktaClient, OktaUser } from "./client.js";
 import { type LogEvent, targetOf } from "./events.js";
@@ -88,6 +88,13 @@ export async function translateOktaEvent(
     const app = targetOf(event, "AppInstance");
     if (!okta.appId) return ignore("okta.appId is not configured, so app assignments are not synced");
     if (app?.id !== okta.appId) return ignore(`app ${app?.id ?? "(none)"} is not the Tallyfy app`);
+  }
+  if (type.startsWith("group.user_membership.")) {
+    // A group the configuration does not map changes nothing in Tallyfy: spare Okta the reads.
+    const group = targetOf(event, "UserGroup");
+    if (group && !isMapped(deps.config, [group.id, group.displayName ?? ""])) {
+      return ignore(`Okta group ${group.displayName ?? group.id} is not mapped to a role or a Tallyfy group`);
+    }
   }
   const target = targetOf(event, "User");
   if (!target) throw new OktaEventShapeError(`${type} event ${event.uuid} has no User target`);
@@ -169,6 +176,13 @@ async function groupChanged(
     ],
     warnings: [],
   };
+}
+
+/** True when any of the names (an Okta group's id and name) gives a role or maps to a Tallyfy group. */
+function isMapped(config: SyncConfig, names: readonly string[]): boolean {
+  return names.some(
+    (name) => roleOfGroup(config, name) !== undefined || tallyfyGroupsOf(config, name).length > 0,
+  );
 }
 
 function isEmail(value: string): boolean {
