@@ -442,6 +442,22 @@ export class TallyfyIdpSync extends Construct {
         `Oldest message in ${id} is older than ${maxMessageAge.toHumanString()}: the consumer is stuck, throttled or failing`,
       );
     }
+    const hook = this.oktaEventHook?.api;
+    if (hook) {
+      // Okta does not retry a 4xx and retries a 5xx only once: either means events were lost.
+      add(
+        "OktaHookRejectedAlarm",
+        hook.metricClientError({ ...fiveMinutes, statistic: "Sum" }),
+        1,
+        "The Okta event hook endpoint refused requests (403: the x-api-key Okta sends is wrong; 400: a body too large or not an event hook body). Okta does not retry these: fix, then look for the lost events in Okta's System Log (event_hook.delivery)",
+      );
+      add(
+        "OktaHookErrorsAlarm",
+        hook.metricServerError({ ...fiveMinutes, statistic: "Sum" }),
+        1,
+        "The Okta event hook endpoint could not queue requests (5xx). Okta retries once; look for lost events in Okta's System Log (event_hook.delivery)",
+      );
+    }
     for (const [id, fn] of [
       ["Ingest", this.ingestFunction],
       ["Apply", this.applyFunction],
@@ -492,6 +508,7 @@ export class TallyfyIdpSync extends Construct {
           app("DeadLettered", "dead-lettered"),
           app("Retried", "retried"),
           app("TallyfyThrottled", "Tallyfy 429s"),
+          app("OktaThrottled", "Okta 429s"),
         ],
         right: [app("TallyfyWrites", "Tallyfy writes")],
       }),

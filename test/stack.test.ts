@@ -200,6 +200,8 @@ describe("operations", () => {
 
     // Assess
     expect(alarms.map((a) => a.MetricName).sort()).toEqual([
+      "4XXError",
+      "5XXError",
       "ApproximateAgeOfOldestMessage",
       "ApproximateAgeOfOldestMessage",
       "ApproximateNumberOfMessagesVisible",
