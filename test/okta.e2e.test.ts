@@ -222,14 +222,12 @@ describe("Okta Event Hooks and Log Streaming", () => {
 
   it("renames a Tallyfy group mapped by its Tallyfy id when the Okta group is renamed", async () => {
     // Prepare
-    pipeline = await startPipeline({ config: ACME_CONFIG, okta: { fake: okta } });
-    const group = pipeline.tallyfy.addGroup({ name: "Engineering", description: "Builders" });
-    await pipeline.stop();
+    const id = "0123456789abcdef0123456789abcdef";
     pipeline = await startPipeline({
-      config: { ...ACME_CONFIG, groups: { [ACME.engineering]: group.id } },
+      config: { ...ACME_CONFIG, groups: { [ACME.engineering]: id } },
       okta: { fake: okta },
     });
-    pipeline.tallyfy.groups.set(group.id, group);
+    const group = pipeline.tallyfy.addGroup({ id, name: "Engineering", description: "Builders" });
     const engineering = okta.groups.get(ACME.engineering);
     if (engineering) engineering.profile.name = "Engineering & Data";
 

@@ -6,6 +6,7 @@
  */
 import * as z from "zod";
 import { SyncError } from "../errors.js";
+import { isTimeout, jsonOrUndefined, networkReason } from "../http.js";
 import { describeIssues } from "../sync/config.js";
 
 export const OktaUserSchema = z.looseObject({
@@ -176,14 +177,19 @@ export class OktaClient {
         text = await response.text();
       } catch (error) {
         if (error instanceof SyncError) throw error;
-        lastError = new OktaNetworkError(operation, `request failed before an answer (${reasonOf(error)})`, {
-          cause: error,
-        });
+        lastError = new OktaNetworkError(
+          operation,
+          `request failed before an answer (${isTimeout(error) ? "timeout" : networkReason(error)})`,
+          {
+            cause: error,
+          },
+        );
         if (retry >= maxRetries || !(await this.#wait(backoffMs(retry++), opts.deadline))) throw lastError;
         continue;
       }
       this.#options.onResponse?.(response.status);
-      if (response.ok) return { body: safeJson(text), next: nextLink(response.headers.get("link"), orgUrl) };
+      if (response.ok)
+        return { body: jsonOrUndefined(text), next: nextLink(response.headers.get("link"), orgUrl) };
       if (response.status === 404 && notFoundIsAnswer) return undefined;
       const detail = errorDetail(text);
       if (response.status === 401 && !refreshed) {
@@ -248,24 +254,8 @@ function nextLink(header: string | null, orgUrl: string): string | undefined {
 }
 
 function errorDetail(text: string): string {
-  const parsed = OktaErrorBodySchema.safeParse(safeJson(text));
+  const parsed = OktaErrorBodySchema.safeParse(jsonOrUndefined(text));
   if (!parsed.success) return "";
   const { errorCode, errorSummary } = parsed.data;
   return [errorCode, errorSummary?.slice(0, 200)].filter(Boolean).join(" ");
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return text.trim() === "" ? undefined : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
-    return "timeout";
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" ? code : cause instanceof Error ? cause.message : String(cause);
 }

@@ -9,6 +9,7 @@ import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../errors.js";
+import { requestToken } from "../oauth.js";
 import { readJsonSecret } from "../secrets.js";
 import type { OktaCredentials } from "./client.js";
 
@@ -50,6 +51,11 @@ export class OktaCredentialsError extends SyncError {
   }
 }
 
+/** An Okta event arrived but no Okta credential is configured. Permanent until the stack is updated. */
+export class OktaNotConfiguredError extends SyncError {
+  public readonly transient = false;
+}
+
 export interface SecretsManagerOktaCredentialsOptions {
   readonly secretId: string;
   readonly provider: SecretsProvider;
@@ -60,12 +66,6 @@ export interface SecretsManagerOktaCredentialsOptions {
   /** @default Date.now */
   readonly now?: () => number;
 }
-
-const TokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.number().optional(),
-});
 
 /** {@link OktaCredentials} from Secrets Manager. Keep one per container: it is the cache. */
 export class SecretsManagerOktaCredentials implements OktaCredentials {
@@ -119,50 +119,25 @@ export class SecretsManagerOktaCredentials implements OktaCredentials {
   }
 
   async #exchange(secret: ServiceAppSecret): Promise<{ value: string; expiresInMs: number }> {
-    const tokenUrl = `${secret.orgUrl}/oauth2/v1/token`;
-    const form = new URLSearchParams({
-      grant_type: "client_credentials",
-      scope: secret.scopes ?? OKTA_READ_SCOPES,
-      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-      client_assertion: clientAssertion(secret, tokenUrl, this.#now()),
+    const url = `${secret.orgUrl}/oauth2/v1/token`;
+    const token = await requestToken({
+      url,
+      form: {
+        scope: secret.scopes ?? OKTA_READ_SCOPES,
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: clientAssertion(secret, url, this.#now()),
+      },
+      fetch: this.#options.fetch ?? globalThis.fetch,
+      timeoutMs: 5_000,
+      error: (message, transient) => new OktaCredentialsError(message, transient),
     });
-    let response: Response;
-    let text: string;
-    try {
-      response = await (this.#options.fetch ?? globalThis.fetch)(tokenUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-        body: form.toString(),
-        signal: AbortSignal.timeout(5_000),
-      });
-      text = await response.text();
-    } catch (error) {
-      const name = error instanceof Error ? error.name : "UnknownError";
-      throw new OktaCredentialsError(`token request to ${tokenUrl} failed (${name})`, true);
-    }
-    if (!response.ok) {
-      const code = /"error"\s*:\s*"([a-z_]{1,64})"/.exec(text)?.[1];
+    if (token.tokenType && token.tokenType.toLowerCase() !== "bearer") {
       throw new OktaCredentialsError(
-        `token request to ${tokenUrl} answered HTTP ${response.status}${code ? ` ${code}` : ""}`,
-        response.status === 429 || response.status >= 500,
-      );
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    const parsed = TokenResponseSchema.safeParse(body);
-    if (!parsed.success)
-      throw new OktaCredentialsError(`token response from ${tokenUrl} has no access_token`, false);
-    if (parsed.data.token_type && parsed.data.token_type.toLowerCase() !== "bearer") {
-      throw new OktaCredentialsError(
-        `Okta issued a ${parsed.data.token_type} token; turn off "Require DPoP" on the service app`,
+        `Okta issued a ${token.tokenType} token; turn off "Require DPoP" on the service app`,
         false,
       );
     }
-    return { value: parsed.data.access_token, expiresInMs: (parsed.data.expires_in ?? 3600) * 1000 };
+    return { value: token.accessToken, expiresInMs: (token.expiresIn ?? 3600) * 1000 };
   }
 }
 

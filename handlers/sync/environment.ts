@@ -6,13 +6,13 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import * as z from "zod";
 import { OktaClient } from "../okta/client.js";
-import { SecretsManagerOktaCredentials } from "../okta/credentials.js";
+import { OktaNotConfiguredError, SecretsManagerOktaCredentials } from "../okta/credentials.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { describeIssues, parseSyncConfig, type SyncConfig } from "./config.js";
 import { MemberDirectory } from "./directory.js";
 import { count, MetricName } from "./observability.js";
-import { type ApplyDeps, type IngestDeps, OktaNotConfiguredError } from "./pipeline.js";
+import type { ApplyDeps, IngestDeps } from "./pipeline.js";
 import { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
 import { Reconciler } from "./reconcile.js";
 
@@ -27,7 +27,7 @@ const common = {
 export const IngestEnvironmentSchema = z.object({
   ...common,
   /** The ingest queue itself, where an Okta hook body with several events is split into one message each. */
-  INGEST_QUEUE_URL: z.url().optional(),
+  INGEST_QUEUE_URL: z.url(),
   /** The Okta credential's secret, when Okta events are synced. */
   OKTA_SECRET_ID: z.string().min(1).optional(),
   /** Per-request timeout of Okta calls, milliseconds. */
@@ -92,7 +92,7 @@ export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
     commands: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
-    ingestQueue: vars.INGEST_QUEUE_URL ? new IngestQueue(sqs, vars.INGEST_QUEUE_URL) : undefined,
+    ingestQueue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
     okta: () => {
       const secretId = vars.OKTA_SECRET_ID;
       if (!secretId) {

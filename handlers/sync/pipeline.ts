@@ -33,17 +33,12 @@ interface CommonDeps {
 export interface IngestDeps extends CommonDeps {
   readonly commands: CommandQueue;
   /** The ingest queue itself: an Okta hook body with several events is split into one message each. */
-  readonly ingestQueue?: IngestQueue;
+  readonly ingestQueue: IngestQueue;
   /**
    * The Okta API client, built once per container; throws `OktaNotConfiguredError` when no Okta
    * secret is configured, which dead-letters Okta events with that reason.
    */
-  readonly okta?: () => OktaClient;
-}
-
-/** An Okta event arrived but no Okta credential is configured. Permanent until the stack is updated. */
-export class OktaNotConfiguredError extends SyncError {
-  public readonly transient = false;
+  readonly okta: () => OktaClient;
 }
 
 export function createIngestHandler(deps: IngestDeps): SqsHandler {
@@ -102,8 +97,6 @@ async function ingestOkta(
   const [first, ...more] = body.events;
   if (!first) return { status: "ignored", kind: "okta", reason: "Okta event hook body with no events" };
   if (more.length > 0) {
-    if (!deps.ingestQueue)
-      throw new OktaNotConfiguredError("no ingest queue to split an Okta event hook body");
     await deps.ingestQueue.requeue(
       body.events.map((e) => ({
         body: singleEventHookBody(body.raw, e),
@@ -115,8 +108,6 @@ async function ingestOkta(
   const event = parseLogEvent(first);
   const about = { kind: event.eventType, eventId: event.uuid };
   try {
-    if (!deps.okta)
-      throw new OktaNotConfiguredError("an Okta event arrived but no Okta secret is configured");
     const translated = await translateOktaEvent(event, { client: deps.okta(), config }, { deadline });
     for (const warning of translated.warnings) logger.warn("Okta value left out", { ...about, warning });
     if (translated.ignored !== undefined) return { status: "ignored", reason: translated.ignored, ...about };

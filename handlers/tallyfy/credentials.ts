@@ -11,8 +11,8 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../errors.js";
+import { requestToken } from "../oauth.js";
 import { readJsonSecret } from "../secrets.js";
-import { TokenResponseSchema } from "./schemas.js";
 import type { TokenSource } from "./transport.js";
 
 export const TallyfySecretSchema = z.union([
@@ -115,60 +115,24 @@ export class SecretsManagerTokenSource implements TokenSource {
   }
 
   async #exchange(secret: Extract<TallyfySecret, { clientSecret: string }>) {
-    const form = new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: secret.clientId,
-      client_secret: secret.clientSecret,
+    const token = await requestToken({
+      url: secret.tokenUrl,
+      form: {
+        client_id: secret.clientId,
+        client_secret: secret.clientSecret,
+        ...(secret.scope ? { scope: secret.scope } : {}),
+      },
+      fetch: this.#options.fetch,
+      timeoutMs: this.#options.timeoutMs,
+      error: (message, transient) => new TallyfyCredentialsError(message, transient),
     });
-    if (secret.scope) form.set("scope", secret.scope);
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.#options.fetch(secret.tokenUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-        body: form.toString(),
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      const name = error instanceof Error ? error.name : "UnknownError";
-      throw new TallyfyCredentialsError(`token request to ${secret.tokenUrl} failed (${name})`, true);
-    }
-    if (!response.ok) {
-      const transient = response.status === 429 || response.status >= 500;
-      const code = oauthErrorCode(text);
-      throw new TallyfyCredentialsError(
-        `token request to ${secret.tokenUrl} answered HTTP ${response.status}${code ? ` ${code}` : ""}`,
-        transient,
-      );
-    }
-    const parsed = TokenResponseSchema.safeParse(safeJson(text));
-    if (!parsed.success) {
-      throw new TallyfyCredentialsError(`token response from ${secret.tokenUrl} has no access_token`, false);
-    }
     // Tallyfy documents 7 days for client-credentials tokens.
-    return { token: parsed.data.access_token, expiresInMs: (parsed.data.expires_in ?? 604_800) * 1000 };
+    return { token: token.accessToken, expiresInMs: (token.expiresIn ?? 604_800) * 1000 };
   }
 }
 
 function sameCredentials(a: TallyfySecret, b: TallyfySecret): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The OAuth `error` code (e.g. `invalid_client`) and nothing else: descriptions may echo input. */
-function oauthErrorCode(text: string): string | undefined {
-  const body = safeJson(text);
-  const code = body && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
-  return typeof code === "string" && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
 }
 
 /** A fixed token, for local runs against a real organization with a token given on the command line. */

@@ -200,12 +200,6 @@ export function listEnvelope<T extends z.ZodType>(schema: T) {
 }
 
 /** The token endpoint's answer to a client-credentials request. */
-export const TokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.number().positive().optional(),
-});
-
 /**
  * Any error body Tallyfy is known to send: `{"message"}`, `{"error": true, "message", "code"}`,
  * the nested 409 `{"error": {"code", "message", "details"}}`, and 422's `errors` map whose

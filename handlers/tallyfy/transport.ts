@@ -4,6 +4,7 @@
  * token refresh on 401, and error bodies turned into {@link TallyfyApiError}s.
  */
 import { SyncError } from "../errors.js";
+import { isTimeout, networkReason } from "../http.js";
 import {
   TallyfyApiError,
   TallyfyAuthError,
@@ -226,13 +227,12 @@ export class Transport {
 }
 
 function networkFailure(operation: string, error: unknown, timeoutMs: number): TallyfyError {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+  if (isTimeout(error)) {
     return new TallyfyTimeoutError(operation, `no answer within ${timeoutMs} ms`, { cause: error });
   }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  const reason = typeof code === "string" ? code : cause instanceof Error ? cause.message : String(cause);
-  return new TallyfyNetworkError(operation, `request failed before an answer (${reason})`, { cause: error });
+  return new TallyfyNetworkError(operation, `request failed before an answer (${networkReason(error)})`, {
+    cause: error,
+  });
 }
 
 function parseJson(text: string): unknown {

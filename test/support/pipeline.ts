@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { OktaClient } from "../../handlers/okta/client.js";
-import { StaticOktaCredentials } from "../../handlers/okta/credentials.js";
+import { OktaNotConfiguredError, StaticOktaCredentials } from "../../handlers/okta/credentials.js";
 import type { BatchTally } from "../../handlers/sync/batch.js";
 import { parseSyncConfig, type SyncConfig } from "../../handlers/sync/config.js";
 import { buildReconciler } from "../../handlers/sync/environment.js";
@@ -81,7 +81,10 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     config: () => config,
     commands: new CommandQueue(sqsClient, queues.commands.url),
     ingestQueue: new IngestQueue(sqsClient, queues.ingest.url),
-    okta: oktaClient ? () => oktaClient : undefined,
+    okta: () => {
+      if (!oktaClient) throw new OktaNotConfiguredError("an Okta event arrived but no fake Okta was given");
+      return oktaClient;
+    },
     deadLetters: new DeadLetterQueue(sqsClient, queues.ingestDeadLetter.url),
     maxReceiveCount,
     onTally: (t) => tallies.ingest.push(t),
