@@ -5,7 +5,7 @@
  * with no coalescing and no caching. It waits out a 429's Retry-After like any polite client, and
  * gives up on an event it cannot apply (for example a group change for someone not invited yet).
  */
-import type { FakeTallyfy } from "../test/support/fake-tallyfy.js";
+import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import type { Workload } from "./workload.js";
 
 interface EventUser {

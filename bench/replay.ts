@@ -3,8 +3,8 @@
  * Tallyfy, and measures what the README's Performance section reports.
  */
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import type { FakeTallyfy } from "../test/support/fake-tallyfy.js";
-import { startPipeline } from "../test/support/pipeline.js";
+import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
+import { startPipeline } from "../local/pipeline.js";
 import { runNaive } from "./naive.js";
 import type { Workload } from "./workload.js";
 
@@ -177,7 +177,7 @@ export async function replayPipeline(workload: Workload, options: ReplayOptions)
 
 /** The naive translator, on the same workload and the same fake (latency and limit included). */
 export async function replayNaive(workload: Workload, options: ReplayOptions): Promise<ReplayResult> {
-  const { FakeTallyfy } = await import("../test/support/fake-tallyfy.js");
+  const { FakeTallyfy } = await import("../local/fakes/fake-tallyfy.js");
   const fake = await FakeTallyfy.start(fakeOptions(options));
   try {
     seedOrganization(fake, workload);

@@ -8,7 +8,7 @@
  * perfect knowledge of the current state.
  */
 
-import type { FakeMember } from "../test/support/fake-tallyfy.js";
+import type { FakeMember } from "../local/fakes/fake-tallyfy.js";
 
 /** A member as the workload seeds and expects it: the fake's fields this benchmark sets. */
 export type SeedMember = Pick<

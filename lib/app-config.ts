@@ -3,7 +3,7 @@
  * configuration plus deployment settings. Validated at synth time; errors name the bad key.
  */
 import * as z from "zod";
-import { describeIssues, SyncConfigSchema } from "../handlers/sync/config.js";
+import { describeIssues, SyncConfigSchema } from "../handlers/core/config.js";
 
 export const CONTEXT_KEY = "tallyfyIdpSync";
 

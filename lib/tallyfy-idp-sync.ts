@@ -28,9 +28,9 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type * as z from "zod";
-import { OKTA_EVENT_TYPES } from "../handlers/okta/adapter.js";
-import { describeIssues, SyncConfigSchema } from "../handlers/sync/config.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/sync/observability.js";
+import { describeIssues, SyncConfigSchema } from "../handlers/core/config.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/observability.js";
+import { OKTA_EVENT_TYPES } from "../handlers/sources/okta/adapter.js";
 import { MAX_HOOK_BODY_BYTES, OktaEventHookApi } from "./okta-event-hook.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

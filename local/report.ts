@@ -3,8 +3,8 @@
  * contents of a dead-letter queue with each message's reason.
  */
 import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { FakeGroup, FakeGuest, FakeMember, FakeTallyfy } from "../test/support/fake-tallyfy.js";
 import type { LocalQueue } from "./event-source.js";
+import type { FakeGroup, FakeGuest, FakeMember, FakeTallyfy } from "./fakes/fake-tallyfy.js";
 
 export interface TallyfyCall {
   readonly method: string;

@@ -7,7 +7,7 @@
  * local event source mappings. Each example event is replayed in turn, and what changed in
  * Tallyfy and what sits in the dead-letter queues is printed.
  *
- * Okta: a fake Okta API holds the org the Okta samples describe (`test/support/okta-directory.ts`),
+ * Okta: a fake Okta API holds the org the Okta samples describe (`local/fakes/okta-directory.ts`),
  * so Okta Event Hook bodies and Log Streaming envelopes are read back from it as in production.
  *
  * Options:
@@ -22,13 +22,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { recogniseOkta } from "../handlers/okta/events.js";
-import type { SqsHandler } from "../handlers/sync/pipeline.js";
-import { FakeOkta } from "../test/support/fake-okta.js";
-import { FakeSecretsManager } from "../test/support/fake-secrets-manager.js";
-import { FakeTallyfy } from "../test/support/fake-tallyfy.js";
-import { seedAcme } from "../test/support/okta-directory.js";
+import type { SqsHandler } from "../handlers/runtime/handlers.js";
+import { recogniseOkta } from "../handlers/sources/okta/events.js";
 import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
+import { FakeOkta } from "./fakes/fake-okta.js";
+import { FakeSecretsManager } from "./fakes/fake-secrets-manager.js";
+import { FakeTallyfy } from "./fakes/fake-tallyfy.js";
+import { seedAcme } from "./fakes/okta-directory.js";
 import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

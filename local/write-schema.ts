@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { identityEventJsonSchema } from "../handlers/sync/event.js";
+import { identityEventJsonSchema } from "../handlers/core/identity-event.js";
 
 const target = path.join(
   path.dirname(fileURLToPath(import.meta.url)),

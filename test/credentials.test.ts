@@ -2,9 +2,9 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { SecretsManagerTokenSource, TallyfyCredentialsError } from "../handlers/tallyfy/credentials.js";
+import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";
+import { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { failure } from "./support/failure.js";
-import { FakeSecretsManager } from "./support/fake-secrets-manager.js";
-import { FakeTallyfy } from "./support/fake-tallyfy.js";
 
 const SECRET_ID = "tallyfy/api";
 

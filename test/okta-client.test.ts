@@ -1,15 +1,15 @@
 import { generateKeyPairSync } from "node:crypto";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OktaApiError, OktaAuthError, OktaClient } from "../handlers/okta/client.js";
+import { OktaApiError, OktaAuthError, OktaClient } from "../handlers/sources/okta/client.js";
 import {
   OktaCredentialsError,
   SecretsManagerOktaCredentials,
   StaticOktaCredentials,
-} from "../handlers/okta/credentials.js";
+} from "../handlers/sources/okta/credentials.js";
+import { FakeOkta } from "../local/fakes/fake-okta.js";
+import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";
 import { failure } from "./support/failure.js";
-import { FakeOkta } from "./support/fake-okta.js";
-import { FakeSecretsManager } from "./support/fake-secrets-manager.js";
 
 const SECRET_ID = "okta/api";
 const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });

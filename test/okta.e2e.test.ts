@@ -6,10 +6,10 @@ import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TallyfyIdpSync } from "../lib/tallyfy-idp-sync.js";
-import { FakeOkta } from "./support/fake-okta.js";
-import type { FakeTallyfy } from "./support/fake-tallyfy.js";
-import { ACME, ACME_CONFIG, seedAcme } from "./support/okta-directory.js";
-import { startPipeline, type TestPipeline, totals } from "./support/pipeline.js";
+import { FakeOkta } from "../local/fakes/fake-okta.js";
+import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
+import { ACME, ACME_CONFIG, seedAcme } from "../local/fakes/okta-directory.js";
+import { startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const fixture = (name: string) => readFileSync(path.join(fixtures, name), "utf8");

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { BatchTally } from "../handlers/sync/batch.js";
-import { event, startPipeline, type TestPipeline, totals } from "./support/pipeline.js";
+import type { BatchTally } from "../handlers/runtime/batch.js";
+import { event, startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
 
 let pipeline: TestPipeline;
 

@@ -7,8 +7,8 @@ import {
   TallyfyRateLimitError,
   TallyfyTimeoutError,
 } from "../handlers/tallyfy/errors.js";
+import { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { failure } from "./support/failure.js";
-import { FakeTallyfy } from "./support/fake-tallyfy.js";
 import { clientFor } from "./support/tallyfy-client.js";
 
 let fake: FakeTallyfy;

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { deduplicationIdOf, messageGroupIdOf, toCommands } from "../handlers/sync/commands.js";
-import { parseSyncConfig, SyncConfigError } from "../handlers/sync/config.js";
-import { identityEventJsonSchema, parseIdentityEvent } from "../handlers/sync/event.js";
+import { deduplicationIdOf, messageGroupIdOf, toCommands } from "../handlers/core/commands.js";
+import { parseSyncConfig, SyncConfigError } from "../handlers/core/config.js";
+import { identityEventJsonSchema, parseIdentityEvent } from "../handlers/core/identity-event.js";
 
 const config = parseSyncConfig(
   JSON.stringify({

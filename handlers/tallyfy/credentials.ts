@@ -10,9 +10,9 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
-import { SyncError } from "../errors.js";
-import { requestToken } from "../oauth.js";
-import { readJsonSecret } from "../secrets.js";
+import { SyncError } from "../core/errors.js";
+import { requestToken } from "../shared/oauth.js";
+import { readJsonSecret } from "../shared/secrets.js";
 import type { TokenSource } from "./transport.js";
 
 export const TallyfySecretSchema = z.union([

@@ -1,4 +1,4 @@
-import { SyncError } from "../errors.js";
+import { SyncError } from "../core/errors.js";
 
 /** What a Tallyfy error body said, flattened from any of the shapes the API uses. */
 export interface TallyfyErrorDetail {

@@ -3,8 +3,8 @@
  * headers, a timeout, retries that never repeat a write that may have run, `Retry-After`, one
  * token refresh on 401, and error bodies turned into {@link TallyfyApiError}s.
  */
-import { SyncError } from "../errors.js";
-import { isTimeout, networkReason } from "../http.js";
+import { SyncError } from "../core/errors.js";
+import { isTimeout, networkReason } from "../shared/http.js";
 import {
   TallyfyApiError,
   TallyfyAuthError,

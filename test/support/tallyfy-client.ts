@@ -1,6 +1,6 @@
 import { TallyfyClient, type TallyfyClientOptions } from "../../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
-import type { FakeTallyfy } from "./fake-tallyfy.js";
+import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";
 
 /** A client pointed at the fake, whose sleeps are recorded and skipped so retry tests run instantly. */
 export function clientFor(fake: FakeTallyfy, overrides: Partial<TallyfyClientOptions> = {}) {

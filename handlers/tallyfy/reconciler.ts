@@ -9,14 +9,21 @@
  * - A permanent failure of one command drops that command only; a transient one stops the fold
  *   there, so the commands after it are retried in their original order.
  */
-import { isTransient, SyncError } from "../errors.js";
-import type { CallOptions, GuestCreate, MemberInvite, TallyfyClient } from "../tallyfy/client.js";
-import { TallyfyApiError } from "../tallyfy/errors.js";
-import type { Group, Guest, Member, Role } from "../tallyfy/schemas.js";
-import { COMMAND_VERSION, type Command, PROFILE_FIELDS, type Profile, type RoleChange } from "./commands.js";
-import { higherRole, type SyncConfig, sameGroup } from "./config.js";
-import type { MemberDirectory } from "./directory.js";
-import type { CommandQueue } from "./queues.js";
+
+import {
+  COMMAND_VERSION,
+  type Command,
+  PROFILE_FIELDS,
+  type Profile,
+  type RoleChange,
+} from "../core/commands.js";
+import { higherRole, type SyncConfig, sameGroup } from "../core/config.js";
+import { isTransient, SyncError } from "../core/errors.js";
+import type { CommandQueue } from "../runtime/queues.js";
+import type { CallOptions, GuestCreate, MemberInvite, TallyfyClient } from "./client.js";
+import { TallyfyApiError } from "./errors.js";
+import type { MemberDirectory } from "./member-directory.js";
+import type { Group, Guest, Member, Role } from "./schemas.js";
 
 /** Tallyfy has no member (or guest) with this email yet. Transient: its `user.created` may still be on the way. */
 export class MemberNotFoundError extends SyncError {

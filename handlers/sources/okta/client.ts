@@ -5,9 +5,9 @@
  * every failure becomes an {@link OktaError} that says whether SQS should try again.
  */
 import * as z from "zod";
-import { SyncError } from "../errors.js";
-import { isTimeout, jsonOrUndefined, networkReason } from "../http.js";
-import { describeIssues } from "../sync/config.js";
+import { describeIssues } from "../../core/config.js";
+import { SyncError } from "../../core/errors.js";
+import { isTimeout, jsonOrUndefined, networkReason } from "../../shared/http.js";
 
 export const OktaUserSchema = z.looseObject({
   id: z.string().min(1),

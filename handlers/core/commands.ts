@@ -9,7 +9,6 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import { SyncError } from "../errors.js";
 import { ROLES } from "../tallyfy/schemas.js";
 import {
   describeIssues,
@@ -21,7 +20,8 @@ import {
   sameGroup,
   tallyfyGroupsOf,
 } from "./config.js";
-import type { EventUser, IdentityEvent } from "./event.js";
+import { SyncError } from "./errors.js";
+import type { EventUser, IdentityEvent } from "./identity-event.js";
 
 export const COMMAND_VERSION = 1;
 

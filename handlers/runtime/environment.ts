@@ -5,16 +5,16 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import * as z from "zod";
-import { OktaClient } from "../okta/client.js";
-import { OktaNotConfiguredError, SecretsManagerOktaCredentials } from "../okta/credentials.js";
+import { describeIssues, parseSyncConfig, type SyncConfig } from "../core/config.js";
+import { OktaClient } from "../sources/okta/client.js";
+import { OktaNotConfiguredError, SecretsManagerOktaCredentials } from "../sources/okta/credentials.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
-import { describeIssues, parseSyncConfig, type SyncConfig } from "./config.js";
-import { MemberDirectory } from "./directory.js";
+import { MemberDirectory } from "../tallyfy/member-directory.js";
+import { Reconciler } from "../tallyfy/reconciler.js";
+import type { ApplyDeps, IngestDeps } from "./handlers.js";
 import { count, MetricName } from "./observability.js";
-import type { ApplyDeps, IngestDeps } from "./pipeline.js";
 import { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
-import { Reconciler } from "./reconcile.js";
 
 const common = {
   SYNC_CONFIG: z.string().optional(),

@@ -6,7 +6,7 @@
  * `maxStalenessMs`; a member created elsewhere in that window is caught by Tallyfy itself, which
  * answers an invite of an existing email with 422, after which the caller reloads.
  */
-import type { CallOptions, TallyfyClient } from "../tallyfy/client.js";
+import type { CallOptions, TallyfyClient } from "./client.js";
 
 export interface MemberDirectoryOptions {
   /** A miss reloads the list only if it is older than this. @default 60000 */

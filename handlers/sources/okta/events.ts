@@ -4,8 +4,8 @@
  * are validated; Okta adds fields freely, so everything else passes through untouched.
  */
 import * as z from "zod";
-import { SyncError } from "../errors.js";
-import { describeIssues } from "../sync/config.js";
+import { describeIssues } from "../../core/config.js";
+import { SyncError } from "../../core/errors.js";
 
 const TargetSchema = z.looseObject({
   id: z.string().min(1),

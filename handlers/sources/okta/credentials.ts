@@ -8,9 +8,9 @@
 import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
-import { SyncError } from "../errors.js";
-import { requestToken } from "../oauth.js";
-import { readJsonSecret } from "../secrets.js";
+import { SyncError } from "../../core/errors.js";
+import { requestToken } from "../../shared/oauth.js";
+import { readJsonSecret } from "../../shared/secrets.js";
 import type { OktaCredentials } from "./client.js";
 
 // Okta orgs are https; plain http is accepted only on loopback, for the local fake.

@@ -7,10 +7,11 @@
  * event about one user then asks for the same end state, whichever arrives last, and a
  * duplicate asks for it again, which changes nothing.
  */
-import { SyncError } from "../errors.js";
-import { PROFILE_FIELDS } from "../sync/commands.js";
-import { type OktaConfig, roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../sync/config.js";
-import { EventUserSchema, type IdentityEvent } from "../sync/event.js";
+
+import { PROFILE_FIELDS } from "../../core/commands.js";
+import { type OktaConfig, roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../../core/config.js";
+import { SyncError } from "../../core/errors.js";
+import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import type { OktaCallOptions, OktaClient, OktaUser } from "./client.js";
 import { type LogEvent, targetOf } from "./events.js";
 

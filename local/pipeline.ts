@@ -3,19 +3,19 @@
  * driven by local event source mappings.
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { OktaClient } from "../../handlers/okta/client.js";
-import { OktaNotConfiguredError, StaticOktaCredentials } from "../../handlers/okta/credentials.js";
-import type { BatchTally } from "../../handlers/sync/batch.js";
-import { parseSyncConfig, type SyncConfig } from "../../handlers/sync/config.js";
-import { buildReconciler } from "../../handlers/sync/environment.js";
-import { createApplyHandler, createIngestHandler } from "../../handlers/sync/pipeline.js";
-import { CommandQueue, DeadLetterQueue, IngestQueue } from "../../handlers/sync/queues.js";
-import { TallyfyClient } from "../../handlers/tallyfy/client.js";
-import { StaticTokenSource } from "../../handlers/tallyfy/credentials.js";
-import { drain, LocalEventSource, startLocalSqs } from "../../local/event-source.js";
-import { type DeadLetter, readDeadLetters } from "../../local/report.js";
-import type { FakeOkta } from "./fake-okta.js";
-import { FakeTallyfy, type FakeTallyfyOptions } from "./fake-tallyfy.js";
+import { parseSyncConfig, type SyncConfig } from "../handlers/core/config.js";
+import type { BatchTally } from "../handlers/runtime/batch.js";
+import { buildReconciler } from "../handlers/runtime/environment.js";
+import { createApplyHandler, createIngestHandler } from "../handlers/runtime/handlers.js";
+import { CommandQueue, DeadLetterQueue, IngestQueue } from "../handlers/runtime/queues.js";
+import { OktaClient } from "../handlers/sources/okta/client.js";
+import { OktaNotConfiguredError, StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
+import { TallyfyClient } from "../handlers/tallyfy/client.js";
+import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import { drain, LocalEventSource, startLocalSqs } from "./event-source.js";
+import type { FakeOkta } from "./fakes/fake-okta.js";
+import { FakeTallyfy, type FakeTallyfyOptions } from "./fakes/fake-tallyfy.js";
+import { type DeadLetter, readDeadLetters } from "./report.js";
 
 export const DEFAULT_TEST_CONFIG = {
   memberDomains: ["example.com"],

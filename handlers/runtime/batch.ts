@@ -19,7 +19,7 @@ import {
 } from "@aws-lambda-powertools/batch";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { isTransient } from "../errors.js";
+import { isTransient } from "../core/errors.js";
 import { logger, MetricName, metrics } from "./observability.js";
 import type { DeadLetterQueue } from "./queues.js";
 

@@ -8,17 +8,17 @@
  */
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { SyncError } from "../errors.js";
-import { translateOktaEvent } from "../okta/adapter.js";
-import type { OktaClient } from "../okta/client.js";
-import { type OktaBody, parseLogEvent, recogniseOkta, singleEventHookBody } from "../okta/events.js";
+import { type Command, looksLikeCommand, parseCommand, toCommands } from "../core/commands.js";
+import type { SyncConfig } from "../core/config.js";
+import { SyncError } from "../core/errors.js";
+import { identityEventFrom, parseJsonBody } from "../core/identity-event.js";
+import { translateOktaEvent } from "../sources/okta/adapter.js";
+import type { OktaClient } from "../sources/okta/client.js";
+import { type OktaBody, parseLogEvent, recogniseOkta, singleEventHookBody } from "../sources/okta/events.js";
+import type { GroupSnapshot, ItemResult, Reconciler } from "../tallyfy/reconciler.js";
 import { type BatchTally, isLastReceive, type RecordOutcome, runBatch } from "./batch.js";
-import { type Command, looksLikeCommand, parseCommand, toCommands } from "./commands.js";
-import type { SyncConfig } from "./config.js";
-import { identityEventFrom, parseJsonBody } from "./event.js";
 import { logger, MetricName } from "./observability.js";
 import type { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
-import type { GroupSnapshot, ItemResult, Reconciler } from "./reconcile.js";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 

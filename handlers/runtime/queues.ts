@@ -9,8 +9,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import { SyncError } from "../errors.js";
-import { type Command, deduplicationIdOf, messageGroupIdOf } from "./commands.js";
+import { type Command, deduplicationIdOf, messageGroupIdOf } from "../core/commands.js";
+import { SyncError } from "../core/errors.js";
 
 /** SQS refused some or all of a send. Transient: the same send may succeed later. */
 export class QueueSendError extends SyncError {
