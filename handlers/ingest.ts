@@ -5,6 +5,6 @@
  * Okta INGEST_QUEUE_URL, OKTA_SECRET_ID, OKTA_TIMEOUT_MS, SECRET_MAX_AGE_SECONDS.
  */
 import { ingestDepsFromEnvironment } from "./runtime/environment.js";
-import { createIngestHandler } from "./runtime/handlers.js";
+import { createIngestHandler } from "./runtime/ingest-handler.js";
 
 export const handler = createIngestHandler(ingestDepsFromEnvironment());

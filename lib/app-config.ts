@@ -3,7 +3,8 @@
  * configuration plus deployment settings. Validated at synth time; errors name the bad key.
  */
 import * as z from "zod";
-import { describeIssues, SyncConfigSchema } from "../handlers/core/config.js";
+import { describeIssues } from "../handlers/core/issues.js";
+import { SyncConfigSchema } from "../handlers/sources/index.js";
 
 export const CONTEXT_KEY = "tallyfyIdpSync";
 

@@ -28,8 +28,9 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type * as z from "zod";
-import { describeIssues, SyncConfigSchema } from "../handlers/core/config.js";
+import { describeIssues } from "../handlers/core/issues.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/observability.js";
+import { SyncConfigSchema } from "../handlers/sources/index.js";
 import { OKTA_EVENT_TYPES } from "../handlers/sources/okta/adapter.js";
 import { MAX_HOOK_BODY_BYTES, OktaEventHookApi } from "./okta-event-hook.js";
 

@@ -3,13 +3,15 @@
  * driven by local event source mappings.
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { parseSyncConfig, type SyncConfig } from "../handlers/core/config.js";
+import type { AnyIdentitySource } from "../handlers/core/source.js";
+import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
 import { buildReconciler } from "../handlers/runtime/environment.js";
-import { createApplyHandler, createIngestHandler } from "../handlers/runtime/handlers.js";
+import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
 import { CommandQueue, DeadLetterQueue, IngestQueue } from "../handlers/runtime/queues.js";
+import { parseSyncConfig, SOURCES, type SyncConfig } from "../handlers/sources/index.js";
 import { OktaClient } from "../handlers/sources/okta/client.js";
-import { OktaNotConfiguredError, StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
+import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { drain, LocalEventSource, startLocalSqs } from "./event-source.js";
@@ -44,6 +46,10 @@ export interface TestPipelineOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** A fake Okta the ingest handler reads, with the SSWS token it accepts. @default no Okta */
   readonly okta?: { readonly fake: FakeOkta; readonly apiToken?: string };
+  /** The identity sources, in the registry's order. @default the registry's */
+  readonly sources?: readonly AnyIdentitySource[];
+  /** A source's connection by source id; a source without one connects from an empty environment. */
+  readonly connections?: Readonly<Record<string, unknown>>;
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
@@ -53,7 +59,12 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const functionTimeoutMs = Math.max(5_000, (visibility * 1000) / 6);
   const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: visibility });
   const tallyfy = await FakeTallyfy.start(options.tallyfy);
-  const config: SyncConfig = parseSyncConfig(JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG));
+  const sources = options.sources ?? SOURCES;
+  const config: SyncConfig = parseSyncConfig(
+    JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG),
+    "the test configuration",
+    sources,
+  );
   const { queues, client: sqsClient } = sqs;
   const tallies = { ingest: [] as BatchTally[], apply: [] as BatchTally[] };
 
@@ -81,9 +92,11 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     config: () => config,
     commands: new CommandQueue(sqsClient, queues.commands.url),
     ingestQueue: new IngestQueue(sqsClient, queues.ingest.url),
-    okta: () => {
-      if (!oktaClient) throw new OktaNotConfiguredError("an Okta event arrived but no fake Okta was given");
-      return oktaClient;
+    sources,
+    connection: (source) => {
+      const given = source.id === "okta" ? oktaClient : options.connections?.[source.id];
+      // As in Lambda without the source's variables: the source says what it is missing.
+      return given ?? source.connect?.({ variables: {}, onResponse: () => {} });
     },
     deadLetters: new DeadLetterQueue(sqsClient, queues.ingestDeadLetter.url),
     maxReceiveCount,
@@ -101,7 +114,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     },
     onTally: (t) => tallies.apply.push(t),
   });
-  const sources = [
+  const pollers = [
     {
       source: new LocalEventSource({
         client: sqsClient,
@@ -140,7 +153,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     },
     /** Runs both handlers until every queue is empty. */
     async drain(timeoutMs = 60_000): Promise<void> {
-      if (!(await drain(sqsClient, sources, timeoutMs)))
+      if (!(await drain(sqsClient, pollers, timeoutMs)))
         throw new Error("the pipeline did not drain in time");
     },
     async deadLetters(which: "ingest" | "commands"): Promise<DeadLetter[]> {

@@ -22,7 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { SqsHandler } from "../handlers/runtime/handlers.js";
+import type { SqsHandler } from "../handlers/runtime/batch.js";
 import { recogniseOkta } from "../handlers/sources/okta/events.js";
 import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
 import { FakeOkta } from "./fakes/fake-okta.js";

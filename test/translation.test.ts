@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { deduplicationIdOf, messageGroupIdOf, toCommands } from "../handlers/core/commands.js";
-import { parseSyncConfig, SyncConfigError } from "../handlers/core/config.js";
+import { SyncConfigError } from "../handlers/core/config.js";
 import { identityEventJsonSchema, parseIdentityEvent } from "../handlers/core/identity-event.js";
+import { parseSyncConfig } from "../handlers/sources/index.js";
 
 const config = parseSyncConfig(
   JSON.stringify({

@@ -9,19 +9,19 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import { ROLES } from "../tallyfy/schemas.js";
 import {
-  describeIssues,
+  type CoreConfig,
   isMemberEmail,
   mappedTallyfyGroups,
   roleFromGroups,
   roleOfGroup,
-  type SyncConfig,
   sameGroup,
   tallyfyGroupsOf,
 } from "./config.js";
 import { SyncError } from "./errors.js";
 import type { EventUser, IdentityEvent } from "./identity-event.js";
+import { describeIssues } from "./issues.js";
+import { ROLES } from "./roles.js";
 
 export const COMMAND_VERSION = 1;
 
@@ -183,7 +183,7 @@ export interface Translation {
 }
 
 /** Turns a validated identity event into commands. Pure: the same event and config give the same commands. */
-export function toCommands(event: IdentityEvent, config: SyncConfig): Translation {
+export function toCommands(event: IdentityEvent, config: CoreConfig): Translation {
   const meta: Envelope = { v: COMMAND_VERSION, eventId: event.id, eventType: event.type, time: event.time };
   switch (event.type) {
     case "user.created":
@@ -215,7 +215,7 @@ export function toCommands(event: IdentityEvent, config: SyncConfig): Translatio
 }
 
 /** The event says so, or else the email's domain decides. */
-function isGuest(config: SyncConfig, user: EventUser): boolean {
+function isGuest(config: CoreConfig, user: EventUser): boolean {
   return user.guest ?? !isMemberEmail(config, user.email);
 }
 
@@ -228,14 +228,14 @@ function profileOf(user: EventUser): Profile {
   return profile;
 }
 
-function membershipsFrom(idpGroups: readonly string[], config: SyncConfig) {
+function membershipsFrom(idpGroups: readonly string[], config: CoreConfig) {
   return mappedTallyfyGroups(config).map((group) => ({
     group,
     present: idpGroups.some((idp) => tallyfyGroupsOf(config, idp).some((target) => sameGroup(target, group))),
   }));
 }
 
-function upsert(meta: Envelope, user: EventUser, config: SyncConfig): Command {
+function upsert(meta: Envelope, user: EventUser, config: CoreConfig): Command {
   const memberships = user.groups ? membershipsFrom(user.groups, config) : undefined;
   const profile = profileOf(user);
   if (isGuest(config, user)) {
@@ -270,7 +270,7 @@ function membershipChange(
   user: EventUser,
   idpGroup: string,
   added: boolean,
-  config: SyncConfig,
+  config: CoreConfig,
 ): Translation {
   const memberships = tallyfyGroupsOf(config, idpGroup).map((group) => ({ group, present: added }));
   if (isGuest(config, user)) {
@@ -305,7 +305,7 @@ function membershipChange(
 function groupUpdate(
   meta: Envelope,
   group: { name: string; description?: string; previousName?: string },
-  config: SyncConfig,
+  config: CoreConfig,
 ): Translation {
   const lookup = group.previousName ?? group.name;
   const targets = tallyfyGroupsOf(config, lookup);

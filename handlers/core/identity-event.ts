@@ -3,9 +3,9 @@
  * queue. Its JSON Schema is generated from this file into `schema/identity-event.schema.json`.
  */
 import * as z from "zod";
-import { ROLES } from "../tallyfy/schemas.js";
-import { describeIssues } from "./config.js";
 import { SyncError } from "./errors.js";
+import { describeIssues } from "./issues.js";
+import { ROLES } from "./roles.js";
 
 // IdPs and HR exports mask or blank values they may not share; none of these may reach Tallyfy.
 const PLACEHOLDER =

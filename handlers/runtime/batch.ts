@@ -19,9 +19,21 @@ import {
 } from "@aws-lambda-powertools/batch";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SyncConfig } from "../core/config.js";
 import { isTransient } from "../core/errors.js";
 import { logger, MetricName, metrics } from "./observability.js";
 import type { DeadLetterQueue } from "./queues.js";
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** What both handlers need around their own work. */
+export interface CommonDeps {
+  /** The sync configuration; throws `SyncConfigError` when it is invalid, which dead-letters each record. */
+  readonly config: () => SyncConfig;
+  readonly deadLetters: DeadLetterQueue;
+  readonly maxReceiveCount: number;
+  readonly onTally?: (tally: BatchTally) => void;
+}
 
 export type Status = "applied" | "noop" | "ignored" | "deferred";
 

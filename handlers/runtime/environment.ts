@@ -5,14 +5,16 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import * as z from "zod";
-import { describeIssues, parseSyncConfig, type SyncConfig } from "../core/config.js";
-import { OktaClient } from "../sources/okta/client.js";
-import { OktaNotConfiguredError, SecretsManagerOktaCredentials } from "../sources/okta/credentials.js";
+import type { SyncConfig } from "../core/config.js";
+import { describeIssues } from "../core/issues.js";
+import type { AnyIdentitySource } from "../core/source.js";
+import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { MemberDirectory } from "../tallyfy/member-directory.js";
 import { Reconciler } from "../tallyfy/reconciler.js";
-import type { ApplyDeps, IngestDeps } from "./handlers.js";
+import type { ApplyDeps } from "./apply-handler.js";
+import type { IngestDeps } from "./ingest-handler.js";
 import { count, MetricName } from "./observability.js";
 import { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
 
@@ -26,13 +28,9 @@ const common = {
 
 export const IngestEnvironmentSchema = z.object({
   ...common,
-  /** The ingest queue itself, where an Okta hook body with several events is split into one message each. */
+  /** The ingest queue itself, where a body with several events is split into one message each. */
   INGEST_QUEUE_URL: z.url(),
-  /** The Okta credential's secret, when Okta events are synced. */
-  OKTA_SECRET_ID: z.string().min(1).optional(),
-  /** Per-request timeout of Okta calls, milliseconds. */
-  OKTA_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
-  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  // Each source reads its own variables when it connects (`sources/<id>/index.ts`).
 });
 
 export const ApplyEnvironmentSchema = z.object({
@@ -79,40 +77,44 @@ function lazyConfig(json: string | undefined): () => SyncConfig {
   let config: SyncConfig | undefined;
   return () => {
     config ??= parseSyncConfig(json);
-    return config;
+    return config as SyncConfig;
   };
 }
 
 export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): IngestDeps {
   const vars = parse(IngestEnvironmentSchema, env);
   const sqs = sqsClient();
-  let okta: OktaClient | undefined;
   return {
     config: lazyConfig(vars.SYNC_CONFIG),
     commands: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
     ingestQueue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
-    okta: () => {
-      const secretId = vars.OKTA_SECRET_ID;
-      if (!secretId) {
-        throw new OktaNotConfiguredError(
-          'an Okta event arrived but OKTA_SECRET_ID is not set: give the stack an Okta secret (README "Okta")',
-        );
-      }
-      okta ??= new OktaClient({
-        credentials: new SecretsManagerOktaCredentials({
-          secretId,
-          provider: new SecretsProvider(),
-          maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
+    sources: SOURCES,
+    connection: sourceConnections(env),
+  };
+}
+
+/**
+ * Each source's clients, built on first use and kept for the container's life. A source that
+ * cannot connect (not set up) throws on every use, so each of its records says why.
+ */
+export function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
+  const connections = new Map<string, unknown>();
+  return (source) => {
+    if (!source.connect) return undefined;
+    if (!connections.has(source.id)) {
+      connections.set(
+        source.id,
+        source.connect({
+          variables: env,
+          onResponse: (status) => {
+            if (status === 429) count(MetricName.SourceThrottled, { name: "source", value: source.id });
+          },
         }),
-        timeoutMs: vars.OKTA_TIMEOUT_MS,
-        onResponse: (status) => {
-          if (status === 429) count(MetricName.OktaThrottled);
-        },
-      });
-      return okta;
-    },
+      );
+    }
+    return connections.get(source.id);
   };
 }
 

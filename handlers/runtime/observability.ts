@@ -26,7 +26,8 @@ export const MetricName = {
   Retried: "Retried",
   TallyfyWrites: "TallyfyWrites",
   TallyfyThrottled: "TallyfyThrottled",
-  OktaThrottled: "OktaThrottled",
+  /** A source's identity provider answered 429; dimension `source`. */
+  SourceThrottled: "SourceThrottled",
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -7,6 +7,7 @@
  * write has happened and failing would only make SQS repeat it.
  */
 import type * as z from "zod";
+import { sleep } from "../shared/http.js";
 import { TallyfyApiError, TallyfyPaginationError, TallyfyResponseError } from "./errors.js";
 import {
   type Group,
@@ -112,7 +113,7 @@ export class TallyfyClient {
       timeoutMs: options.timeoutMs ?? 10_000,
       retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
       fetch: options.fetch ?? globalThis.fetch,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      sleep: options.sleep ?? sleep,
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
       onResponse: options.onResponse,

@@ -10,9 +10,9 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
-import { SyncError } from "../core/errors.js";
+import { CachedCredential, type ExchangedToken } from "../shared/cached-credential.js";
+import { CredentialsError } from "../shared/errors.js";
 import { requestToken } from "../shared/oauth.js";
-import { readJsonSecret } from "../shared/secrets.js";
 import type { TokenSource } from "./transport.js";
 
 export const TallyfySecretSchema = z.union([
@@ -27,15 +27,7 @@ export const TallyfySecretSchema = z.union([
 export type TallyfySecret = z.output<typeof TallyfySecretSchema>;
 
 /** The secret could not be read or used. `transient` is true only for throttling and service faults. */
-export class TallyfyCredentialsError extends SyncError {
-  public constructor(
-    message: string,
-    public readonly transient: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export class TallyfyCredentialsError extends CredentialsError {}
 
 export interface SecretsManagerTokenSourceOptions {
   /** ARN or name of the secret. */
@@ -56,65 +48,39 @@ export interface SecretsManagerTokenSourceOptions {
 
 /** A {@link TokenSource} backed by Secrets Manager. Keep one per container: it is the cache. */
 export class SecretsManagerTokenSource implements TokenSource {
-  readonly #options: Required<Omit<SecretsManagerTokenSourceOptions, "provider">>;
-  readonly #provider: SecretsProvider;
-  #forceFetch = false;
-  #exchanged?: { readonly secret: TallyfySecret; readonly token: string; readonly renewAt: number };
+  readonly #credential: CachedCredential<typeof TallyfySecretSchema>;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #timeoutMs: number;
 
   public constructor(options: SecretsManagerTokenSourceOptions) {
-    this.#provider = options.provider ?? new SecretsProvider();
-    this.#options = {
-      secretId: options.secretId,
-      maxAgeSeconds: options.maxAgeSeconds ?? 300,
-      renewBeforeExpiryMs: options.renewBeforeExpiryMs ?? 60_000,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      fetch: options.fetch ?? globalThis.fetch,
-      now: options.now ?? Date.now,
-    };
-  }
-
-  public async getToken(): Promise<string> {
-    const forceFetch = this.#forceFetch;
-    this.#forceFetch = false;
-    const secret = await this.#readSecret(forceFetch);
-    if ("accessToken" in secret) return secret.accessToken;
-
-    const cached = this.#exchanged;
-    if (
-      !forceFetch &&
-      cached &&
-      sameCredentials(cached.secret, secret) &&
-      this.#options.now() < cached.renewAt
-    ) {
-      return cached.token;
-    }
-    const { token, expiresInMs } = await this.#exchange(secret);
-    this.#exchanged = {
-      secret,
-      token,
-      renewAt: this.#options.now() + Math.max(0, expiresInMs - this.#options.renewBeforeExpiryMs),
-    };
-    return token;
-  }
-
-  public refresh(): void {
-    this.#forceFetch = true;
-    this.#exchanged = undefined;
-  }
-
-  #readSecret(forceFetch: boolean): Promise<TallyfySecret> {
-    return readJsonSecret({
-      provider: this.#provider,
-      secretId: this.#options.secretId,
-      maxAgeSeconds: this.#options.maxAgeSeconds,
-      forceFetch,
-      schema: TallyfySecretSchema,
-      shapes: '{"accessToken"} or {"clientId", "clientSecret", "tokenUrl"}',
-      error: (message, transient, cause) => new TallyfyCredentialsError(message, transient, { cause }),
+    const provider = options.provider ?? new SecretsProvider();
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#credential = new CachedCredential({
+      renewBeforeExpiryMs: options.renewBeforeExpiryMs,
+      now: options.now,
+      secret: {
+        provider,
+        secretId: options.secretId,
+        maxAgeSeconds: options.maxAgeSeconds ?? 300,
+        schema: TallyfySecretSchema,
+        shapes: '{"accessToken"} or {"clientId", "clientSecret", "tokenUrl"}',
+        error: (message, transient, cause) => new TallyfyCredentialsError(message, transient, { cause }),
+      },
     });
   }
 
-  async #exchange(secret: Extract<TallyfySecret, { clientSecret: string }>) {
+  public async getToken(): Promise<string> {
+    const secret = await this.#credential.secret();
+    if ("accessToken" in secret) return secret.accessToken;
+    return this.#credential.token(secret, (s) => this.#exchange(s as ClientCredentials));
+  }
+
+  public refresh(): void {
+    this.#credential.refresh();
+  }
+
+  async #exchange(secret: ClientCredentials): Promise<ExchangedToken> {
     const token = await requestToken({
       url: secret.tokenUrl,
       form: {
@@ -122,18 +88,16 @@ export class SecretsManagerTokenSource implements TokenSource {
         client_secret: secret.clientSecret,
         ...(secret.scope ? { scope: secret.scope } : {}),
       },
-      fetch: this.#options.fetch,
-      timeoutMs: this.#options.timeoutMs,
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
       error: (message, transient) => new TallyfyCredentialsError(message, transient),
     });
     // Tallyfy documents 7 days for client-credentials tokens.
-    return { token: token.accessToken, expiresInMs: (token.expiresIn ?? 604_800) * 1000 };
+    return { value: token.accessToken, expiresInMs: (token.expiresIn ?? 604_800) * 1000 };
   }
 }
 
-function sameCredentials(a: TallyfySecret, b: TallyfySecret): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+type ClientCredentials = Extract<TallyfySecret, { clientSecret: string }>;
 
 /** A fixed token, for local runs against a real organization with a token given on the command line. */
 export class StaticTokenSource implements TokenSource {

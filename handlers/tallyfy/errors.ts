@@ -1,4 +1,4 @@
-import { SyncError } from "../core/errors.js";
+import { isTransientStatus, ServiceError } from "../shared/errors.js";
 
 /** What a Tallyfy error body said, flattened from any of the shapes the API uses. */
 export interface TallyfyErrorDetail {
@@ -13,13 +13,9 @@ export interface TallyfyErrorDetail {
 }
 
 /** The base of every failure talking to Tallyfy. `operation` names the call, e.g. `members.updateRole`. */
-export abstract class TallyfyError extends SyncError {
-  public constructor(
-    public readonly operation: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(`Tallyfy ${operation}: ${message}`, options);
+export abstract class TallyfyError extends ServiceError {
+  public constructor(operation: string, message: string, options?: ErrorOptions) {
+    super("Tallyfy", operation, message, options);
   }
 }
 
@@ -36,7 +32,7 @@ export class TallyfyApiError extends TallyfyError {
     public readonly detail: TallyfyErrorDetail,
   ) {
     super(operation, describe(status, detail));
-    this.transient = status === 429 || status >= 500;
+    this.transient = isTransientStatus(status);
   }
 }
 

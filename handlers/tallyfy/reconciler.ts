@@ -17,8 +17,9 @@ import {
   type Profile,
   type RoleChange,
 } from "../core/commands.js";
-import { higherRole, type SyncConfig, sameGroup } from "../core/config.js";
+import { type CoreConfig, sameGroup } from "../core/config.js";
 import { isTransient, SyncError } from "../core/errors.js";
+import { higherRole } from "../core/roles.js";
 import type { CommandQueue } from "../runtime/queues.js";
 import type { CallOptions, GuestCreate, MemberInvite, TallyfyClient } from "./client.js";
 import { TallyfyApiError } from "./errors.js";
@@ -78,7 +79,7 @@ export interface ReconcilerDeps {
   readonly client: TallyfyClient;
   readonly directory: MemberDirectory;
   readonly followUps: CommandQueue;
-  readonly config: SyncConfig;
+  readonly config: CoreConfig;
   /** Called for each Tallyfy write made, for metrics. */
   readonly onWrite?: (operation: string) => void;
   /** Called when a guest's profile differs but Tallyfy offers no way to change it. */

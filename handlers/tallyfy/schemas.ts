@@ -6,10 +6,10 @@
  * both spellings and normalises; see docs/tallyfy-api.md sections 3 and 5.
  */
 import * as z from "zod";
+import { ROLES, type Role } from "../core/roles.js";
 
-/** The three roles Tallyfy accepts on writes, lowest privilege last. */
-export const ROLES = ["admin", "standard", "light"] as const;
-export type Role = (typeof ROLES)[number];
+// The roles are the domain's; the client re-exports them for its callers.
+export { ROLES, type Role };
 
 const optionalText = z
   .string()

@@ -1,21 +1,28 @@
 /**
- * One HTTP exchange with Tallyfy, with everything the contract asks of every call: the three
- * headers, a timeout, retries that never repeat a write that may have run, `Retry-After`, one
- * token refresh on 401, and error bodies turned into {@link TallyfyApiError}s.
+ * One HTTP exchange with Tallyfy: the three headers every call needs, the shared retry loop
+ * (`shared/http.ts`) with Tallyfy's `Retry-After`, and error bodies turned into
+ * {@link TallyfyApiError}s.
  */
-import { SyncError } from "../core/errors.js";
-import { isTimeout, networkReason } from "../shared/http.js";
+import {
+  type Answer,
+  type Method,
+  parseRetryAfter,
+  type ResponseEvent,
+  RetryingHttp,
+  type RetryPolicy,
+} from "../shared/http.js";
 import {
   TallyfyApiError,
   TallyfyAuthError,
   TallyfyDeadlineError,
-  type TallyfyError,
   type TallyfyErrorDetail,
   TallyfyNetworkError,
   TallyfyRateLimitError,
   TallyfyTimeoutError,
 } from "./errors.js";
 import { ErrorBodySchema } from "./schemas.js";
+
+export type { Method, ResponseEvent, RetryPolicy };
 
 /** Where bearer tokens come from. */
 export interface TokenSource {
@@ -25,23 +32,6 @@ export interface TokenSource {
   refresh(): void;
 }
 
-/** How hard to try before giving the work back to SQS. */
-export interface RetryPolicy {
-  /** Retries after the first attempt. @default 4 */
-  readonly maxRetries: number;
-  /** First backoff delay; doubles on each retry. @default 500 */
-  readonly baseDelayMs: number;
-  /** Largest backoff delay. @default 8000 */
-  readonly maxDelayMs: number;
-  /**
-   * The longest `Retry-After` we wait for in-process. A longer one is handed back to SQS as a
-   * transient failure, so the Lambda is not billed for sleeping. @default 30000
-   */
-  readonly maxRetryAfterMs: number;
-  /** Backoff is scaled by a random factor in [1 - jitter, 1 + jitter]. @default 0.2 */
-  readonly jitter: number;
-}
-
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetries: 4,
   baseDelayMs: 500,
@@ -49,15 +39,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetryAfterMs: 30_000,
   jitter: 0.2,
 };
-
-/** What each answered request reports, for metrics and logs. Never carries a token. */
-export interface ResponseEvent {
-  readonly operation: string;
-  readonly method: string;
-  readonly status: number;
-  readonly attempt: number;
-  readonly durationMs: number;
-}
 
 export interface TransportOptions {
   /** Base URL including `/api` when the host needs it. */
@@ -73,8 +54,6 @@ export interface TransportOptions {
   readonly onResponse?: (event: ResponseEvent) => void;
 }
 
-export type Method = "GET" | "POST" | "PUT" | "DELETE";
-
 export interface RequestSpec {
   /** Names the call in errors and metrics, e.g. `members.updateRole`. */
   readonly operation: string;
@@ -87,152 +66,63 @@ export interface RequestSpec {
   readonly deadline?: number;
 }
 
-/** Time kept back from the deadline so the caller can still report the failure. */
-const DEADLINE_MARGIN_MS = 250;
-
 export class Transport {
-  readonly #options: TransportOptions;
-  /**
-   * Until when Tallyfy asked this client (one token) to hold off, by a 429's Retry-After. Every
-   * request waits for it, not just the one that was refused: the others would only be refused too.
-   */
-  #pausedUntil = 0;
+  readonly #baseUrl: string;
+  readonly #tokens: TokenSource;
+  readonly #http: RetryingHttp;
 
   public constructor(options: TransportOptions) {
-    this.#options = options;
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#tokens = options.tokens;
+    this.#http = new RetryingHttp({
+      ...options,
+      retryAfter: (headers, now) => parseRetryAfter(headers.get("retry-after"), now),
+      refresh: () => options.tokens.refresh(),
+      failures: {
+        network: (operation, message, timedOut, cause) =>
+          timedOut
+            ? new TallyfyTimeoutError(operation, message, { cause })
+            : new TallyfyNetworkError(operation, `request failed before an answer (${message})`, { cause }),
+        deadline: (operation, message) => new TallyfyDeadlineError(operation, message),
+        status: statusError,
+      },
+    });
   }
 
   /** Performs the request and returns the parsed JSON body, or `undefined` for an empty 2xx body. */
   public async request(spec: RequestSpec): Promise<unknown> {
-    const { retry, tokens } = this.#options;
-    const isRead = spec.method === "GET";
-    let refreshed = false;
-    let retries = 0;
-    let lastError: TallyfyError | undefined;
-    // The pause this request has already waited out (its own 429's included).
-    let honoured = 0;
-
-    for (let attempt = 1; ; attempt++) {
-      const pausedFor = this.#pausedUntil - this.#options.now();
-      if (this.#pausedUntil > honoured && pausedFor > 0) {
-        honoured = this.#pausedUntil;
-        if (pausedFor >= this.#remaining(spec.deadline)) {
-          throw (
-            lastError ??
-            new TallyfyDeadlineError(spec.operation, "Tallyfy's Retry-After ends past the deadline")
-          );
-        }
-        await this.#options.sleep(pausedFor);
-      }
-      const remaining = this.#remaining(spec.deadline);
-      if (remaining <= 0) {
-        throw lastError ?? new TallyfyDeadlineError(spec.operation, "no time left before the deadline");
-      }
-      const started = this.#options.now();
-      const timeoutMs = Math.min(this.#options.timeoutMs, remaining);
-      let status: number;
-      let text: string;
-      let headers: Headers;
-      try {
-        const response = await this.#options.fetch(this.#url(spec), {
-          method: spec.method,
-          headers: this.#headers(await tokens.getToken(), spec.body !== undefined),
-          body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        status = response.status;
-        headers = response.headers;
-        text = await response.text();
-      } catch (error) {
-        if (error instanceof SyncError) throw error;
-        const failure = networkFailure(spec.operation, error, timeoutMs);
-        // A write that timed out may have been applied; only SQS redelivery (which re-reads) may repeat it.
-        if (!isRead || !(await this.#backoff(retries++, undefined, spec.deadline))) throw failure;
-        lastError = failure;
-        continue;
-      }
-      this.#options.onResponse?.({
-        operation: spec.operation,
-        method: spec.method,
-        status,
-        attempt,
-        durationMs: this.#options.now() - started,
-      });
-
-      if (status >= 200 && status < 300) return parseJson(text);
-
-      const detail = parseErrorDetail(text, headers.get("x-request-id") ?? undefined);
-      if (status === 401) {
-        if (refreshed) throw new TallyfyAuthError(spec.operation, detail);
-        refreshed = true;
-        tokens.refresh();
-        continue;
-      }
-      if (status === 429) {
-        const retryAfterMs = parseRetryAfter(headers.get("retry-after"), this.#options.now());
-        const failure = new TallyfyRateLimitError(spec.operation, detail, retryAfterMs);
-        if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) throw failure;
-        if (retryAfterMs !== undefined) {
-          this.#pausedUntil = Math.max(this.#pausedUntil, this.#options.now() + retryAfterMs);
-          honoured = this.#pausedUntil;
-        }
-        if (!(await this.#backoff(retries++, retryAfterMs, spec.deadline))) throw failure;
-        lastError = failure;
-        continue;
-      }
-      const failure = new TallyfyApiError(spec.operation, status, detail);
-      if (status >= 500 && isRead && (await this.#backoff(retries++, undefined, spec.deadline))) {
-        lastError = failure;
-        continue;
-      }
-      throw failure;
-    }
-  }
-
-  /** Waits before the next attempt; false when the budget (retries or deadline) does not allow one. */
-  async #backoff(retry: number, retryAfterMs: number | undefined, deadline: number | undefined) {
-    const policy = this.#options.retry;
-    if (retry >= policy.maxRetries) return false;
-    const exponential = Math.min(policy.baseDelayMs * 2 ** retry, policy.maxDelayMs);
-    const jitter = 1 + policy.jitter * (2 * this.#options.random() - 1);
-    const delay = retryAfterMs ?? Math.round(exponential * jitter);
-    if (delay >= this.#remaining(deadline)) return false;
-    await this.#options.sleep(delay);
-    return true;
-  }
-
-  #remaining(deadline: number | undefined): number {
-    if (deadline === undefined) return Number.POSITIVE_INFINITY;
-    return deadline - DEADLINE_MARGIN_MS - this.#options.now();
+    const hasBody = spec.body !== undefined;
+    const answer = await this.#http.send({
+      operation: spec.operation,
+      method: spec.method,
+      url: this.#url(spec),
+      body: hasBody ? JSON.stringify(spec.body) : undefined,
+      deadline: spec.deadline,
+      headers: async () => ({
+        Authorization: `Bearer ${await this.#tokens.getToken()}`,
+        Accept: "application/json",
+        // Without it Tallyfy answers 401 or "endpoint not found".
+        "X-Tallyfy-Client": "APIClient",
+        ...(hasBody ? { "Content-Type": "application/json" } : {}),
+      }),
+    });
+    return parseJson(answer.text);
   }
 
   #url(spec: RequestSpec): string {
-    const url = new URL(this.#options.baseUrl.replace(/\/+$/, "") + spec.path);
+    const url = new URL(this.#baseUrl + spec.path);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     return url.toString();
   }
-
-  #headers(token: string, hasBody: boolean): Record<string, string> {
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${token}`,
-      Accept: "application/json",
-      // Without it Tallyfy answers 401 or "endpoint not found".
-      "X-Tallyfy-Client": "APIClient",
-    };
-    if (hasBody) headers["Content-Type"] = "application/json";
-    return headers;
-  }
 }
 
-function networkFailure(operation: string, error: unknown, timeoutMs: number): TallyfyError {
-  if (isTimeout(error)) {
-    return new TallyfyTimeoutError(operation, `no answer within ${timeoutMs} ms`, { cause: error });
-  }
-  return new TallyfyNetworkError(operation, `request failed before an answer (${networkReason(error)})`, {
-    cause: error,
-  });
+function statusError(operation: string, answer: Answer, retryAfterMs: number | undefined): TallyfyApiError {
+  const detail = parseErrorDetail(answer.text, answer.headers.get("x-request-id") ?? undefined);
+  if (answer.status === 401) return new TallyfyAuthError(operation, detail);
+  if (answer.status === 429) return new TallyfyRateLimitError(operation, detail, retryAfterMs);
+  return new TallyfyApiError(operation, answer.status, detail);
 }
 
 function parseJson(text: string): unknown {
@@ -242,15 +132,6 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 const MAX_TEXT = 300;

@@ -9,10 +9,11 @@
  */
 
 import { PROFILE_FIELDS } from "../../core/commands.js";
-import { type OktaConfig, roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../../core/config.js";
+import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
 import { SyncError } from "../../core/errors.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import type { OktaCallOptions, OktaClient, OktaUser } from "./client.js";
+import type { OktaConfig } from "./config.js";
 import { type LogEvent, targetOf } from "./events.js";
 
 /** Events that mean "look at this user again". */
@@ -66,7 +67,8 @@ export interface Translated {
 
 export interface OktaAdapterDeps {
   readonly client: OktaClient;
-  readonly config: SyncConfig;
+  readonly config: CoreConfig;
+  readonly okta: OktaConfig;
 }
 
 const ignore = (reason: string): Translated => ({ events: [], ignored: reason, warnings: [] });
@@ -84,7 +86,7 @@ export async function translateOktaEvent(
   if (!USER_CHANGED.has(type) && !USER_LEFT.has(type) && !USER_RETURNED.has(type)) {
     return ignore(`Okta event type ${type} is not synced`);
   }
-  const okta = deps.config.okta;
+  const { okta } = deps;
   if (type.startsWith("application.")) {
     const app = targetOf(event, "AppInstance");
     if (!okta.appId) return ignore("okta.appId is not configured, so app assignments are not synced");
@@ -180,7 +182,7 @@ async function groupChanged(
 }
 
 /** True when any of the names (an Okta group's id and name) gives a role or maps to a Tallyfy group. */
-function isMapped(config: SyncConfig, names: readonly string[]): boolean {
+function isMapped(config: CoreConfig, names: readonly string[]): boolean {
   return names.some(
     (name) => roleOfGroup(config, name) !== undefined || tallyfyGroupsOf(config, name).length > 0,
   );

@@ -5,9 +5,9 @@
  * every failure becomes an {@link OktaError} that says whether SQS should try again.
  */
 import * as z from "zod";
-import { describeIssues } from "../../core/config.js";
-import { SyncError } from "../../core/errors.js";
-import { isTimeout, jsonOrUndefined, networkReason } from "../../shared/http.js";
+import { describeIssues } from "../../core/issues.js";
+import { isTransientStatus, ServiceError } from "../../shared/errors.js";
+import { jsonOrUndefined, RetryingHttp, sleep } from "../../shared/http.js";
 
 export const OktaUserSchema = z.looseObject({
   id: z.string().min(1),
@@ -30,13 +30,9 @@ const OktaErrorBodySchema = z.looseObject({
 });
 
 /** The base of every failure talking to Okta. */
-export abstract class OktaError extends SyncError {
-  public constructor(
-    public readonly operation: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(`Okta ${operation}: ${message}`, options);
+export abstract class OktaError extends ServiceError {
+  public constructor(operation: string, message: string, options?: ErrorOptions) {
+    super("Okta", operation, message, options);
   }
 }
 
@@ -50,7 +46,7 @@ export class OktaApiError extends OktaError {
     detail: string,
   ) {
     super(operation, `HTTP ${status}${detail ? `: ${detail}` : ""}`);
-    this.transient = status === 429 || status >= 500;
+    this.transient = isTransientStatus(status);
   }
 }
 
@@ -101,23 +97,50 @@ export interface OktaCallOptions {
   readonly deadline?: number;
 }
 
-const DEADLINE_MARGIN_MS = 250;
 /** A Link-header page cap, so a misbehaving server cannot keep a Lambda paging forever. */
 const MAX_PAGES = 100;
 
 export class OktaClient {
-  readonly #options: Required<Omit<OktaClientOptions, "onResponse">> & Pick<OktaClientOptions, "onResponse">;
+  readonly #credentials: OktaCredentials;
+  readonly #http: RetryingHttp;
 
   public constructor(options: OktaClientOptions) {
-    this.#options = {
-      timeoutMs: 5_000,
-      maxRetries: 3,
-      maxRateLimitWaitMs: 20_000,
-      fetch: globalThis.fetch,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      now: Date.now,
-      ...options,
-    };
+    const { credentials, onResponse } = options;
+    this.#credentials = credentials;
+    this.#http = new RetryingHttp({
+      timeoutMs: options.timeoutMs ?? 5_000,
+      retry: {
+        maxRetries: options.maxRetries ?? 3,
+        baseDelayMs: 250,
+        maxDelayMs: 4_000,
+        maxRetryAfterMs: options.maxRateLimitWaitMs ?? 20_000,
+        jitter: 0.2,
+      },
+      // Okta says when its window resets (epoch seconds); a little more for clock skew.
+      retryAfter: (headers, now) => {
+        const reset = Number(headers.get("x-rate-limit-reset") ?? Number.NaN);
+        return Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) + 250 : 1_000;
+      },
+      refresh: () => credentials.refresh(),
+      failures: {
+        network: (operation, message, timedOut, cause) =>
+          new OktaNetworkError(
+            operation,
+            `request failed before an answer (${timedOut ? "timeout" : message})`,
+            { cause },
+          ),
+        deadline: (operation, message) => new OktaNetworkError(operation, message),
+        status: (operation, answer) =>
+          answer.status === 401 || answer.status === 403
+            ? new OktaAuthError(operation, answer.status, errorDetail(answer.text))
+            : new OktaApiError(operation, answer.status, errorDetail(answer.text)),
+      },
+      fetch: options.fetch ?? globalThis.fetch,
+      sleep: options.sleep ?? sleep,
+      now: options.now ?? Date.now,
+      random: Math.random,
+      onResponse: onResponse && ((event) => onResponse(event.status)),
+    });
   }
 
   /** The user, or undefined when Okta has no such user (deleted). */
@@ -151,89 +174,26 @@ export class OktaClient {
     return (await this.#get("apps.user", path, opts, true)) !== undefined;
   }
 
-  /** A GET with retries; undefined for a 404 when `notFoundIsAnswer`. */
+  /** A GET; undefined for a 404 when `notFoundIsAnswer`. */
   async #get(
     operation: string,
     pathOrUrl: string,
     opts: OktaCallOptions,
     notFoundIsAnswer: boolean,
   ): Promise<{ body: unknown; next?: string } | undefined> {
-    const { credentials, maxRetries } = this.#options;
+    const credentials = this.#credentials;
     const orgUrl = (await credentials.orgUrl()).replace(/\/+$/, "");
-    const url = pathOrUrl.startsWith("http") ? pathOrUrl : orgUrl + pathOrUrl;
-    let refreshed = false;
-    let lastError: OktaError | undefined;
-    for (let retry = 0; ; ) {
-      const remaining = this.#remaining(opts.deadline);
-      if (remaining <= 0)
-        throw lastError ?? new OktaNetworkError(operation, "no time left before the deadline");
-      let response: Response;
-      let text: string;
-      try {
-        response = await this.#options.fetch(url, {
-          headers: { Accept: "application/json", Authorization: await credentials.authorization() },
-          signal: AbortSignal.timeout(Math.min(this.#options.timeoutMs, remaining)),
-        });
-        text = await response.text();
-      } catch (error) {
-        if (error instanceof SyncError) throw error;
-        lastError = new OktaNetworkError(
-          operation,
-          `request failed before an answer (${isTimeout(error) ? "timeout" : networkReason(error)})`,
-          {
-            cause: error,
-          },
-        );
-        if (retry >= maxRetries || !(await this.#wait(backoffMs(retry++), opts.deadline))) throw lastError;
-        continue;
-      }
-      this.#options.onResponse?.(response.status);
-      if (response.ok)
-        return { body: jsonOrUndefined(text), next: nextLink(response.headers.get("link"), orgUrl) };
-      if (response.status === 404 && notFoundIsAnswer) return undefined;
-      const detail = errorDetail(text);
-      if (response.status === 401 && !refreshed) {
-        refreshed = true;
-        credentials.refresh();
-        continue;
-      }
-      if (response.status === 401 || response.status === 403) {
-        throw new OktaAuthError(operation, response.status, detail);
-      }
-      lastError = new OktaApiError(operation, response.status, detail);
-      if (!lastError.transient || retry >= maxRetries) throw lastError;
-      const wait =
-        response.status === 429
-          ? this.#untilReset(response.headers.get("x-rate-limit-reset"))
-          : backoffMs(retry);
-      if (wait > this.#options.maxRateLimitWaitMs) throw lastError;
-      retry++;
-      if (!(await this.#wait(wait, opts.deadline))) throw lastError;
-    }
+    const answer = await this.#http.send({
+      operation,
+      method: "GET",
+      url: pathOrUrl.startsWith("http") ? pathOrUrl : orgUrl + pathOrUrl,
+      deadline: opts.deadline,
+      answers: notFoundIsAnswer ? [404] : [],
+      headers: async () => ({ Accept: "application/json", Authorization: await credentials.authorization() }),
+    });
+    if (answer.status === 404) return undefined;
+    return { body: jsonOrUndefined(answer.text), next: nextLink(answer.headers.get("link"), orgUrl) };
   }
-
-  /** Milliseconds until Okta's rate-limit window resets (epoch seconds), plus a little for clock skew. */
-  #untilReset(header: string | null): number {
-    const reset = Number(header);
-    if (!header || !Number.isFinite(reset)) return 1_000;
-    return Math.max(0, reset * 1000 - this.#options.now()) + 250;
-  }
-
-  async #wait(ms: number, deadline: number | undefined): Promise<boolean> {
-    if (ms >= this.#remaining(deadline)) return false;
-    await this.#options.sleep(ms);
-    return true;
-  }
-
-  #remaining(deadline: number | undefined): number {
-    return deadline === undefined
-      ? Number.POSITIVE_INFINITY
-      : deadline - DEADLINE_MARGIN_MS - this.#options.now();
-  }
-}
-
-function backoffMs(retry: number): number {
-  return Math.min(250 * 2 ** retry, 4_000) * (0.8 + 0.4 * Math.random());
 }
 
 function parse<T extends z.ZodType>(operation: string, schema: T, body: unknown): z.output<T> {

@@ -9,8 +9,9 @@ import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
+import { CachedCredential, type ExchangedToken } from "../../shared/cached-credential.js";
+import { CredentialsError } from "../../shared/errors.js";
 import { requestToken } from "../../shared/oauth.js";
-import { readJsonSecret } from "../../shared/secrets.js";
 import type { OktaCredentials } from "./client.js";
 
 // Okta orgs are https; plain http is accepted only on loopback, for the local fake.
@@ -41,15 +42,7 @@ export type OktaSecret = z.output<typeof OktaSecretSchema>;
 type ServiceAppSecret = Extract<OktaSecret, { clientId: string }>;
 
 /** The Okta secret could not be read or used. */
-export class OktaCredentialsError extends SyncError {
-  public constructor(
-    message: string,
-    public readonly transient: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export class OktaCredentialsError extends CredentialsError {}
 
 /** An Okta event arrived but no Okta credential is configured. Permanent until the stack is updated. */
 export class OktaNotConfiguredError extends SyncError {
@@ -69,56 +62,41 @@ export interface SecretsManagerOktaCredentialsOptions {
 
 /** {@link OktaCredentials} from Secrets Manager. Keep one per container: it is the cache. */
 export class SecretsManagerOktaCredentials implements OktaCredentials {
+  readonly #credential: CachedCredential<typeof OktaSecretSchema>;
   readonly #options: SecretsManagerOktaCredentialsOptions;
   readonly #now: () => number;
-  #forceFetch = false;
-  #token?: { readonly clientId: string; readonly value: string; readonly renewAt: number };
 
   public constructor(options: SecretsManagerOktaCredentialsOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-  }
-
-  public async orgUrl(): Promise<string> {
-    return (await this.#secret()).orgUrl;
-  }
-
-  public async authorization(): Promise<string> {
-    const secret = await this.#secret();
-    if ("apiToken" in secret) return `SSWS ${secret.apiToken}`;
-    const cached = this.#token;
-    if (cached && cached.clientId === secret.clientId && this.#now() < cached.renewAt) {
-      return `Bearer ${cached.value}`;
-    }
-    const { value, expiresInMs } = await this.#exchange(secret);
-    this.#token = {
-      clientId: secret.clientId,
-      value,
-      renewAt: this.#now() + Math.max(0, expiresInMs - 60_000),
-    };
-    return `Bearer ${value}`;
-  }
-
-  public refresh(): void {
-    this.#forceFetch = true;
-    this.#token = undefined;
-  }
-
-  async #secret(): Promise<OktaSecret> {
-    const forceFetch = this.#forceFetch;
-    this.#forceFetch = false;
-    return readJsonSecret({
-      provider: this.#options.provider,
-      secretId: this.#options.secretId,
-      maxAgeSeconds: this.#options.maxAgeSeconds ?? 300,
-      forceFetch,
-      schema: OktaSecretSchema,
-      shapes: '{"orgUrl", "apiToken"} or {"orgUrl", "clientId", "privateKey"}',
-      error: (message, transient, cause) => new OktaCredentialsError(message, transient, { cause }),
+    this.#credential = new CachedCredential({
+      now: this.#now,
+      secret: {
+        provider: options.provider,
+        secretId: options.secretId,
+        maxAgeSeconds: options.maxAgeSeconds ?? 300,
+        schema: OktaSecretSchema,
+        shapes: '{"orgUrl", "apiToken"} or {"orgUrl", "clientId", "privateKey"}',
+        error: (message, transient, cause) => new OktaCredentialsError(message, transient, { cause }),
+      },
     });
   }
 
-  async #exchange(secret: ServiceAppSecret): Promise<{ value: string; expiresInMs: number }> {
+  public async orgUrl(): Promise<string> {
+    return (await this.#credential.secret()).orgUrl;
+  }
+
+  public async authorization(): Promise<string> {
+    const secret = await this.#credential.secret();
+    if ("apiToken" in secret) return `SSWS ${secret.apiToken}`;
+    return `Bearer ${await this.#credential.token(secret, (s) => this.#exchange(s as ServiceAppSecret))}`;
+  }
+
+  public refresh(): void {
+    this.#credential.refresh();
+  }
+
+  async #exchange(secret: ServiceAppSecret): Promise<ExchangedToken> {
     const url = `${secret.orgUrl}/oauth2/v1/token`;
     const token = await requestToken({
       url,

@@ -4,8 +4,8 @@
  * are validated; Okta adds fields freely, so everything else passes through untouched.
  */
 import * as z from "zod";
-import { describeIssues } from "../../core/config.js";
 import { SyncError } from "../../core/errors.js";
+import { describeIssues } from "../../core/issues.js";
 
 const TargetSchema = z.looseObject({
   id: z.string().min(1),
@@ -49,6 +49,16 @@ export interface OktaBody {
   /** The System Log events, not yet validated: see {@link parseLogEvent}. */
   readonly events: readonly unknown[];
   readonly raw: Record<string, unknown>;
+}
+
+/** True when the body claims one of Okta's formats (it may still break it: see {@link recogniseOkta}). */
+export function claimsOkta(json: unknown): boolean {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return false;
+  const raw = json as Record<string, unknown>;
+  return (
+    raw.eventType === "com.okta.event_hook" ||
+    (typeof raw.source === "string" && raw.source.startsWith("aws.partner/okta.com/"))
+  );
 }
 
 /**

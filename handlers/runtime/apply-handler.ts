@@ -1,124 +1,17 @@
 /**
- * The two Lambda handlers, as factories over their dependencies so tests and the local runner
- * can build them on fakes, while `handlers/ingest.ts` and `handlers/apply.ts` build them from the
- * environment.
+ * The apply Lambda, as a factory over its dependencies so tests and the local runner can build it
+ * on fakes, while `handlers/apply.ts` builds it from the environment.
  *
- * ingest: identity events (standard queue) -> validated commands -> FIFO commands queue.
- * apply:  commands (FIFO queue) -> Tallyfy, one entity (message group) at a time.
+ * Commands (FIFO queue) -> Tallyfy, one entity (message group) at a time.
  */
-import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { type Command, looksLikeCommand, parseCommand, toCommands } from "../core/commands.js";
-import type { SyncConfig } from "../core/config.js";
+import { SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
+import type { SQSRecord } from "aws-lambda";
+import { type Command, parseCommand } from "../core/commands.js";
 import { SyncError } from "../core/errors.js";
-import { identityEventFrom, parseJsonBody } from "../core/identity-event.js";
-import { translateOktaEvent } from "../sources/okta/adapter.js";
-import type { OktaClient } from "../sources/okta/client.js";
-import { type OktaBody, parseLogEvent, recogniseOkta, singleEventHookBody } from "../sources/okta/events.js";
 import type { GroupSnapshot, ItemResult, Reconciler } from "../tallyfy/reconciler.js";
-import { type BatchTally, isLastReceive, type RecordOutcome, runBatch } from "./batch.js";
-import { logger, MetricName } from "./observability.js";
-import type { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
-
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-interface CommonDeps {
-  /** The sync configuration; throws `SyncConfigError` when it is invalid, which dead-letters each record. */
-  readonly config: () => SyncConfig;
-  readonly deadLetters: DeadLetterQueue;
-  readonly maxReceiveCount: number;
-  readonly onTally?: (tally: BatchTally) => void;
-}
-
-export interface IngestDeps extends CommonDeps {
-  readonly commands: CommandQueue;
-  /** The ingest queue itself: an Okta hook body with several events is split into one message each. */
-  readonly ingestQueue: IngestQueue;
-  /**
-   * The Okta API client, built once per container; throws `OktaNotConfiguredError` when no Okta
-   * secret is configured, which dead-letters Okta events with that reason.
-   */
-  readonly okta: () => OktaClient;
-}
-
-export function createIngestHandler(deps: IngestDeps): SqsHandler {
-  // A processor per invocation: it holds the batch's records, and the local runner (like any
-  // test) may run several invocations of one handler at once.
-  return (event, context) => {
-    const deadline = Date.now() + context.getRemainingTimeInMillis();
-    return runBatch(
-      event,
-      context,
-      new BatchProcessor(EventType.SQS),
-      async (record): Promise<RecordOutcome> => {
-        const config = deps.config();
-        if (looksLikeCommand(record.body)) {
-          // A command the apply step deferred, back after its delay: straight on to the commands queue.
-          const command = parseCommand(record.body);
-          await deps.commands.send([command]);
-          return { status: "applied", kind: "deferred command", eventId: command.eventId };
-        }
-        const json = parseJsonBody(record.body);
-        const okta = recogniseOkta(json);
-        if (okta) return ingestOkta(deps, okta, config, deadline);
-        const identityEvent = identityEventFrom(json);
-        const { commands, ignored } = toCommands(identityEvent, config);
-        const about = { kind: identityEvent.type, eventId: identityEvent.id };
-        if (ignored !== undefined) return { status: "ignored", reason: ignored, ...about };
-        await deps.commands.send(commands);
-        return { status: "applied", ...about };
-      },
-      {
-        deadLetters: deps.deadLetters,
-        maxReceiveCount: deps.maxReceiveCount,
-        metricNames: {
-          applied: MetricName.EventsReceived,
-          noop: MetricName.NoOps,
-          ignored: MetricName.Ignored,
-          deferred: MetricName.Deferred,
-        },
-        kindDimension: "eventType",
-        onTally: deps.onTally,
-      },
-    );
-  };
-}
-
-/**
- * One Okta body. Several events are split into a message each first, so each is retried or
- * dead-lettered on its own; a single event is hydrated from the Okta API and applied.
- */
-async function ingestOkta(
-  deps: IngestDeps,
-  body: OktaBody,
-  config: SyncConfig,
-  deadline: number,
-): Promise<RecordOutcome> {
-  const [first, ...more] = body.events;
-  if (!first) return { status: "ignored", kind: "okta", reason: "Okta event hook body with no events" };
-  if (more.length > 0) {
-    await deps.ingestQueue.requeue(
-      body.events.map((e) => ({
-        body: singleEventHookBody(body.raw, e),
-        eventId: String((e as { uuid?: unknown } | null)?.uuid ?? "unknown"),
-      })),
-    );
-    return { status: "applied", kind: "okta.event_hook (split)", eventId: body.raw.eventId as string };
-  }
-  const event = parseLogEvent(first);
-  const about = { kind: event.eventType, eventId: event.uuid };
-  try {
-    const translated = await translateOktaEvent(event, { client: deps.okta(), config }, { deadline });
-    for (const warning of translated.warnings) logger.warn("Okta value left out", { ...about, warning });
-    if (translated.ignored !== undefined) return { status: "ignored", reason: translated.ignored, ...about };
-    const commands = translated.events.flatMap((e) => toCommands(e, config).commands);
-    if (commands.length === 0) return { status: "ignored", reason: "nothing mapped to change", ...about };
-    await deps.commands.send(commands);
-    return { status: "applied", ...about };
-  } catch (error) {
-    throw Object.assign(error as object, { eventId: event.uuid });
-  }
-}
+import { type CommonDeps, isLastReceive, type RecordOutcome, runBatch, type SqsHandler } from "./batch.js";
+import { MetricName } from "./observability.js";
+import type { IngestQueue } from "./queues.js";
 
 export interface ApplyDeps extends CommonDeps {
   /** Built once per container: it holds the caches (member directory, group ids, token). */

@@ -1,0 +1,73 @@
+/**
+ * The identity source contract (docs/architecture.md section 4). A source recognises the bodies
+ * its identity provider sends, translates each into canonical identity events (reading the
+ * provider's API where the event alone is not enough), and declares its own configuration.
+ *
+ * A source imports `core/` and `shared/` only: it never knows about SQS, Lambda or another
+ * source, and the ingest handler never knows a source by name: it asks the registry
+ * (`sources/index.ts`).
+ */
+import type * as z from "zod";
+import type { CoreConfig } from "./config.js";
+import type { IdentityEvent } from "./identity-event.js";
+
+/** The SQS message attributes of a body, as plain strings. */
+export type MessageAttributes = Readonly<Record<string, string | undefined>>;
+
+/** The message attribute a source's own ingress stamps with the source's id. */
+export const SOURCE_ATTRIBUTE = "source";
+
+/** What a body became. `about` names it in metrics, logs and dead letters. */
+export type Translation = (
+  | {
+      /** Canonical events to apply, in order, and values left out on the way (never secrets). */
+      readonly status: "events";
+      readonly events: readonly IdentityEvent[];
+      readonly warnings?: readonly string[];
+    }
+  | { readonly status: "ignored"; readonly reason: string }
+  | {
+      /** The body holds several independent changes: each goes back on the queue alone. */
+      readonly status: "split";
+      readonly bodies: readonly { readonly body: string; readonly eventId: string }[];
+    }
+) & { readonly about: { readonly kind: string; readonly eventId?: string } };
+
+/** What a source may use from the function it runs in, to build its clients. */
+export interface SourceEnvironment {
+  /** The function's environment variables (ids of secrets, never secrets). */
+  readonly variables: Readonly<Record<string, string | undefined>>;
+  /** Counts one answer of the provider's API by HTTP status, for the throttling metric. */
+  readonly onResponse: (status: number) => void;
+}
+
+export interface SourceContext<Config, Connection> {
+  /** The source-independent configuration. */
+  readonly config: CoreConfig;
+  /** This source's key of the configuration. */
+  readonly sourceConfig: Config;
+  /** The source's clients, built once per container by {@link IdentitySource.connect}. */
+  readonly connection: () => Connection;
+  /** Epoch milliseconds by which the work must be done (the function's remaining time). */
+  readonly deadline: number;
+}
+
+export interface IdentitySource<Config = unknown, Connection = unknown> {
+  /** Names the source in the configuration, the `source` message attribute, metrics and logs. */
+  readonly id: string;
+  /** Its key under the sync configuration; every field has a default. */
+  readonly configSchema?: z.ZodType<Config>;
+  /** True when the body is in this source's format (the fallback when no `source` attribute names one). */
+  recognise(body: unknown): boolean;
+  /** Turns a body of this source into canonical events, or says why there are none. */
+  translate(body: unknown, context: SourceContext<Config, Connection>): Promise<Translation>;
+  /**
+   * Builds the source's clients from the function's environment, once per container; throws
+   * a permanent error naming what is missing when the source is not set up.
+   */
+  connect?(environment: SourceEnvironment): Connection;
+}
+
+/** A source of any configuration and connection, as the registry holds them. */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds sources of different types; each checks its own.
+export type AnyIdentitySource = IdentitySource<any, any>;

@@ -1,0 +1,32 @@
+/**
+ * The identity source registry: one line per source. The ingest handler asks it which source a
+ * body belongs to, and the configuration schema is composed from the sources' own schemas.
+ * The canonical source reads any body the others do not claim, so it stays last.
+ */
+import { composeConfigSchema, parseConfig, type SyncConfig } from "../core/config.js";
+import type { AnyIdentitySource } from "../core/source.js";
+
+export type { SyncConfig };
+
+import { canonicalSource } from "./canonical/index.js";
+import { oktaSource } from "./okta/index.js";
+
+export const SOURCES: readonly AnyIdentitySource[] = [oktaSource, canonicalSource];
+
+/** The whole sync configuration: the core keys plus one key per source that has a configuration. */
+export function syncConfigSchema(sources: readonly AnyIdentitySource[] = SOURCES) {
+  return composeConfigSchema(
+    Object.fromEntries(sources.flatMap((s) => (s.configSchema ? [[s.id, s.configSchema]] : []))),
+  );
+}
+
+export const SyncConfigSchema = syncConfigSchema();
+
+/** Parses `SYNC_CONFIG` (or any configuration document); the error names every bad key. */
+export function parseSyncConfig(
+  json: string | undefined,
+  origin = "SYNC_CONFIG",
+  sources: readonly AnyIdentitySource[] = SOURCES,
+): SyncConfig {
+  return parseConfig(sources === SOURCES ? SyncConfigSchema : syncConfigSchema(sources), json, origin);
+}
