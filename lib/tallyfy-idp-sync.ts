@@ -3,38 +3,37 @@
  * source mappings, the Tallyfy secret, an optional EventBridge route, alarms and a dashboard.
  * Infrastructure only: the runtime code it bundles lives under `handlers/`.
  */
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   Aws,
   CfnOutput,
-  aws_cloudwatch as cloudwatch,
-  aws_cloudwatch_actions as cloudwatchActions,
+  type aws_cloudwatch as cloudwatch,
   Duration,
-  aws_events as events,
-  aws_lambda as lambda,
-  aws_logs as logs,
+  type aws_events as events,
+  type aws_logs as logs,
   RemovalPolicy,
   SecretValue,
-  Stack,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
-  aws_sqs as sqs,
+  type aws_sqs as sqs,
   aws_sns_subscriptions as subscriptions,
-  aws_events_targets as targets,
   Validations,
 } from "aws-cdk-lib";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
-import type * as z from "zod";
+import type { SyncConfigInput } from "../handlers/core/config.js";
 import { describeIssues } from "../handlers/core/issues.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/observability.js";
-import { SyncConfigSchema } from "../handlers/sources/index.js";
-import { OKTA_EVENT_TYPES } from "../handlers/sources/okta/adapter.js";
-import { MAX_HOOK_BODY_BYTES, OktaEventHookApi } from "./okta-event-hook.js";
+import type { AnyIdentitySource } from "../handlers/core/source.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
+import { syncFunction } from "./functions.js";
+import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
+import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
+import { createAlarms, createDashboard } from "./operations.js";
+import { createQueues } from "./queues.js";
+import { Setting, VISIBILITY_FACTOR } from "./settings.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+export { VISIBILITY_FACTOR };
 
 /** Routes matching events from an EventBridge bus (e.g. an identity provider's partner bus) to the ingest queue. */
 export interface EventBridgeSourceProps {
@@ -44,7 +43,28 @@ export interface EventBridgeSourceProps {
   readonly eventPattern: events.EventPattern;
 }
 
-/** Okta as an event source (README "Okta"). */
+/** An identity source's deployment: what lib/ builds for it (see its `deployment.ts`). */
+export interface SourceProps {
+  /**
+   * An existing secret holding the source's credential (README, the source's section).
+   * @default - a new secret holding `{}`, to be filled after deployment
+   */
+  readonly secret?: secretsmanager.ISecret;
+
+  /**
+   * Build the source's webhook endpoint (API Gateway straight to the ingest queue), when it has one.
+   * @default false
+   */
+  readonly endpoint?: boolean;
+
+  /**
+   * The EventBridge bus the provider writes to: a rule routes the source's events to the ingest queue.
+   * @default - no rule
+   */
+  readonly eventBusName?: string;
+}
+
+/** Okta as an event source (README "Okta"): the names cdk.json has always used for its {@link SourceProps}. */
 export interface OktaSourceProps {
   /**
    * An existing secret holding the Okta credential: `{"orgUrl", "apiToken"}` or a service app's
@@ -67,21 +87,12 @@ export interface OktaSourceProps {
   readonly logStreamEventBusName?: string;
 }
 
-/** The EventBridge pattern for Okta Log Streaming: the event types the adapter acts on, successful only. */
-export function oktaLogStreamPattern(): events.EventPattern {
-  return {
-    source: events.Match.prefix("aws.partner/okta.com/"),
-    detailType: ["SystemLog"],
-    detail: { eventType: [...OKTA_EVENT_TYPES], outcome: { result: ["SUCCESS"] } },
-  };
-}
-
 export interface TallyfyIdpSyncProps {
   /**
    * The sync configuration (see README "Configuration"): member domains, role groups, group
    * mapping, deprovisioning. Validated at synth time.
    */
-  readonly syncConfig: z.input<typeof SyncConfigSchema>;
+  readonly syncConfig: SyncConfigInput;
 
   /** The Tallyfy organization id. */
   readonly tallyfyOrganizationId: string;
@@ -150,6 +161,13 @@ export interface TallyfyIdpSyncProps {
   readonly okta?: OktaSourceProps;
 
   /**
+   * Identity sources to deploy, by their registry id (`handlers/sources/index.ts`); `okta` above
+   * is the same as `sources.okta`.
+   * @default - none: only canonical events
+   */
+  readonly sources?: Readonly<Record<string, SourceProps>>;
+
+  /**
    * Where alarms are sent.
    * @default - a new topic when `alarmEmail` is given, otherwise alarms without actions
    */
@@ -182,18 +200,12 @@ export class TallyfyIdpSyncPropsError extends Error {
   }
 }
 
-interface Defaults {
-  readonly maxReceiveCount: number;
-  readonly ingestTimeout: Duration;
-  readonly applyTimeout: Duration;
-  readonly applyMaxConcurrency: number;
-  readonly ingestBatchSize: number;
-  readonly ingestBatchingWindow: Duration;
-  readonly maxMessageAge: Duration;
+/** An enabled source, with what the stack built for it. */
+interface Enabled {
+  readonly source: AnyIdentitySource;
+  readonly props: SourceProps;
+  readonly secret?: secretsmanager.ISecret;
 }
-
-/** The visibility timeout of a source queue is this many times its consumer's timeout (AWS guidance). */
-export const VISIBILITY_FACTOR = 6;
 
 export class TallyfyIdpSync extends Construct {
   /** Identity events arrive here (standard queue). */
@@ -205,13 +217,23 @@ export class TallyfyIdpSync extends Construct {
   public readonly ingestFunction: NodejsFunction;
   public readonly applyFunction: NodejsFunction;
   public readonly tallyfySecret: secretsmanager.ISecret;
-  /** The Okta credential, when `okta` is given. */
-  public readonly oktaSecret?: secretsmanager.ISecret;
-  /** The Okta Event Hook endpoint, when `okta.eventHook` is set. */
-  public readonly oktaEventHook?: OktaEventHookApi;
-  public readonly alarms: cloudwatch.Alarm[] = [];
+  /** Each enabled source's credential, by source id. */
+  public readonly sourceSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** Each enabled source's webhook endpoint, by source id. */
+  public readonly endpoints: ReadonlyMap<string, EndpointToQueue>;
+  public readonly alarms: cloudwatch.Alarm[];
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly alarmTopic?: sns.ITopic;
+
+  /** The Okta credential, when Okta is enabled. */
+  public get oktaSecret(): secretsmanager.ISecret | undefined {
+    return this.sourceSecrets.get("okta");
+  }
+
+  /** The Okta Event Hook endpoint, when enabled. */
+  public get oktaEventHook(): EndpointToQueue | undefined {
+    return this.endpoints.get("okta");
+  }
 
   public constructor(scope: Construct, id: string, props: TallyfyIdpSyncProps) {
     super(scope, id);
@@ -219,36 +241,13 @@ export class TallyfyIdpSync extends Construct {
     const syncConfig = SyncConfigSchema.parse(props.syncConfig);
 
     // Setup the queues
-    const queue = (name: string, fifo: boolean, extra: Partial<sqs.QueueProps>) =>
-      new sqs.Queue(this, name, {
-        fifo: fifo || undefined,
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        ...extra,
-      });
-    this.ingestDeadLetterQueue = queue("IngestDeadLetterQueue", false, {
-      retentionPeriod: Duration.days(14),
-    });
-    this.commandsDeadLetterQueue = queue("CommandsDeadLetterQueue", true, {
-      retentionPeriod: Duration.days(14),
-    });
-    this.ingestQueue = queue("IngestQueue", false, {
-      visibilityTimeout: Duration.seconds(settings.ingestTimeout.toSeconds() * VISIBILITY_FACTOR),
-      // Also the limit on an Okta Event Hook body: the endpoint has no other size check.
-      maxMessageSizeBytes: MAX_HOOK_BODY_BYTES,
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.ingestDeadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-    });
-    this.commandsQueue = queue("CommandsQueue", true, {
-      visibilityTimeout: Duration.seconds(settings.applyTimeout.toSeconds() * VISIBILITY_FACTOR),
-      retentionPeriod: Duration.days(4),
-      // High-throughput FIFO: ordering and deduplication per entity, not per queue.
-      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      deadLetterQueue: { queue: this.commandsDeadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-    });
+    const queues = createQueues(this, settings);
+    this.ingestQueue = queues.ingest;
+    this.ingestDeadLetterQueue = queues.ingestDeadLetter;
+    this.commandsQueue = queues.commands;
+    this.commandsDeadLetterQueue = queues.commandsDeadLetter;
 
-    // Setup the secret: by reference, or created holding "{}" for the administrator to fill
+    // Setup the secrets: by reference, or created holding "{}" for the administrator to fill
     this.tallyfySecret =
       props.tallyfySecret ??
       new secretsmanager.Secret(this, "TallyfySecret", {
@@ -257,17 +256,19 @@ export class TallyfyIdpSync extends Construct {
         secretStringValue: SecretValue.unsafePlainText("{}"),
         removalPolicy: RemovalPolicy.RETAIN,
       });
-
-    if (props.okta) {
-      this.oktaSecret =
-        props.okta.secret ??
-        new secretsmanager.Secret(this, "OktaSecret", {
-          description:
-            'Okta API credential for tallyfy-idp-sync: {"orgUrl", "apiToken"} or {"orgUrl", "clientId", "privateKey"}',
-          secretStringValue: SecretValue.unsafePlainText("{}"),
-          removalPolicy: RemovalPolicy.RETAIN,
-        });
-    }
+    const enabled: Enabled[] = settings.sources.map(({ source, props: sourceProps }) => {
+      const wanted = source.deployment?.secret;
+      const secret =
+        wanted &&
+        (sourceProps.secret ??
+          new secretsmanager.Secret(this, `${pascal(source.id)}Secret`, {
+            description: wanted.description,
+            secretStringValue: SecretValue.unsafePlainText("{}"),
+            removalPolicy: RemovalPolicy.RETAIN,
+          }));
+      return { source, props: sourceProps, secret };
+    });
+    this.sourceSecrets = new Map(enabled.flatMap((e) => (e.secret ? [[e.source.id, e.secret]] : [])));
 
     // Setup the functions
     const common = {
@@ -278,31 +279,35 @@ export class TallyfyIdpSync extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: "--enable-source-maps",
     };
-    this.ingestFunction = this.#function(
-      "IngestFunction",
-      "ingest.ts",
-      settings.ingestTimeout,
-      props.logRetention,
-      {
+    this.ingestFunction = syncFunction(this, "IngestFunction", {
+      entry: "ingest.ts",
+      timeout: settings.ingestTimeout,
+      logRetention: props.logRetention,
+      environment: {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.ingestDeadLetterQueue.queueUrl,
         INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
-        ...(this.oktaSecret ? { OKTA_SECRET_ID: this.oktaSecret.secretArn } : {}),
+        // Each source's secret by id, under the variable the source reads.
+        ...Object.fromEntries(
+          enabled.flatMap(({ source, secret }) => {
+            const variable = source.deployment?.secret?.variable;
+            return variable && secret ? [[variable, secret.secretArn]] : [];
+          }),
+        ),
       },
-    );
-    this.applyFunction = this.#function(
-      "ApplyFunction",
-      "apply.ts",
-      settings.applyTimeout,
-      props.logRetention,
-      {
+    });
+    this.applyFunction = syncFunction(this, "ApplyFunction", {
+      entry: "apply.ts",
+      timeout: settings.applyTimeout,
+      logRetention: props.logRetention,
+      environment: {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.commandsDeadLetterQueue.queueUrl,
         TALLYFY_SECRET_ID: this.tallyfySecret.secretArn,
         TALLYFY_ORG_ID: props.tallyfyOrganizationId,
         TALLYFY_API_URL: props.tallyfyApiUrl ?? "https://go.tallyfy.com/api",
       },
-    );
+    });
 
     // Setup the event source mappings and least-privilege grants
     this.ingestFunction.addEventSource(
@@ -326,76 +331,66 @@ export class TallyfyIdpSync extends Construct {
     // Commands waiting for a person to be created go back through the ingest queue, delayed.
     this.ingestQueue.grantSendMessages(this.applyFunction);
     this.tallyfySecret.grantRead(this.applyFunction);
-    // An Okta hook body with several events is split into a message each on the ingest queue.
+    // A body with several events is split into a message each on the ingest queue.
     this.ingestQueue.grantSendMessages(this.ingestFunction);
-    this.oktaSecret?.grantRead(this.ingestFunction);
+    for (const { secret } of enabled) secret?.grantRead(this.ingestFunction);
 
-    // Setup the optional EventBridge route
+    // Setup the ingress each enabled source asks for, and the optional custom EventBridge route
     if (props.eventBridge) {
-      new events.Rule(this, "IdentityEventsRule", {
-        eventBus: events.EventBus.fromEventBusName(this, "IdentityEventBus", props.eventBridge.eventBusName),
+      eventBridgeToQueue(this, "IdentityEventsRule", {
+        busId: "IdentityEventBus",
+        eventBusName: props.eventBridge.eventBusName,
         eventPattern: props.eventBridge.eventPattern,
-        targets: [new targets.SqsQueue(this.ingestQueue)],
-      });
-    }
-
-    // Setup the Okta routes
-    if (props.okta?.eventHook) {
-      this.oktaEventHook = new OktaEventHookApi(this, "OktaEventHook", {
         queue: this.ingestQueue,
-        logRetention: props.logRetention,
       });
     }
-    if (props.okta?.logStreamEventBusName) {
-      new events.Rule(this, "OktaLogStreamRule", {
-        eventBus: events.EventBus.fromEventBusName(this, "OktaEventBus", props.okta.logStreamEventBusName),
-        eventPattern: oktaLogStreamPattern(),
-        targets: [new targets.SqsQueue(this.ingestQueue)],
-      });
+    const endpoints = new Map<string, EndpointToQueue>();
+    for (const { source, props: sourceProps } of enabled) {
+      const { endpoint, eventBridge } = source.deployment ?? {};
+      const name = pascal(source.id);
+      if (endpoint && sourceProps.endpoint) {
+        endpoints.set(
+          source.id,
+          new EndpointToQueue(this, `${name}${endpoint.name}`, {
+            queue: this.ingestQueue,
+            sourceId: source.id,
+            endpoint,
+            logRetention: props.logRetention,
+          }),
+        );
+      }
+      if (eventBridge && sourceProps.eventBusName) {
+        const { "detail-type": detailType, ...pattern } = eventBridge.pattern;
+        eventBridgeToQueue(this, `${name}${eventBridge.name}Rule`, {
+          busId: `${name}EventBus`,
+          eventBusName: sourceProps.eventBusName,
+          eventPattern: { ...pattern, detailType } as events.EventPattern,
+          queue: this.ingestQueue,
+        });
+      }
     }
+    this.endpoints = endpoints;
 
     // Setup alarms and the dashboard
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail ? this.#alarmTopic(props.alarmEmail) : undefined);
-    this.#alarms(settings.maxMessageAge);
-    this.dashboard = this.#dashboard();
+    const operations = {
+      queues,
+      ingestFunction: this.ingestFunction,
+      applyFunction: this.applyFunction,
+      endpoints: enabled.flatMap(({ source }) => {
+        const endpoint = endpoints.get(source.id);
+        const text = source.deployment?.endpoint?.alarmText;
+        return endpoint && text ? [{ id: `${pascal(source.id)}Hook`, endpoint, text }] : [];
+      }),
+      hydratingSources: enabled.filter((e) => e.source.connect).map((e) => e.source.id),
+      maxMessageAge: settings.maxMessageAge,
+      alarmTopic: this.alarmTopic,
+    };
+    this.alarms = createAlarms(this, operations);
+    this.dashboard = createDashboard(this, operations);
 
     this.#outputs();
-    this.#acknowledgements();
-  }
-
-  #function(
-    id: string,
-    entry: string,
-    timeout: Duration,
-    retention: logs.RetentionDays | undefined,
-    environment: Record<string, string>,
-  ) {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: retention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    return new NodejsFunction(this, id, {
-      entry: path.join(here, "..", "handlers", entry),
-      handler: "handler",
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: "node24",
-        mainFields: ["module", "main"],
-        // ESM bundles of CommonJS dependencies still call require().
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-        // Bundle the pinned SDK rather than rely on the runtime's copy.
-        externalModules: [],
-      },
-    });
+    this.#acknowledgements(enabled);
   }
 
   #alarmTopic(email: string): sns.Topic {
@@ -405,132 +400,6 @@ export class TallyfyIdpSync extends Construct {
     });
     topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
-  }
-
-  #alarms(maxMessageAge: Duration): void {
-    const add = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
-      const alarm = new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      if (this.alarmTopic) alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
-      this.alarms.push(alarm);
-    };
-    const fiveMinutes = { period: Duration.minutes(5) };
-    for (const [id, dlq] of [
-      ["IngestDeadLetters", this.ingestDeadLetterQueue],
-      ["CommandsDeadLetters", this.commandsDeadLetterQueue],
-    ] as const) {
-      add(
-        `${id}Alarm`,
-        dlq.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: "Maximum" }),
-        1,
-        `Messages in ${id}: read their errorType and errorMessage attributes, fix, then redrive (README "Dead letters")`,
-      );
-    }
-    for (const [id, source] of [
-      ["IngestQueueAge", this.ingestQueue],
-      ["CommandsQueueAge", this.commandsQueue],
-    ] as const) {
-      add(
-        `${id}Alarm`,
-        source.metricApproximateAgeOfOldestMessage({ ...fiveMinutes, statistic: "Maximum" }),
-        maxMessageAge.toSeconds(),
-        `Oldest message in ${id} is older than ${maxMessageAge.toHumanString()}: the consumer is stuck, throttled or failing`,
-      );
-    }
-    const hook = this.oktaEventHook?.api;
-    if (hook) {
-      // Okta does not retry a 4xx and retries a 5xx only once: either means events were lost.
-      add(
-        "OktaHookRejectedAlarm",
-        hook.metricClientError({ ...fiveMinutes, statistic: "Sum" }),
-        1,
-        "The Okta event hook endpoint refused requests (403: the x-api-key Okta sends is wrong; 400: a body too large or not an event hook body). Okta does not retry these: fix, then look for the lost events in Okta's System Log (event_hook.delivery)",
-      );
-      add(
-        "OktaHookErrorsAlarm",
-        hook.metricServerError({ ...fiveMinutes, statistic: "Sum" }),
-        1,
-        "The Okta event hook endpoint could not queue requests (5xx). Okta retries once; look for lost events in Okta's System Log (event_hook.delivery)",
-      );
-    }
-    for (const [id, fn] of [
-      ["Ingest", this.ingestFunction],
-      ["Apply", this.applyFunction],
-    ] as const) {
-      add(
-        `${id}ErrorsAlarm`,
-        fn.metricErrors({ ...fiveMinutes, statistic: "Sum" }),
-        1,
-        `${id} function invocations failed (not record failures: those are retried or dead-lettered)`,
-      );
-      add(
-        `${id}ThrottlesAlarm`,
-        fn.metricThrottles({ ...fiveMinutes, statistic: "Sum" }),
-        1,
-        `${id} function was throttled`,
-      );
-    }
-  }
-
-  #dashboard(): cloudwatch.Dashboard {
-    const app = (metricName: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: SERVICE_NAME },
-        statistic: "Sum",
-        period: Duration.minutes(5),
-        label,
-      });
-    const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
-      dashboardName: `${Stack.of(this).stackName}-tallyfy-idp-sync`,
-    });
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: "Events and commands",
-        width: 12,
-        left: [
-          app("EventsReceived", "events in"),
-          app("CommandsApplied", "commands applied"),
-          app("NoOps", "no-ops"),
-          app("Ignored", "ignored"),
-        ],
-      }),
-      new cloudwatch.GraphWidget({
-        title: "Failures and Tallyfy",
-        width: 12,
-        left: [
-          app("DeadLettered", "dead-lettered"),
-          app("Retried", "retried"),
-          app("TallyfyThrottled", "Tallyfy 429s"),
-          app("OktaThrottled", "Okta 429s"),
-        ],
-        right: [app("TallyfyWrites", "Tallyfy writes")],
-      }),
-      new cloudwatch.GraphWidget({
-        title: "Age of oldest message (s)",
-        width: 12,
-        left: [
-          this.ingestQueue.metricApproximateAgeOfOldestMessage(),
-          this.commandsQueue.metricApproximateAgeOfOldestMessage(),
-        ],
-      }),
-      new cloudwatch.GraphWidget({
-        title: "Dead-letter queues",
-        width: 12,
-        left: [
-          this.ingestDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-          this.commandsDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
-        ],
-      }),
-    );
-    return dashboard;
   }
 
   #outputs(): void {
@@ -553,7 +422,9 @@ export class TallyfyIdpSync extends Construct {
     );
     out("CommandsDeadLetterQueueArn", this.commandsDeadLetterQueue.queueArn, "For redrive");
     out("TallyfySecretArn", this.tallyfySecret.secretArn, "Put the Tallyfy credential here");
-    if (this.oktaSecret) out("OktaSecretArn", this.oktaSecret.secretArn, "Put the Okta credential here");
+    for (const [sourceId, secret] of this.sourceSecrets) {
+      out(`${pascal(sourceId)}SecretArn`, secret.secretArn, `Put the ${sourceId} credential here`);
+    }
     out(
       "DashboardUrl",
       `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`,
@@ -562,7 +433,7 @@ export class TallyfyIdpSync extends Construct {
   }
 
   /** cdk-nag AwsSolutions findings this design accepts, each with its reason. */
-  #acknowledgements(): void {
+  #acknowledgements(enabled: readonly Enabled[]): void {
     const partition = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
     for (const fn of [this.ingestFunction, this.applyFunction]) {
       Validations.of(fn).acknowledge({
@@ -577,18 +448,30 @@ export class TallyfyIdpSync extends Construct {
           "A Tallyfy personal access token or client secret is issued by Tallyfy and cannot be rotated by a Lambda; rotate it in Tallyfy and update the secret",
       });
     }
-    if (this.oktaSecret instanceof secretsmanager.Secret) {
-      Validations.of(this.oktaSecret).acknowledge({
-        id: "AwsSolutions-SMG4",
-        reason:
-          "An Okta API token or service app key is issued in the Okta Admin Console and cannot be rotated by a Lambda; rotate it in Okta and update the secret",
-      });
+    for (const { source, secret } of enabled) {
+      const rotation = source.deployment?.secret?.rotation;
+      if (rotation && secret instanceof secretsmanager.Secret) {
+        Validations.of(secret).acknowledge({ id: "AwsSolutions-SMG4", reason: rotation });
+      }
     }
   }
 }
 
-function validate(props: TallyfyIdpSyncProps): Defaults {
-  const settings: Defaults = {
+interface Settings {
+  readonly maxReceiveCount: number;
+  readonly ingestTimeout: Duration;
+  readonly applyTimeout: Duration;
+  readonly applyMaxConcurrency: number;
+  readonly ingestBatchSize: number;
+  readonly ingestBatchingWindow: Duration;
+  readonly maxMessageAge: Duration;
+  /** The enabled sources, in the registry's order. */
+  readonly sources: readonly { readonly source: AnyIdentitySource; readonly props: SourceProps }[];
+}
+
+/** The props with their defaults, checked against `settings.ts` and the sources' own rules. */
+function validate(props: TallyfyIdpSyncProps): Settings {
+  const settings = {
     maxReceiveCount: props.maxReceiveCount ?? 5,
     ingestTimeout: props.ingestTimeout ?? Duration.seconds(30),
     applyTimeout: props.applyTimeout ?? Duration.seconds(60),
@@ -597,47 +480,54 @@ function validate(props: TallyfyIdpSyncProps): Defaults {
     ingestBatchingWindow: props.ingestBatchingWindow ?? Duration.seconds(1),
     maxMessageAge: props.maxMessageAge ?? Duration.minutes(15),
   };
-  const problems: string[] = [];
-  const config = SyncConfigSchema.safeParse(props.syncConfig);
-  if (!config.success) problems.push(`syncConfig: ${describeIssues(config.error)}`);
-  if (!props.tallyfyOrganizationId?.trim()) problems.push("tallyfyOrganizationId: must not be empty");
-  if (props.tallyfyApiUrl !== undefined && !/^https:\/\/[^/]+/.test(props.tallyfyApiUrl))
-    problems.push("tallyfyApiUrl: must be an https URL");
-  const wholeNumber = (name: string, value: number, min: number, max: number, why = "") => {
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name}: must be a whole number from ${min} to ${max}${why}`);
-    }
-  };
-  wholeNumber("maxReceiveCount", settings.maxReceiveCount, 2, 1000);
-  wholeNumber("applyMaxConcurrency", settings.applyMaxConcurrency, 2, 1000, " (a Lambda limit)");
-  wholeNumber("ingestBatchSize", settings.ingestBatchSize, 1, 10_000);
-  for (const [name, timeout] of [
-    ["ingestTimeout", settings.ingestTimeout],
-    ["applyTimeout", settings.applyTimeout],
-  ] as const) {
-    // The queue's visibility timeout (six times this) may not exceed SQS's 12 hours.
-    if (
-      timeout.toSeconds() < 5 ||
-      timeout.toSeconds() * VISIBILITY_FACTOR > 43_200 ||
-      timeout.toSeconds() > 900
-    ) {
-      problems.push(`${name}: must be from 5 seconds to 15 minutes`);
-    }
+  const wanted: Record<string, SourceProps> = { ...props.sources };
+  if (props.okta) {
+    wanted.okta = {
+      secret: props.okta.secret,
+      endpoint: props.okta.eventHook,
+      eventBusName: props.okta.logStreamEventBusName,
+    };
   }
+  const problems: string[] = [];
+  const check = (
+    name: string,
+    schema: { safeParse(v: unknown): { success: boolean; error?: unknown } },
+    value: unknown,
+  ) => {
+    const result = schema.safeParse(value);
+    if (!result.success) problems.push(`${name}: ${describeIssues(result.error as never)}`);
+  };
+  check("syncConfig", SyncConfigSchema, props.syncConfig);
+  check("tallyfyOrganizationId", Setting.tallyfyOrganizationId, props.tallyfyOrganizationId ?? "");
+  if (props.tallyfyApiUrl !== undefined) check("tallyfyApiUrl", Setting.tallyfyApiUrl, props.tallyfyApiUrl);
+  if (props.alarmEmail !== undefined) check("alarmEmail", Setting.alarmEmail, props.alarmEmail);
+  if (props.eventBridge)
+    check("eventBridge.eventBusName", Setting.eventBusName, props.eventBridge.eventBusName);
+  check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
+  check("applyMaxConcurrency", Setting.applyMaxConcurrency, settings.applyMaxConcurrency);
+  check("ingestBatchSize", Setting.ingestBatchSize, settings.ingestBatchSize);
+  check("ingestTimeout", Setting.timeoutSeconds, settings.ingestTimeout.toSeconds());
+  check("applyTimeout", Setting.timeoutSeconds, settings.applyTimeout.toSeconds());
   if (settings.ingestBatchSize > 10 && settings.ingestBatchingWindow.toSeconds() < 1) {
     problems.push("ingestBatchingWindow: must be at least 1 second when ingestBatchSize is over 10");
   }
-  if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail))
-    problems.push("alarmEmail: must be an email address");
-  if (
-    props.okta?.logStreamEventBusName !== undefined &&
-    !props.okta.logStreamEventBusName.startsWith("aws.partner/okta.com/")
-  )
-    problems.push(
-      "okta.logStreamEventBusName: must be the Okta partner bus, aws.partner/okta.com/<org>/<name>",
-    );
-  if (props.eventBridge && !props.eventBridge.eventBusName.trim())
-    problems.push("eventBridge.eventBusName: must not be empty");
+  const sources: Settings["sources"][number][] = [];
+  for (const [id, sourceProps] of Object.entries(wanted)) {
+    const source = SOURCES.find((s) => s.id === id);
+    if (!source) {
+      problems.push(
+        `sources.${id}: no identity source "${id}" is registered (${SOURCES.map((s) => s.id).join(", ")})`,
+      );
+      continue;
+    }
+    const prefix = source.deployment?.eventBridge?.busPrefix;
+    if (sourceProps.eventBusName !== undefined && prefix && !sourceProps.eventBusName.startsWith(prefix)) {
+      problems.push(`sources.${id}.eventBusName: must be the ${id} partner bus, ${prefix}<...>`);
+    }
+    sources.push({ source, props: sourceProps });
+  }
   if (problems.length > 0) throw new TallyfyIdpSyncPropsError(problems);
-  return settings;
+  // In the registry's order, so the stack is the same whatever order the props list them in.
+  sources.sort((a, b) => SOURCES.indexOf(a.source) - SOURCES.indexOf(b.source));
+  return { ...settings, sources };
 }

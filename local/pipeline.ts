@@ -48,8 +48,8 @@ export interface TestPipelineOptions {
   readonly okta?: { readonly fake: FakeOkta; readonly apiToken?: string };
   /** The identity sources, in the registry's order. @default the registry's */
   readonly sources?: readonly AnyIdentitySource[];
-  /** A source's connection by source id; a source without one connects from an empty environment. */
-  readonly connections?: Readonly<Record<string, unknown>>;
+  /** The environment sources connect from, as the ingest function's would be. @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
@@ -94,9 +94,9 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     ingestQueue: new IngestQueue(sqsClient, queues.ingest.url),
     sources,
     connection: (source) => {
-      const given = source.id === "okta" ? oktaClient : options.connections?.[source.id];
-      // As in Lambda without the source's variables: the source says what it is missing.
-      return given ?? source.connect?.({ variables: {}, onResponse: () => {} });
+      if (source.id === "okta" && oktaClient) return oktaClient;
+      // As in Lambda: without its variables, the source says what it is missing.
+      return source.connect?.({ variables: options.environment ?? {}, onResponse: () => {} });
     },
     deadLetters: new DeadLetterQueue(sqsClient, queues.ingestDeadLetter.url),
     maxReceiveCount,

@@ -52,9 +52,56 @@ export interface SourceContext<Config, Connection> {
   readonly deadline: number;
 }
 
+/**
+ * An HTTPS endpoint that puts the provider's bodies straight on the ingest queue: API Gateway
+ * with no function behind it, guarded by an API key the provider sends as `x-api-key`.
+ */
+export interface EndpointIngress {
+  /** Names the endpoint in construct ids, outputs and alarms, e.g. `EventHook`. */
+  readonly name: string;
+  /** The resource path, e.g. `hook`. */
+  readonly path: string;
+  /** The stage name, which is also the last part of the URL's path before `path`. */
+  readonly stageName: string;
+  readonly description: string;
+  /** A one-time GET verification that echoes a request header, answered by a mock. */
+  readonly verification?: {
+    readonly header: string;
+    /** The response body as an API Gateway mapping template. */
+    readonly responseTemplate: string;
+  };
+  /** A JSON Schema (draft 4) every POST body must match; anything else is refused with 400. */
+  readonly bodySchema: Readonly<Record<string, unknown>>;
+  /** What the alarms say when the endpoint refuses (4xx) or fails (5xx) requests. */
+  readonly alarmText: { readonly rejected: string; readonly errors: string };
+}
+
+/** What lib/ builds for a source when it is enabled. Plain data: lib/ imports it at synth. */
+export interface SourceDeployment {
+  /** The credential the ingest function reads; its id (never its value) goes in `variable`. */
+  readonly secret?: {
+    readonly variable: string;
+    /** The secret's description, with the JSON shapes it may hold. */
+    readonly description: string;
+    /** Why the secret is not rotated by a Lambda, for cdk-nag's acknowledgement. */
+    readonly rotation: string;
+  };
+  readonly endpoint?: EndpointIngress;
+  /** An EventBridge rule from the provider's bus to the ingest queue. */
+  readonly eventBridge?: {
+    /** Names the rule in construct ids, e.g. `LogStream`. */
+    readonly name: string;
+    readonly pattern: Readonly<Record<string, unknown>>;
+    /** A bus name must start with this (a partner bus), when the provider has one. */
+    readonly busPrefix?: string;
+  };
+}
+
 export interface IdentitySource<Config = unknown, Connection = unknown> {
   /** Names the source in the configuration, the `source` message attribute, metrics and logs. */
   readonly id: string;
+  /** Other values of the `source` attribute that name this source (what older ingress stamped). */
+  readonly aliases?: readonly string[];
   /** Its key under the sync configuration; every field has a default. */
   readonly configSchema?: z.ZodType<Config>;
   /** True when the body is in this source's format (the fallback when no `source` attribute names one). */
@@ -66,6 +113,8 @@ export interface IdentitySource<Config = unknown, Connection = unknown> {
    * a permanent error naming what is missing when the source is not set up.
    */
   connect?(environment: SourceEnvironment): Connection;
+  /** What the stack builds when the source is enabled. */
+  readonly deployment?: SourceDeployment;
 }
 
 /** A source of any configuration and connection, as the registry holds them. */

@@ -84,7 +84,7 @@ function sourceOf(
 ): AnyIdentitySource {
   const named = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue;
   if (named !== undefined) {
-    const source = sources.find((s) => s.id === named);
+    const source = sources.find((s) => s.id === named || s.aliases?.includes(named));
     if (!source) {
       throw new UnknownSourceError(
         `message attribute source=${named} names no registered identity source (${sources.map((s) => s.id).join(", ")})`,

@@ -7,29 +7,12 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "./metric-names.js";
 
-export const SERVICE_NAME = "tallyfy-idp-sync";
-export const METRICS_NAMESPACE = "TallyfyIdpSync";
+export { METRICS_NAMESPACE, MetricName, SERVICE_NAME };
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-
-/** The metric names the dashboard and alarms use. */
-export const MetricName = {
-  EventsReceived: "EventsReceived",
-  CommandsQueued: "CommandsQueued",
-  CommandsApplied: "CommandsApplied",
-  NoOps: "NoOps",
-  Ignored: "Ignored",
-  Deferred: "Deferred",
-  DeadLettered: "DeadLettered",
-  Retried: "Retried",
-  TallyfyWrites: "TallyfyWrites",
-  TallyfyThrottled: "TallyfyThrottled",
-  /** A source's identity provider answered 429; dimension `source`. */
-  SourceThrottled: "SourceThrottled",
-} as const;
-export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 /** Counts one occurrence, with a single extra dimension (an event type or a reason). */
 export function count(name: MetricName, dimension?: { readonly name: string; readonly value: string }): void {

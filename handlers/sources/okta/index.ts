@@ -10,6 +10,7 @@ import { translateOktaEvent } from "./adapter.js";
 import { OktaClient } from "./client.js";
 import { type OktaConfig, OktaConfigSchema } from "./config.js";
 import { OktaNotConfiguredError, SecretsManagerOktaCredentials } from "./credentials.js";
+import { oktaDeployment } from "./deployment.js";
 import {
   claimsOkta,
   InvalidOktaEventError,
@@ -30,7 +31,10 @@ const OktaEnvironmentSchema = z.object({
 
 export const oktaSource: IdentitySource<OktaConfig, OktaClient> = {
   id: "okta",
+  // Messages the endpoint queued before it stamped the source's id may still be in the queue.
+  aliases: ["okta-event-hook"],
   configSchema: OktaConfigSchema,
+  deployment: oktaDeployment,
 
   recognise: claimsOkta,
 

@@ -1,10 +1,12 @@
 /**
- * `OktaEventHookApi`: the HTTPS endpoint Okta Event Hooks post to. API Gateway alone does the
- * work, with no function behind it, so it answers well within Okta's 3-second limit:
- * - `GET`, Okta's one-time verification: echoes `X-Okta-Verification-Challenge` as
- *   `{"verification": ...}` from a mock integration; nothing reaches the queue.
- * - `POST`: requires the API key Okta sends in the `x-api-key` header (403 otherwise), checks the
- *   body is an event hook body, and sends it unchanged to the ingest queue.
+ * `EndpointToQueue`: an HTTPS endpoint an identity provider posts to, built from the source's
+ * {@link EndpointIngress}. API Gateway alone does the work, with no function behind it, so it
+ * answers within any provider's time limit:
+ * - `GET` (when the source has a verification): echoes the provider's challenge header from a
+ *   mock integration; nothing reaches the queue.
+ * - `POST`: requires the API key the provider sends in the `x-api-key` header (403 otherwise),
+ *   checks the body against the source's schema, and sends it unchanged to the ingest queue,
+ *   stamped with the source's id in the `source` message attribute.
  */
 import {
   aws_apigateway as apigateway,
@@ -17,13 +19,20 @@ import {
   Validations,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
+import { type EndpointIngress, SOURCE_ATTRIBUTE } from "../../handlers/core/source.js";
 
-export interface OktaEventHookApiProps {
+export interface EndpointToQueueProps {
   /** Where accepted bodies go. */
   readonly queue: sqs.IQueue;
 
+  /** The source's id, stamped on every message. */
+  readonly sourceId: string;
+
+  /** What the source asks for. */
+  readonly endpoint: EndpointIngress;
+
   /**
-   * Steady requests a second the endpoint accepts before answering 429 (Okta retries once).
+   * Steady requests a second the endpoint accepts before answering 429.
    * @default 50
    */
   readonly throttlingRateLimit?: number;
@@ -35,41 +44,36 @@ export interface OktaEventHookApiProps {
   readonly throttlingBurstLimit?: number;
 
   /**
-   * Most System Log events one body may carry; a larger body is refused with 400.
-   * @default 100
-   */
-  readonly maxEventsPerBody?: number;
-
-  /**
    * Retention of the access log.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Okta event hook bodies must be under this many bytes: the ingest queue's message size limit. */
-export const MAX_HOOK_BODY_BYTES = 262_144;
+/** Bodies must be under this many bytes: the ingest queue's message size limit. */
+export const MAX_ENDPOINT_BODY_BYTES = 262_144;
 
-export class OktaEventHookApi extends Construct {
+export class EndpointToQueue extends Construct {
   public readonly api: apigateway.RestApi;
-  /** The URL to register in Okta as the event hook's endpoint. */
+  /** The URL to register with the identity provider. */
   public readonly url: string;
-  /** Okta sends its value in the `x-api-key` header. The value is generated at deployment, never in the template. */
+  /** The provider sends its value in the `x-api-key` header. Generated at deployment, never in the template. */
   public readonly apiKey: apigateway.IApiKey;
 
-  public constructor(scope: Construct, id: string, props: OktaEventHookApiProps) {
+  public constructor(scope: Construct, id: string, props: EndpointToQueueProps) {
     super(scope, id);
+    const { endpoint, sourceId } = props;
     const accessLogs = new logs.LogGroup(this, "AccessLogs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.api = new apigateway.RestApi(this, "Api", {
-      description: "Okta Event Hooks -> tallyfy-idp-sync ingest queue",
+      description: endpoint.description,
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
       deployOptions: {
-        stageName: "okta",
+        stageName: endpoint.stageName,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
@@ -79,67 +83,53 @@ export class OktaEventHookApi extends Construct {
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
       },
     });
-
+    // Logical ids keep the names they had when this construct was Okta's alone, so an update
+    // never replaces a deployed key (which the provider would then have to be given again).
     const validator = this.api.addRequestValidator("Validator", {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
+    const resource = this.api.root.addResource(endpoint.path);
 
     // Setup the one-time verification
-    const hook = this.api.root.addResource("hook");
-    hook.addMethod(
-      "GET",
-      new apigateway.MockIntegration({
-        requestTemplates: { "application/json": '{"statusCode": 200}' },
-        passthroughBehavior: apigateway.PassthroughBehavior.NEVER,
-        integrationResponses: [
-          {
-            statusCode: "200",
-            responseTemplates: {
-              "application/json":
-                '{"verification": "$util.escapeJavaScript($input.params(\'X-Okta-Verification-Challenge\'))"}',
+    if (endpoint.verification) {
+      const header = endpoint.verification.header;
+      resource.addMethod(
+        "GET",
+        new apigateway.MockIntegration({
+          requestTemplates: { "application/json": '{"statusCode": 200}' },
+          passthroughBehavior: apigateway.PassthroughBehavior.NEVER,
+          integrationResponses: [
+            {
+              statusCode: "200",
+              responseTemplates: { "application/json": endpoint.verification.responseTemplate },
             },
-          },
-        ],
-      }),
-      {
-        requestParameters: { "method.request.header.X-Okta-Verification-Challenge": true },
-        requestValidator: this.api.addRequestValidator("ChallengeRequired", {
-          validateRequestParameters: true,
+          ],
         }),
-        methodResponses: [{ statusCode: "200" }],
-      },
-    );
+        {
+          requestParameters: { [`method.request.header.${header}`]: true },
+          requestValidator: this.api.addRequestValidator("ChallengeRequired", {
+            validateRequestParameters: true,
+          }),
+          methodResponses: [{ statusCode: "200" }],
+        },
+      );
+    }
 
     // Setup the POST: API key, body shape, straight to SQS
     const role = new iam.Role(this, "SendRole", {
       assumedBy: new iam.ServicePrincipal("apigateway.amazonaws.com"),
-      description: "Lets the Okta event hook API send to the ingest queue, and nothing else",
+      description: `Lets the ${sourceId} endpoint send to the ingest queue, and nothing else`,
     });
     props.queue.grantSendMessages(role);
-    const bodyModel = this.api.addModel("EventHookBody", {
+    const bodyModel = this.api.addModel(`${endpoint.name}Body`, {
       contentType: "application/json",
       schema: {
         schema: apigateway.JsonSchemaVersion.DRAFT4,
-        type: apigateway.JsonSchemaType.OBJECT,
-        required: ["eventType", "data"],
-        properties: {
-          eventType: { type: apigateway.JsonSchemaType.STRING, enum: ["com.okta.event_hook"] },
-          data: {
-            type: apigateway.JsonSchemaType.OBJECT,
-            required: ["events"],
-            properties: {
-              events: {
-                type: apigateway.JsonSchemaType.ARRAY,
-                maxItems: props.maxEventsPerBody ?? 100,
-                items: { type: apigateway.JsonSchemaType.OBJECT },
-              },
-            },
-          },
-        },
+        ...(endpoint.bodySchema as apigateway.JsonSchema),
       },
     });
-    hook.addMethod(
+    resource.addMethod(
       "POST",
       new apigateway.AwsIntegration({
         service: "sqs",
@@ -151,9 +141,9 @@ export class OktaEventHookApi extends Construct {
           requestParameters: {
             "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
           },
-          requestTemplates: { "application/json": POST_TEMPLATE },
+          requestTemplates: { "application/json": sendTemplate(sourceId) },
           integrationResponses: [
-            // Okta wants 200 or 204 and reads nothing from the body.
+            // Providers want 200 or 204 and read nothing from the body.
             {
               statusCode: "204",
               selectionPattern: "2\\d{2}",
@@ -164,7 +154,7 @@ export class OktaEventHookApi extends Construct {
               statusCode: "400",
               selectionPattern: "4\\d{2}",
               responseTemplates: {
-                "application/json": `{"message": "body refused by the queue (over ${MAX_HOOK_BODY_BYTES} bytes or invalid characters)"}`,
+                "application/json": `{"message": "body refused by the queue (over ${MAX_ENDPOINT_BODY_BYTES} bytes or invalid characters)"}`,
               },
             },
             {
@@ -183,11 +173,11 @@ export class OktaEventHookApi extends Construct {
       },
     );
 
-    // Setup the key Okta sends, and its usage plan
-    this.apiKey = this.api.addApiKey("OktaKey", {
-      description: "Okta event hook: Okta sends this in the x-api-key header",
+    // Setup the key the provider sends, and its usage plan
+    this.apiKey = this.api.addApiKey(`${pascal(sourceId)}Key`, {
+      description: `${sourceId} ${endpoint.name}: the provider sends this in the x-api-key header`,
     });
-    const plan = this.api.addUsagePlan("OktaPlan", {
+    const plan = this.api.addUsagePlan(`${pascal(sourceId)}Plan`, {
       throttle: {
         rateLimit: props.throttlingRateLimit ?? 50,
         burstLimit: props.throttlingBurstLimit ?? 100,
@@ -195,15 +185,15 @@ export class OktaEventHookApi extends Construct {
     });
     plan.addApiKey(this.apiKey);
     plan.addApiStage({ stage: this.api.deploymentStage });
-    this.url = this.api.urlForPath("/hook");
+    this.url = this.api.urlForPath(`/${endpoint.path}`);
 
     new CfnOutput(this, "Url", {
       value: this.url,
-      description: "Register this URL as the Okta event hook endpoint",
+      description: `Register this URL with ${sourceId} as its ${endpoint.name} endpoint`,
     });
     new CfnOutput(this, "ApiKeyCommand", {
       value: `aws apigateway get-api-key --api-key ${this.apiKey.keyId} --include-value --query value --output text`,
-      description: "Prints the value to set as the x-api-key header of the Okta event hook",
+      description: `Prints the value ${sourceId} must send in the x-api-key header`,
     });
 
     this.#acknowledgements();
@@ -215,11 +205,12 @@ export class OktaEventHookApi extends Construct {
       {
         id: "AwsSolutions-APIG4",
         reason:
-          "Okta event hooks can only send a static header: POST requires the API Gateway API key in it; GET only echoes Okta's verification challenge from a mock and reaches nothing",
+          "Identity providers' webhooks can only send a static header: POST requires the API Gateway API key in it; GET only echoes the provider's verification challenge from a mock and reaches nothing",
       },
       {
         id: "AwsSolutions-COG4",
-        reason: "Okta cannot obtain Cognito tokens; POST is authenticated by the API key Okta sends",
+        reason:
+          "Identity providers cannot obtain Cognito tokens; POST is authenticated by the API key they send",
       },
       {
         id: "AwsSolutions-APIG3",
@@ -237,11 +228,18 @@ export class OktaEventHookApi extends Construct {
   }
 }
 
-/** SendMessage with the body unchanged; the event hook's own delivery id goes along for tracing. */
-const POST_TEMPLATE = [
-  "Action=SendMessage",
-  "MessageBody=$util.urlEncode($input.body)",
-  "MessageAttribute.1.Name=source",
-  "MessageAttribute.1.Value.DataType=String",
-  "MessageAttribute.1.Value.StringValue=okta-event-hook",
-].join("&");
+/** SendMessage with the body unchanged, stamped with the source so ingest need not guess it. */
+function sendTemplate(sourceId: string): string {
+  return [
+    "Action=SendMessage",
+    "MessageBody=$util.urlEncode($input.body)",
+    `MessageAttribute.1.Name=${SOURCE_ATTRIBUTE}`,
+    "MessageAttribute.1.Value.DataType=String",
+    `MessageAttribute.1.Value.StringValue=${sourceId}`,
+  ].join("&");
+}
+
+/** `okta` -> `Okta`, for construct ids. */
+export function pascal(id: string): string {
+  return id.replace(/(^|[-_])([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}

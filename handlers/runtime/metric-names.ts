@@ -1,0 +1,21 @@
+/** The names metrics are emitted under: the code emits them, and lib/ graphs and alarms on them. */
+
+export const SERVICE_NAME = "tallyfy-idp-sync";
+export const METRICS_NAMESPACE = "TallyfyIdpSync";
+
+/** The metric names the dashboard and alarms use. */
+export const MetricName = {
+  EventsReceived: "EventsReceived",
+  CommandsQueued: "CommandsQueued",
+  CommandsApplied: "CommandsApplied",
+  NoOps: "NoOps",
+  Ignored: "Ignored",
+  Deferred: "Deferred",
+  DeadLettered: "DeadLettered",
+  Retried: "Retried",
+  TallyfyWrites: "TallyfyWrites",
+  TallyfyThrottled: "TallyfyThrottled",
+  /** A source's identity provider answered 429; dimension `source`. */
+  SourceThrottled: "SourceThrottled",
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -1,0 +1,50 @@
+/** The two Lambda functions' common build: Node 24 on arm64, ESM bundled by the local esbuild, JSON logs. */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Duration, aws_lambda as lambda, aws_logs as logs, RemovalPolicy } from "aws-cdk-lib";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { Construct } from "constructs";
+
+const handlers = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "handlers");
+
+export interface SyncFunctionProps {
+  /** The entry point's file under `handlers/`, e.g. `ingest.ts`. */
+  readonly entry: string;
+  readonly timeout: Duration;
+  /** Ids of secrets and queues, never a secret. */
+  readonly environment: Record<string, string>;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export function syncFunction(scope: Construct, id: string, props: SyncFunctionProps): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return new NodejsFunction(scope, id, {
+    entry: path.join(handlers, props.entry),
+    handler: "handler",
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 256,
+    timeout: props.timeout,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    environment: props.environment,
+    bundling: {
+      format: OutputFormat.ESM,
+      minify: true,
+      sourceMap: true,
+      target: "node24",
+      mainFields: ["module", "main"],
+      // ESM bundles of CommonJS dependencies still call require().
+      banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+      // Bundle the pinned SDK rather than rely on the runtime's copy.
+      externalModules: [],
+    },
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * What an operator watches: an alarm on every way a change can stall or be lost (dead letters,
+ * old messages, failing or throttled functions, refused webhooks), and a dashboard of the
+ * metrics the handlers emit, by the names the code emits them under.
+ */
+import {
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cloudwatchActions,
+  Duration,
+  type aws_lambda as lambda,
+  Stack,
+  type aws_sns as sns,
+} from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
+import type { SyncQueues } from "./queues.js";
+
+export interface OperationsProps {
+  readonly queues: SyncQueues;
+  readonly ingestFunction: lambda.IFunction;
+  readonly applyFunction: lambda.IFunction;
+  /** Each enabled source's webhook endpoint, with what its alarms say. */
+  readonly endpoints: readonly {
+    readonly id: string;
+    readonly endpoint: EndpointToQueue;
+    readonly text: { readonly rejected: string; readonly errors: string };
+  }[];
+  /** The enabled sources that call their provider's API, for the throttling graph. */
+  readonly hydratingSources: readonly string[];
+  /** Alarm when the oldest message in a source queue is older than this. */
+  readonly maxMessageAge: Duration;
+  /** Where alarms are sent. @default - alarms without actions */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+const fiveMinutes = { period: Duration.minutes(5) };
+
+export function createAlarms(scope: Construct, props: OperationsProps): cloudwatch.Alarm[] {
+  const { queues, maxMessageAge } = props;
+  const alarms: cloudwatch.Alarm[] = [];
+  const add = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+    const alarm = new cloudwatch.Alarm(scope, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    if (props.alarmTopic) alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    alarms.push(alarm);
+  };
+  for (const [id, dlq] of [
+    ["IngestDeadLetters", queues.ingestDeadLetter],
+    ["CommandsDeadLetters", queues.commandsDeadLetter],
+  ] as const) {
+    add(
+      `${id}Alarm`,
+      dlq.metricApproximateNumberOfMessagesVisible({ ...fiveMinutes, statistic: "Maximum" }),
+      1,
+      `Messages in ${id}: read their errorType and errorMessage attributes, fix, then redrive (README "Dead letters")`,
+    );
+  }
+  for (const [id, source] of [
+    ["IngestQueueAge", queues.ingest],
+    ["CommandsQueueAge", queues.commands],
+  ] as const) {
+    add(
+      `${id}Alarm`,
+      source.metricApproximateAgeOfOldestMessage({ ...fiveMinutes, statistic: "Maximum" }),
+      maxMessageAge.toSeconds(),
+      `Oldest message in ${id} is older than ${maxMessageAge.toHumanString()}: the consumer is stuck, throttled or failing`,
+    );
+  }
+  // A provider that does not retry a 4xx (Okta does not) loses the event: either alarm means events were lost.
+  for (const { id, endpoint, text } of props.endpoints) {
+    add(
+      `${id}RejectedAlarm`,
+      endpoint.api.metricClientError({ ...fiveMinutes, statistic: "Sum" }),
+      1,
+      text.rejected,
+    );
+    add(
+      `${id}ErrorsAlarm`,
+      endpoint.api.metricServerError({ ...fiveMinutes, statistic: "Sum" }),
+      1,
+      text.errors,
+    );
+  }
+  for (const [id, fn] of [
+    ["Ingest", props.ingestFunction],
+    ["Apply", props.applyFunction],
+  ] as const) {
+    add(
+      `${id}ErrorsAlarm`,
+      fn.metricErrors({ ...fiveMinutes, statistic: "Sum" }),
+      1,
+      `${id} function invocations failed (not record failures: those are retried or dead-lettered)`,
+    );
+    add(
+      `${id}ThrottlesAlarm`,
+      fn.metricThrottles({ ...fiveMinutes, statistic: "Sum" }),
+      1,
+      `${id} function was throttled`,
+    );
+  }
+  return alarms;
+}
+
+export function createDashboard(scope: Construct, props: OperationsProps): cloudwatch.Dashboard {
+  const { queues } = props;
+  const app = (metricName: MetricName, label: string, dimensions: Record<string, string> = {}) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: SERVICE_NAME, ...dimensions },
+      statistic: "Sum",
+      period: Duration.minutes(5),
+      label,
+    });
+  const dashboard = new cloudwatch.Dashboard(scope, "Dashboard", {
+    dashboardName: `${Stack.of(scope).stackName}-tallyfy-idp-sync`,
+  });
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: "Events and commands",
+      width: 12,
+      left: [
+        app(MetricName.EventsReceived, "events in"),
+        app(MetricName.CommandsApplied, "commands applied"),
+        app(MetricName.NoOps, "no-ops"),
+        app(MetricName.Ignored, "ignored"),
+      ],
+    }),
+    new cloudwatch.GraphWidget({
+      title: "Failures and rate limits",
+      width: 12,
+      left: [
+        app(MetricName.DeadLettered, "dead-lettered"),
+        app(MetricName.Retried, "retried"),
+        app(MetricName.TallyfyThrottled, "Tallyfy 429s"),
+        ...props.hydratingSources.map((source) =>
+          app(MetricName.SourceThrottled, `${source} 429s`, { source }),
+        ),
+      ],
+      right: [app(MetricName.TallyfyWrites, "Tallyfy writes")],
+    }),
+    new cloudwatch.GraphWidget({
+      title: "Age of oldest message (s)",
+      width: 12,
+      left: [
+        queues.ingest.metricApproximateAgeOfOldestMessage(),
+        queues.commands.metricApproximateAgeOfOldestMessage(),
+      ],
+    }),
+    new cloudwatch.GraphWidget({
+      title: "Dead-letter queues",
+      width: 12,
+      left: [
+        queues.ingestDeadLetter.metricApproximateNumberOfMessagesVisible(),
+        queues.commandsDeadLetter.metricApproximateNumberOfMessagesVisible(),
+      ],
+    }),
+  );
+  return dashboard;
+}

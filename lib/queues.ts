@@ -1,0 +1,60 @@
+/**
+ * The queues: the standard ingest queue (identity events in), the FIFO commands queue (one
+ * message group per Tallyfy entity) and a dead-letter queue for each. Encrypted, TLS only.
+ *
+ * A function, not a construct of its own: the queues keep the logical ids they have always had
+ * in the stack, so an update never replaces a queue (and the messages in it).
+ */
+import { Duration, aws_sqs as sqs } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { MAX_ENDPOINT_BODY_BYTES } from "./ingress/endpoint-to-queue.js";
+import { VISIBILITY_FACTOR } from "./settings.js";
+
+export interface SyncQueuesProps {
+  /** Receives of a message before it is dead-lettered, on both source queues. */
+  readonly maxReceiveCount: number;
+  /** The ingest function's timeout; the ingest queue's visibility timeout is six times it. */
+  readonly ingestTimeout: Duration;
+  /** The apply function's timeout; the commands queue's visibility timeout is six times it. */
+  readonly applyTimeout: Duration;
+}
+
+export interface SyncQueues {
+  /** Identity events arrive here (standard queue). */
+  readonly ingest: sqs.Queue;
+  readonly ingestDeadLetter: sqs.Queue;
+  /** Commands, one FIFO message group per Tallyfy entity. */
+  readonly commands: sqs.Queue;
+  readonly commandsDeadLetter: sqs.Queue;
+}
+
+export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueues {
+  const queue = (name: string, fifo: boolean, extra: Partial<sqs.QueueProps>) =>
+    new sqs.Queue(scope, name, {
+      fifo: fifo || undefined,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      ...extra,
+    });
+  const ingestDeadLetter = queue("IngestDeadLetterQueue", false, { retentionPeriod: Duration.days(14) });
+  const commandsDeadLetter = queue("CommandsDeadLetterQueue", true, { retentionPeriod: Duration.days(14) });
+  return {
+    ingestDeadLetter,
+    commandsDeadLetter,
+    ingest: queue("IngestQueue", false, {
+      visibilityTimeout: Duration.seconds(props.ingestTimeout.toSeconds() * VISIBILITY_FACTOR),
+      // Also the limit on a webhook body: the endpoints have no other size check.
+      maxMessageSizeBytes: MAX_ENDPOINT_BODY_BYTES,
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: ingestDeadLetter, maxReceiveCount: props.maxReceiveCount },
+    }),
+    commands: queue("CommandsQueue", true, {
+      visibilityTimeout: Duration.seconds(props.applyTimeout.toSeconds() * VISIBILITY_FACTOR),
+      retentionPeriod: Duration.days(4),
+      // High-throughput FIFO: ordering and deduplication per entity, not per queue.
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      deadLetterQueue: { queue: commandsDeadLetter, maxReceiveCount: props.maxReceiveCount },
+    }),
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Every rule a setting must meet, in one place: the construct checks its props with these, and
+ * the cdk.json context (`app-config.ts`) is built from the same fields, so a limit is never
+ * written twice.
+ */
+import * as z from "zod";
+
+/** The queue's visibility timeout is this many times its consumer's timeout (AWS guidance). */
+export const VISIBILITY_FACTOR = 6;
+
+export const Setting = {
+  tallyfyOrganizationId: z.string().trim().min(1, "must not be empty"),
+  tallyfyApiUrl: z.url({ protocol: /^https$/, error: "must be an https URL" }),
+  maxReceiveCount: z.number().int().min(2).max(1000),
+  applyMaxConcurrency: z
+    .number()
+    .int()
+    .min(2, "must be a whole number from 2 to 1000 (a Lambda limit)")
+    .max(1000, "must be a whole number from 2 to 1000 (a Lambda limit)"),
+  ingestBatchSize: z.number().int().min(1).max(10_000),
+  // The queue's visibility timeout (six times this) may not exceed SQS's 12 hours, nor Lambda's 15 minutes.
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(5, "must be from 5 seconds to 15 minutes")
+    .max(900, "must be from 5 seconds to 15 minutes"),
+  maxMessageAgeMinutes: z.number().int().min(1),
+  alarmEmail: z.email("must be an email address"),
+  eventBusName: z.string().trim().min(1, "must not be empty"),
+  secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN"),
+} as const;
