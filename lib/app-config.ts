@@ -5,6 +5,7 @@
 import * as z from "zod";
 import { describeIssues } from "../handlers/core/issues.js";
 import { SyncConfigSchema } from "../handlers/sources/index.js";
+import { Setting } from "./settings.js";
 
 export const CONTEXT_KEY = "tallyfyIdpSync";
 
@@ -15,33 +16,27 @@ export const AppConfigSchema = z.strictObject({
     .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, "must be a CloudFormation stack name")
     .default("TallyfyIdpSync"),
   tallyfy: z.strictObject({
-    organizationId: z.string().trim().min(1, "must not be empty"),
-    apiUrl: z.url({ protocol: /^https$/ }).optional(),
+    organizationId: Setting.tallyfyOrganizationId,
+    apiUrl: Setting.tallyfyApiUrl.optional(),
     /** An existing secret, by full ARN. */
-    secretArn: z
-      .string()
-      .regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN")
-      .optional(),
+    secretArn: Setting.secretArn.optional(),
     /** An existing secret, by name. */
     secretName: z.string().min(1).optional(),
   }),
   sync: SyncConfigSchema,
-  maxReceiveCount: z.number().int().min(2).max(1000).optional(),
-  applyMaxConcurrency: z.number().int().min(2).max(1000).optional(),
-  applyTimeoutSeconds: z.number().int().min(5).max(900).optional(),
-  ingestTimeoutSeconds: z.number().int().min(5).max(900).optional(),
-  alarmEmail: z.email().optional(),
-  maxMessageAgeMinutes: z.number().int().min(1).optional(),
+  maxReceiveCount: Setting.maxReceiveCount.optional(),
+  applyMaxConcurrency: Setting.applyMaxConcurrency.optional(),
+  applyTimeoutSeconds: Setting.timeoutSeconds.optional(),
+  ingestTimeoutSeconds: Setting.timeoutSeconds.optional(),
+  alarmEmail: Setting.alarmEmail.optional(),
+  maxMessageAgeMinutes: Setting.maxMessageAgeMinutes.optional(),
   eventBridge: z
-    .strictObject({ eventBusName: z.string().min(1), eventPattern: z.record(z.string(), z.unknown()) })
+    .strictObject({ eventBusName: Setting.eventBusName, eventPattern: z.record(z.string(), z.unknown()) })
     .optional(),
   /** Okta as an event source (README "Okta"). */
   okta: z
     .strictObject({
-      secretArn: z
-        .string()
-        .regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN")
-        .optional(),
+      secretArn: Setting.secretArn.optional(),
       secretName: z.string().min(1).optional(),
       /** An HTTPS endpoint for Okta Event Hooks. */
       eventHook: z.boolean().default(false),
