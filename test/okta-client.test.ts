@@ -94,6 +94,24 @@ describe("OktaClient", () => {
     expect(sleeps).toEqual([]);
   });
 
+  it("waits a second for a 429 whose X-Rate-Limit-Reset is empty, as for one without the header", async () => {
+    // Prepare
+    okta.inject({ status: 429, headers: { "X-Rate-Limit-Reset": "" }, times: 1 });
+    const sleeps: number[] = [];
+    const client = new OktaClient({
+      credentials: new StaticOktaCredentials(okta.url, "ssws-1"),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+
+    // Act
+    await client.getUser("00u1");
+
+    // Assess
+    expect(sleeps).toEqual([1_000]);
+  });
+
   it("stops retrying at the caller's deadline", async () => {
     // Prepare
     okta.inject({ status: 500 });

@@ -5,7 +5,7 @@
  * A body from any identity source (standard queue) -> the source that owns it, from the registry
  * -> canonical events -> validated commands -> FIFO commands queue. The handler knows no source
  * by name: a source's own ingress stamps the `source` message attribute, and a body without one
- * goes to the first source that recognises its shape.
+ * (or with one naming no registered source) goes to the first source that recognises its shape.
  */
 import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
@@ -28,7 +28,7 @@ export interface IngestDeps extends CommonDeps {
   readonly connection: (source: AnyIdentitySource) => unknown;
 }
 
-/** A `source` message attribute names no registered source. Permanent. */
+/** No registered source recognises the body. Permanent. */
 export class UnknownSourceError extends SyncError {
   public readonly transient = false;
 }
@@ -76,23 +76,20 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
   };
 }
 
-/** The source the record's `source` attribute names, else the first that recognises the body. */
+/**
+ * The source the record's `source` attribute names, else the first that recognises the body.
+ * An attribute naming no registered source is not trusted to mean anything (any producer may set
+ * one): the body's shape decides, as if it were absent.
+ */
 function sourceOf(
   sources: readonly AnyIdentitySource[],
   record: SQSRecord,
   json: unknown,
 ): AnyIdentitySource {
   const named = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue;
-  if (named !== undefined) {
-    const source = sources.find((s) => s.id === named || s.aliases?.includes(named));
-    if (!source) {
-      throw new UnknownSourceError(
-        `message attribute source=${named} names no registered identity source (${sources.map((s) => s.id).join(", ")})`,
-      );
-    }
-    return source;
-  }
-  const source = sources.find((s) => s.recognise(json));
+  const source =
+    (named === undefined ? undefined : sources.find((s) => s.id === named || s.aliases?.includes(named))) ??
+    sources.find((s) => s.recognise(json));
   if (!source) throw new UnknownSourceError("no identity source recognises this body");
   return source;
 }

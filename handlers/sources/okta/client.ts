@@ -118,7 +118,8 @@ export class OktaClient {
       },
       // Okta says when its window resets (epoch seconds); a little more for clock skew.
       retryAfter: (headers, now) => {
-        const reset = Number(headers.get("x-rate-limit-reset") ?? Number.NaN);
+        const header = headers.get("x-rate-limit-reset")?.trim();
+        const reset = header ? Number(header) : Number.NaN;
         return Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) + 250 : 1_000;
       },
       refresh: () => credentials.refresh(),
