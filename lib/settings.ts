@@ -10,7 +10,10 @@ export const VISIBILITY_FACTOR = 6;
 
 export const Setting = {
   tallyfyOrganizationId: z.string().trim().min(1, "must not be empty"),
-  tallyfyApiUrl: z.url({ protocol: /^https$/, error: "must be an https URL" }),
+  // A user or password in the URL would land in the function's environment, in plain text.
+  tallyfyApiUrl: z
+    .url({ protocol: /^https$/, error: "must be an https URL" })
+    .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not contain a user name or password"),
   maxReceiveCount: z.number().int().min(2).max(1000),
   applyMaxConcurrency: z
     .number()

@@ -9,6 +9,7 @@ import {
   type aws_cloudwatch as cloudwatch,
   Duration,
   type aws_events as events,
+  aws_iam as iam,
   type aws_logs as logs,
   RemovalPolicy,
   SecretValue,
@@ -398,6 +399,22 @@ export class TallyfyIdpSync extends Construct {
       displayName: "tallyfy-idp-sync alarms",
       enforceSSL: true,
     });
+    // An explicit topic policy (the TLS-only Deny) replaces SNS's default one, which is what let
+    // CloudWatch publish: say so again, for this account's alarms only.
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "AllowThisAccountsAlarms",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID },
+          ArnLike: {
+            "aws:SourceArn": `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+        },
+      }),
+    );
     topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
   }

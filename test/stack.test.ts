@@ -212,6 +212,19 @@ describe("operations", () => {
       "Throttles",
     ]);
     expect(alarms.every((a) => a.AlarmActions?.[0]?.Ref?.includes("AlarmTopic"))).toBe(true);
+    // The TLS-only topic policy replaces SNS's default one: CloudWatch must be allowed again.
+    template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Condition: Match.objectLike({ StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } }),
+          }),
+        ]),
+      },
+    });
     template.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "email",
       Endpoint: "ops@example.com",
@@ -372,6 +385,10 @@ describe("configuration errors", () => {
       "tallyfyIdpSync.sync.roles: unknown key(s) owner",
     ],
     [{ ...context, tallyfy: {} }, "tallyfyIdpSync.tallyfy.organizationId:"],
+    [
+      { ...context, tallyfy: { organizationId: "o", apiUrl: "https://me:pw@go.tallyfy.com/api" } },
+      "tallyfyIdpSync.tallyfy.apiUrl: must not contain a user name or password",
+    ],
     [
       { ...context, sync: { ...context.sync, memberDomains: ["example com"] } },
       "tallyfyIdpSync.sync.memberDomains.0: must be a domain name",
