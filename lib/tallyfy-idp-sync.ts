@@ -22,6 +22,7 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
+import type * as z from "zod";
 import type { SyncConfigInput } from "../handlers/core/config.js";
 import { describeIssues } from "../handlers/core/issues.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
@@ -506,13 +507,9 @@ function validate(props: TallyfyIdpSyncProps): Settings {
     };
   }
   const problems: string[] = [];
-  const check = (
-    name: string,
-    schema: { safeParse(v: unknown): { success: boolean; error?: unknown } },
-    value: unknown,
-  ) => {
+  const check = (name: string, schema: z.ZodType, value: unknown) => {
     const result = schema.safeParse(value);
-    if (!result.success) problems.push(`${name}: ${describeIssues(result.error as never)}`);
+    if (!result.success) problems.push(`${name}: ${describeIssues(result.error)}`);
   };
   check("syncConfig", SyncConfigSchema, props.syncConfig);
   check("tallyfyOrganizationId", Setting.tallyfyOrganizationId, props.tallyfyOrganizationId ?? "");

@@ -441,6 +441,27 @@ describe("Okta faults", () => {
   });
 });
 
+describe("messages the Event Hook endpoint queued before it stamped the source id", () => {
+  it("still reach Okta: the old attribute value names no source, so the body's shape decides", async () => {
+    // Prepare
+    await start();
+
+    // Act
+    await pipeline.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pipeline.queues.ingest.url,
+        MessageBody: fixture("okta-event-hook/user-lifecycle-create.json"),
+        MessageAttributes: { source: { DataType: "String", StringValue: "okta-event-hook" } },
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(pipeline.tallyfy.memberByEmail("alice.nguyen@example.com")?.role).toBe("admin");
+    expect(await pipeline.deadLetters("ingest")).toEqual([]);
+  });
+});
+
 describe("the Event Hook endpoint's mapping templates", () => {
   let synthesized: { verification: string; send: string } | undefined;
 

@@ -58,7 +58,7 @@ function notice(noticeId: string, employeeId: string): string {
 }
 
 describe("a source added in one folder and one registry line", () => {
-  it("applies its notices end to end, by its message attribute and by its body's shape", async () => {
+  it("applies its notices end to end, stamped with its id or recognised by shape", async () => {
     // Prepare
     const url = await startHr();
     pipeline = await startPipeline({
@@ -87,6 +87,28 @@ describe("a source added in one folder and one registry line", () => {
     expect(pipeline.tallyfy.groupByName("Engineering")?.members).toContain(hana?.id);
     expect(pipeline.tallyfy.groupByName("Sales")?.members).toContain(raj?.id);
     expect(await pipeline.deadLetters("ingest")).toEqual([]);
+  });
+
+  it("routes by the source attribute before the body's shape", async () => {
+    // Prepare: a body no source's shape claims but the canonical source's
+    const url = await startHr();
+    pipeline = await startPipeline({ sources: REGISTRY, environment: { HR_FEED_URL: url } });
+    const body = JSON.stringify({ hrNotice: "e1" });
+
+    // Act: once stamped by the HR feed's ingress, once not
+    await pipeline.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pipeline.queues.ingest.url,
+        MessageBody: body,
+        MessageAttributes: { source: { DataType: "String", StringValue: "hr-feed" } },
+      }),
+    );
+    await pipeline.send(body);
+    await pipeline.drain();
+
+    // Assess: the stamped one reached the HR feed's translate; the other fell to the canonical event
+    const types = (await pipeline.deadLetters("ingest")).map((l) => l.errorType).sort();
+    expect(types).toEqual(["HrFeedError", "InvalidEventError"]);
   });
 
   it("dead-letters a notice with its own error when the source is not set up, and leaves the others alone", async () => {

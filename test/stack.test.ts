@@ -263,6 +263,49 @@ describe("operations", () => {
   });
 });
 
+describe("sources by registry id", () => {
+  it("builds the same ingress from sources.okta as from the okta alias", () => {
+    // Prepare
+    const build = (props: Partial<ConstructorParameters<typeof TallyfyIdpSync>[2]>) => {
+      const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Sources");
+      new TallyfyIdpSync(stack, "Sync", { syncConfig: {}, tallyfyOrganizationId: "org", ...props });
+      const template = Template.fromStack(stack).toJSON();
+      return Object.entries(template.Resources as Record<string, { Type: string }>)
+        .map(([id, r]) => `${id.replace(/[0-9A-F]{8}$/, "")} ${r.Type}`)
+        .sort();
+    };
+
+    // Act
+    const viaAlias = build({ okta: { eventHook: true, logStreamEventBusName: "aws.partner/okta.com/a/b" } });
+    const viaSources = build({
+      sources: { okta: { endpoint: true, eventBusName: "aws.partner/okta.com/a/b" } },
+    });
+
+    // Assess
+    expect(viaSources).toEqual(viaAlias);
+    expect(viaSources).toEqual(expect.arrayContaining(["SyncOktaLogStreamRule AWS::Events::Rule"]));
+    expect(viaSources.some((r) => r.startsWith("SyncOktaEventHookApi") && r.endsWith("RestApi"))).toBe(true);
+  });
+
+  it("refuses a source id the registry does not have, and a bus outside the source's partner prefix", () => {
+    // Act
+    const attempt = () =>
+      new TallyfyIdpSync(
+        new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Unknown"),
+        "Sync",
+        {
+          syncConfig: {},
+          tallyfyOrganizationId: "org",
+          sources: { entra: { endpoint: true }, okta: { eventBusName: "default" } },
+        },
+      );
+
+    // Assess
+    expect(attempt).toThrow(/sources\.entra: no identity source "entra" is registered/);
+    expect(attempt).toThrow(/sources\.okta\.eventBusName: must be the okta partner bus/);
+  });
+});
+
 describe("Okta", () => {
   const methods = () =>
     Object.values(built.template.findResources("AWS::ApiGateway::Method")).map((m) => m.Properties);

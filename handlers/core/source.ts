@@ -11,9 +11,6 @@ import type * as z from "zod";
 import type { CoreConfig } from "./config.js";
 import type { IdentityEvent } from "./identity-event.js";
 
-/** The SQS message attributes of a body, as plain strings. */
-export type MessageAttributes = Readonly<Record<string, string | undefined>>;
-
 /** The message attribute a source's own ingress stamps with the source's id. */
 export const SOURCE_ATTRIBUTE = "source";
 
@@ -100,8 +97,6 @@ export interface SourceDeployment {
 export interface IdentitySource<Config = unknown, Connection = unknown> {
   /** Names the source in the configuration, the `source` message attribute, metrics and logs. */
   readonly id: string;
-  /** Other values of the `source` attribute that name this source (what older ingress stamped). */
-  readonly aliases?: readonly string[];
   /** Its key under the sync configuration; every field has a default. */
   readonly configSchema?: z.ZodType<Config>;
   /** True when the body is in this source's format (the fallback when no `source` attribute names one). */

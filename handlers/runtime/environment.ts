@@ -99,7 +99,7 @@ export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
  * Each source's clients, built on first use and kept for the container's life. A source that
  * cannot connect (not set up) throws on every use, so each of its records says why.
  */
-export function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
+function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
   const connections = new Map<string, unknown>();
   return (source) => {
     if (!source.connect) return undefined;

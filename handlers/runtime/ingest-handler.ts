@@ -88,7 +88,7 @@ function sourceOf(
 ): AnyIdentitySource {
   const named = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue;
   const source =
-    (named === undefined ? undefined : sources.find((s) => s.id === named || s.aliases?.includes(named))) ??
+    (named === undefined ? undefined : sources.find((s) => s.id === named)) ??
     sources.find((s) => s.recognise(json));
   if (!source) throw new UnknownSourceError("no identity source recognises this body");
   return source;

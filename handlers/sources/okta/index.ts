@@ -31,8 +31,6 @@ const OktaEnvironmentSchema = z.object({
 
 export const oktaSource: IdentitySource<OktaConfig, OktaClient> = {
   id: "okta",
-  // Messages the endpoint queued before it stamped the source's id may still be in the queue.
-  aliases: ["okta-event-hook"],
   configSchema: OktaConfigSchema,
   deployment: oktaDeployment,
 
