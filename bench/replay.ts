@@ -146,7 +146,6 @@ export async function replayPipeline(workload: Workload, options: ReplayOptions)
   const pipeline = await startPipeline({
     config: workload.config,
     maxReceiveCount: 10,
-    maxDeferrals: 8,
     // As in the stack: visibility six times the function timeout (here 5 s), so nothing is redelivered mid-batch.
     visibilityTimeoutSeconds: 30,
     tallyfy: fakeOptions(options),

@@ -13,11 +13,14 @@ import {
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import type { DirectoryTable } from "./directory-table.js";
 import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
 import type { SyncQueues } from "./queues.js";
 
 export interface OperationsProps {
   readonly queues: SyncQueues;
+  /** The desired-state directory, for its throttling alarm. */
+  readonly directory: DirectoryTable;
   readonly ingestFunction: lambda.IFunction;
   readonly applyFunction: lambda.IFunction;
   /** Each enabled source's webhook endpoint, with what its alarms say. */
@@ -53,7 +56,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   };
   for (const [id, dlq] of [
     ["IngestDeadLetters", queues.ingestDeadLetter],
-    ["CommandsDeadLetters", queues.commandsDeadLetter],
+    ["CommandsDeadLetters", queues.reconcileDeadLetter],
   ] as const) {
     add(
       `${id}Alarm`,
@@ -64,7 +67,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   }
   for (const [id, source] of [
     ["IngestQueueAge", queues.ingest],
-    ["CommandsQueueAge", queues.commands],
+    ["CommandsQueueAge", queues.reconcile],
   ] as const) {
     add(
       `${id}Alarm`,
@@ -88,6 +91,12 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       text.errors,
     );
   }
+  add(
+    "DirectoryThrottledAlarm",
+    props.directory.metricThrottled(),
+    1,
+    "DynamoDB throttled the directory: events and reconciles are being retried, and may be dead-lettered if it persists",
+  );
   for (const [id, fn] of [
     ["Ingest", props.ingestFunction],
     ["Apply", props.applyFunction],
@@ -124,11 +133,11 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
   });
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: "Events and commands",
+      title: "Events and reconciles",
       width: 12,
       left: [
         app(MetricName.EventsReceived, "events in"),
-        app(MetricName.CommandsApplied, "commands applied"),
+        app(MetricName.Reconciled, "reconciles that changed Tallyfy"),
         app(MetricName.NoOps, "no-ops"),
         app(MetricName.Ignored, "ignored"),
       ],
@@ -140,6 +149,7 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
         app(MetricName.DeadLettered, "dead-lettered"),
         app(MetricName.Retried, "retried"),
         app(MetricName.TallyfyThrottled, "Tallyfy 429s"),
+        app(MetricName.GuestProfileNotApplied, "guest profiles Tallyfy kept"),
         ...props.hydratingSources.map((source) =>
           app(MetricName.SourceThrottled, `${source} 429s`, { source }),
         ),
@@ -151,7 +161,7 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
       width: 12,
       left: [
         queues.ingest.metricApproximateAgeOfOldestMessage(),
-        queues.commands.metricApproximateAgeOfOldestMessage(),
+        queues.reconcile.metricApproximateAgeOfOldestMessage(),
       ],
     }),
     new cloudwatch.GraphWidget({
@@ -159,7 +169,7 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
       width: 12,
       left: [
         queues.ingestDeadLetter.metricApproximateNumberOfMessagesVisible(),
-        queues.commandsDeadLetter.metricApproximateNumberOfMessagesVisible(),
+        queues.reconcileDeadLetter.metricApproximateNumberOfMessagesVisible(),
       ],
     }),
   );

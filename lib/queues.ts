@@ -1,9 +1,10 @@
 /**
- * The queues: the standard ingest queue (identity events in), the FIFO commands queue (one
- * message group per Tallyfy entity) and a dead-letter queue for each. Encrypted, TLS only.
+ * The queues: the standard ingest queue (identity events in), the FIFO reconcile queue (one
+ * message group per person or Tallyfy group) and a dead-letter queue for each. Encrypted, TLS only.
  *
  * A function, not a construct of its own: the queues keep the logical ids they have always had
- * in the stack, so an update never replaces a queue (and the messages in it).
+ * in the stack (the reconcile queue is still `CommandsQueue`, its name before the convergent
+ * core), so an update never replaces a queue or the messages in it.
  */
 import { Duration, aws_sqs as sqs } from "aws-cdk-lib";
 import type { Construct } from "constructs";
@@ -15,7 +16,7 @@ export interface SyncQueuesProps {
   readonly maxReceiveCount: number;
   /** The ingest function's timeout; the ingest queue's visibility timeout is six times it. */
   readonly ingestTimeout: Duration;
-  /** The apply function's timeout; the commands queue's visibility timeout is six times it. */
+  /** The apply function's timeout; the reconcile queue's visibility timeout is six times it. */
   readonly applyTimeout: Duration;
 }
 
@@ -23,9 +24,9 @@ export interface SyncQueues {
   /** Identity events arrive here (standard queue). */
   readonly ingest: sqs.Queue;
   readonly ingestDeadLetter: sqs.Queue;
-  /** Commands, one FIFO message group per Tallyfy entity. */
-  readonly commands: sqs.Queue;
-  readonly commandsDeadLetter: sqs.Queue;
+  /** "Reconcile this person / group" messages, one FIFO message group per entity. */
+  readonly reconcile: sqs.Queue;
+  readonly reconcileDeadLetter: sqs.Queue;
 }
 
 export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueues {
@@ -37,10 +38,10 @@ export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueu
       ...extra,
     });
   const ingestDeadLetter = queue("IngestDeadLetterQueue", false, { retentionPeriod: Duration.days(14) });
-  const commandsDeadLetter = queue("CommandsDeadLetterQueue", true, { retentionPeriod: Duration.days(14) });
+  const reconcileDeadLetter = queue("CommandsDeadLetterQueue", true, { retentionPeriod: Duration.days(14) });
   return {
     ingestDeadLetter,
-    commandsDeadLetter,
+    reconcileDeadLetter,
     ingest: queue("IngestQueue", false, {
       visibilityTimeout: Duration.seconds(props.ingestTimeout.toSeconds() * VISIBILITY_FACTOR),
       // Also the limit on a webhook body: the endpoints have no other size check.
@@ -48,13 +49,13 @@ export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueu
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: ingestDeadLetter, maxReceiveCount: props.maxReceiveCount },
     }),
-    commands: queue("CommandsQueue", true, {
+    reconcile: queue("CommandsQueue", true, {
       visibilityTimeout: Duration.seconds(props.applyTimeout.toSeconds() * VISIBILITY_FACTOR),
       retentionPeriod: Duration.days(4),
       // High-throughput FIFO: ordering and deduplication per entity, not per queue.
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      deadLetterQueue: { queue: commandsDeadLetter, maxReceiveCount: props.maxReceiveCount },
+      deadLetterQueue: { queue: reconcileDeadLetter, maxReceiveCount: props.maxReceiveCount },
     }),
   };
 }

@@ -28,6 +28,7 @@ import { describeIssues } from "../handlers/core/issues.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
+import { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
 import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
@@ -214,8 +215,11 @@ export class TallyfyIdpSync extends Construct {
   public readonly ingestQueue: sqs.Queue;
   public readonly ingestDeadLetterQueue: sqs.Queue;
   /** Commands, one FIFO message group per Tallyfy entity. */
-  public readonly commandsQueue: sqs.Queue;
-  public readonly commandsDeadLetterQueue: sqs.Queue;
+  /** "Reconcile this person / group" messages (FIFO). */
+  public readonly reconcileQueue: sqs.Queue;
+  public readonly reconcileDeadLetterQueue: sqs.Queue;
+  /** The desired-state directory. */
+  public readonly directory: DirectoryTable;
   public readonly ingestFunction: NodejsFunction;
   public readonly applyFunction: NodejsFunction;
   public readonly tallyfySecret: secretsmanager.ISecret;
@@ -246,8 +250,11 @@ export class TallyfyIdpSync extends Construct {
     const queues = createQueues(this, settings);
     this.ingestQueue = queues.ingest;
     this.ingestDeadLetterQueue = queues.ingestDeadLetter;
-    this.commandsQueue = queues.commands;
-    this.commandsDeadLetterQueue = queues.commandsDeadLetter;
+    this.reconcileQueue = queues.reconcile;
+    this.reconcileDeadLetterQueue = queues.reconcileDeadLetter;
+
+    // Setup the desired-state directory
+    this.directory = new DirectoryTable(this, "Directory");
 
     // Setup the secrets: by reference, or created holding "{}" for the administrator to fill
     this.tallyfySecret =
@@ -276,7 +283,8 @@ export class TallyfyIdpSync extends Construct {
     const common = {
       SYNC_CONFIG: JSON.stringify(syncConfig),
       MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-      COMMANDS_QUEUE_URL: this.commandsQueue.queueUrl,
+      RECONCILE_QUEUE_URL: this.reconcileQueue.queueUrl,
+      DIRECTORY_TABLE_NAME: this.directory.table.tableName,
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: "--enable-source-maps",
@@ -304,7 +312,7 @@ export class TallyfyIdpSync extends Construct {
       logRetention: props.logRetention,
       environment: {
         ...common,
-        DEAD_LETTER_QUEUE_URL: this.commandsDeadLetterQueue.queueUrl,
+        DEAD_LETTER_QUEUE_URL: this.reconcileDeadLetterQueue.queueUrl,
         TALLYFY_SECRET_ID: this.tallyfySecret.secretArn,
         TALLYFY_ORG_ID: props.tallyfyOrganizationId,
         TALLYFY_API_URL: props.tallyfyApiUrl ?? "https://go.tallyfy.com/api",
@@ -320,18 +328,18 @@ export class TallyfyIdpSync extends Construct {
       }),
     );
     this.applyFunction.addEventSource(
-      new SqsEventSource(this.commandsQueue, {
+      new SqsEventSource(this.reconcileQueue, {
         batchSize: 10,
         reportBatchItemFailures: true,
         maxConcurrency: settings.applyMaxConcurrency,
       }),
     );
-    this.commandsQueue.grantSendMessages(this.ingestFunction);
+    this.reconcileQueue.grantSendMessages(this.ingestFunction);
     this.ingestDeadLetterQueue.grantSendMessages(this.ingestFunction);
-    this.commandsQueue.grantSendMessages(this.applyFunction);
-    this.commandsDeadLetterQueue.grantSendMessages(this.applyFunction);
-    // Commands waiting for a person to be created go back through the ingest queue, delayed.
-    this.ingestQueue.grantSendMessages(this.applyFunction);
+    this.reconcileQueue.grantSendMessages(this.applyFunction);
+    this.reconcileDeadLetterQueue.grantSendMessages(this.applyFunction);
+    this.directory.grantRecord(this.ingestFunction);
+    this.directory.grantReconcile(this.applyFunction);
     this.tallyfySecret.grantRead(this.applyFunction);
     // A body with several events is split into a message each on the ingest queue.
     this.ingestQueue.grantSendMessages(this.ingestFunction);
@@ -377,6 +385,7 @@ export class TallyfyIdpSync extends Construct {
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail ? this.#alarmTopic(props.alarmEmail) : undefined);
     const operations = {
       queues,
+      directory: this.directory,
       ingestFunction: this.ingestFunction,
       applyFunction: this.applyFunction,
       endpoints: enabled.flatMap(({ source }) => {
@@ -431,14 +440,15 @@ export class TallyfyIdpSync extends Construct {
       "Events that could not be read, with the reason",
     );
     out("IngestDeadLetterQueueArn", this.ingestDeadLetterQueue.queueArn, "For redrive");
-    out("CommandsQueueUrl", this.commandsQueue.queueUrl, "Commands waiting for Tallyfy");
-    out("CommandsQueueArn", this.commandsQueue.queueArn, "The commands queue's ARN");
+    out("ReconcileQueueUrl", this.reconcileQueue.queueUrl, "Reconcile messages waiting for Tallyfy");
+    out("ReconcileQueueArn", this.reconcileQueue.queueArn, "The reconcile queue's ARN");
+    out("DirectoryTableName", this.directory.table.tableName, "The desired-state directory (DynamoDB)");
     out(
-      "CommandsDeadLetterQueueUrl",
-      this.commandsDeadLetterQueue.queueUrl,
-      "Commands Tallyfy did not accept, with the reason",
+      "ReconcileDeadLetterQueueUrl",
+      this.reconcileDeadLetterQueue.queueUrl,
+      "Reconciles Tallyfy did not accept, with the reason",
     );
-    out("CommandsDeadLetterQueueArn", this.commandsDeadLetterQueue.queueArn, "For redrive");
+    out("ReconcileDeadLetterQueueArn", this.reconcileDeadLetterQueue.queueArn, "For redrive");
     out("TallyfySecretArn", this.tallyfySecret.secretArn, "Put the Tallyfy credential here");
     for (const [sourceId, secret] of this.sourceSecrets) {
       out(`${pascal(sourceId)}SecretArn`, secret.secretArn, `Put the ${sourceId} credential here`);

@@ -1,19 +1,20 @@
 /**
- * The whole pipeline on this machine: fauxqs queues, the fake Tallyfy, and both real handlers
- * driven by local event source mappings.
+ * The whole pipeline on this machine: fauxqs queues, the directory on dynalite, the fake Tallyfy,
+ * and both real handlers driven by local event source mappings.
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
-import { buildReconciler } from "../handlers/runtime/environment.js";
+import { buildReconciler, directoryFrom } from "../handlers/runtime/environment.js";
 import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
-import { CommandQueue, DeadLetterQueue, IngestQueue } from "../handlers/runtime/queues.js";
+import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "../handlers/runtime/queues.js";
 import { parseSyncConfig, SOURCES, type SyncConfig } from "../handlers/sources/index.js";
 import { OktaClient } from "../handlers/sources/okta/client.js";
 import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import { startLocalDynamo } from "./dynamodb.js";
 import { drain, LocalEventSource, startLocalSqs } from "./event-source.js";
 import type { FakeOkta } from "./fakes/fake-okta.js";
 import { FakeTallyfy, type FakeTallyfyOptions } from "./fakes/fake-tallyfy.js";
@@ -36,8 +37,8 @@ export interface TestPipelineOptions {
   readonly tallyfy?: FakeTallyfyOptions;
   /** Apply pollers running at once, like the mapping's maximum concurrency. @default 1 */
   readonly applyConcurrency?: number;
-  /** @default 4 (delays of 1, 2, 4 and 8 seconds) */
-  readonly maxDeferrals?: number;
+  /** The clock ingest judges event times by. @default Date.now */
+  readonly now?: () => number;
   /**
    * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
    * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
@@ -59,6 +60,8 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const functionTimeoutMs = Math.max(5_000, (visibility * 1000) / 6);
   const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: visibility });
   const tallyfy = await FakeTallyfy.start(options.tallyfy);
+  const dynamo = await startLocalDynamo();
+  const directory = directoryFrom(dynamo.tableName, dynamo.client);
   const sources = options.sources ?? SOURCES;
   const config: SyncConfig = parseSyncConfig(
     JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG),
@@ -74,11 +77,8 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     tokens: new StaticTokenSource("test-token"),
     retry: { maxRetryAfterMs: 2_000 },
   });
-  const reconciler = buildReconciler({
-    config,
-    client: tallyfyClient,
-    followUps: new CommandQueue(sqsClient, queues.commands.url),
-  });
+  const reconcileQueue = new ReconcileQueue(sqsClient, queues.commands.url);
+  const reconciler = buildReconciler({ config, client: tallyfyClient, directory, queue: reconcileQueue });
   const oktaClient =
     options.okta &&
     new OktaClient({
@@ -90,7 +90,9 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     });
   const ingest = createIngestHandler({
     config: () => config,
-    commands: new CommandQueue(sqsClient, queues.commands.url),
+    directory,
+    reconcile: reconcileQueue,
+    now: options.now,
     ingestQueue: new IngestQueue(sqsClient, queues.ingest.url),
     sources,
     connection: (source) => {
@@ -107,11 +109,6 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     deadLetters: new DeadLetterQueue(sqsClient, queues.commandsDeadLetter.url),
     maxReceiveCount,
     reconciler: () => reconciler,
-    deferrals: {
-      queue: new IngestQueue(sqsClient, queues.ingest.url),
-      baseDelaySeconds: 1,
-      maxDeferrals: options.maxDeferrals ?? 4,
-    },
     onTally: (t) => tallies.apply.push(t),
   });
   const pollers = [
@@ -140,6 +137,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     queues,
     tallyfy,
     tallies,
+    directory,
     /** Puts raw bodies (events or anything else) on the ingest queue. */
     async send(...bodies: (object | string)[]): Promise<void> {
       for (const body of bodies) {
@@ -163,7 +161,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       );
     },
     async stop(): Promise<void> {
-      await Promise.all([sqs.stop(), tallyfy.stop()]);
+      await Promise.all([sqs.stop(), tallyfy.stop(), dynamo.stop()]);
     },
   };
 }
@@ -192,10 +190,9 @@ export function totals(tallies: readonly BatchTally[]): BatchTally {
       applied: sum.applied + t.applied,
       noop: sum.noop + t.noop,
       ignored: sum.ignored + t.ignored,
-      deferred: sum.deferred + t.deferred,
       deadLettered: sum.deadLettered + t.deadLettered,
       retried: sum.retried + t.retried,
     }),
-    { received: 0, applied: 0, noop: 0, ignored: 0, deferred: 0, deadLettered: 0, retried: 0 },
+    { received: 0, applied: 0, noop: 0, ignored: 0, deadLettered: 0, retried: 0 },
   );
 }

@@ -92,6 +92,8 @@ export interface DeadLetter {
   readonly errorType: string;
   readonly errorMessage: string;
   readonly eventId?: string;
+  /** The person or group a reconcile was about. */
+  readonly entity?: string;
   /** Every message attribute, as strings. */
   readonly attributes: Readonly<Record<string, string>>;
 }
@@ -120,6 +122,7 @@ export async function readDeadLetters(client: SQSClient, queue: LocalQueue): Pro
         errorMessage:
           attributes.errorMessage ?? "moved by the queue's redrive policy after too many receives",
         eventId: attributes.eventId,
+        entity: attributes.entity,
         attributes,
       });
     }

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole pipeline on this machine, on embedded defaults.
  *
- * fauxqs provides the four queues, a Secrets Manager stand-in holds the Tallyfy secret, a fake
+ * fauxqs provides the four queues, dynalite the directory's table (in memory), a Secrets Manager
+ * stand-in holds the Tallyfy secret, a fake
  * Tallyfy holds a small organization, and the two real Lambda entry points (`handlers/ingest.ts`,
  * `handlers/apply.ts`) are loaded with the environment the CDK stack would give them and driven by
  * local event source mappings. Each example event is replayed in turn, and what changed in
@@ -15,6 +16,7 @@
  *   --config <file>             your sync configuration (default: local/config.json)
  *   --tallyfy-url <url>         a real Tallyfy API base URL, with --org <id> and --token <token> (or TALLYFY_TOKEN)
  *   --dry-run                   with --tallyfy-url: make only reads; print the writes it would make
+ *   --tallyfy-state <file>      on exit, write the Tallyfy organization's final state there as JSON
  *   --verbose                   show the handlers' JSON logs
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -24,12 +26,16 @@ import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SqsHandler } from "../handlers/runtime/batch.js";
 import { recogniseOkta } from "../handlers/sources/okta/events.js";
+import { TallyfyClient } from "../handlers/tallyfy/client.js";
+import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import { startLocalDynamo } from "./dynamodb.js";
 import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
 import { FakeOkta } from "./fakes/fake-okta.js";
 import { FakeSecretsManager } from "./fakes/fake-secrets-manager.js";
 import { FakeTallyfy } from "./fakes/fake-tallyfy.js";
 import { seedAcme } from "./fakes/okta-directory.js";
 import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
+import { writeTallyfyState } from "./tallyfy-state.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRET_ID = "tallyfy-idp-sync/local";
@@ -43,6 +49,7 @@ const { values: args } = parseArgs({
     org: { type: "string" },
     token: { type: "string" },
     "dry-run": { type: "boolean", default: false },
+    "tallyfy-state": { type: "string" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -61,6 +68,7 @@ async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const sqs = await startLocalSqs({ maxReceiveCount: 3, visibilityTimeoutSeconds: 1 });
   const secrets = await FakeSecretsManager.start();
+  const dynamo = await startLocalDynamo();
   const fake = real ? undefined : await seededTallyfy();
   const calls: TallyfyCall[] = [];
   const tallyfyUrl = real ?? fake?.url ?? "";
@@ -77,14 +85,15 @@ async function main(): Promise<number> {
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    DIRECTORY_TABLE_NAME: dynamo.tableName,
     POWERTOOLS_LOG_LEVEL: args.verbose ? "INFO" : "SILENT",
     POWERTOOLS_METRICS_DISABLED: "true",
     SYNC_CONFIG: configJson,
     MAX_RECEIVE_COUNT: "3",
-    COMMANDS_QUEUE_URL: sqs.queues.commands.url,
+    RECONCILE_QUEUE_URL: sqs.queues.commands.url,
     OKTA_SECRET_ID,
     INGEST_QUEUE_URL: sqs.queues.ingest.url,
-    DEFER_BASE_SECONDS: "1",
     TALLYFY_SECRET_ID: SECRET_ID,
     TALLYFY_ORG_ID: args.org ?? fake?.organizationId ?? "",
     TALLYFY_API_URL: tallyfyUrl,
@@ -118,6 +127,7 @@ async function main(): Promise<number> {
 
   console.log("tallyfy-idp-sync: local run");
   console.log(`  queues    fauxqs on ${sqs.endpoint}`);
+  console.log(`  directory dynalite on ${dynamo.endpoint}, table ${dynamo.tableName}`);
   console.log(
     `  Tallyfy   ${real ? `${real} (organization ${args.org}${args["dry-run"] ? ", dry run: reads only" : ""})` : `fake on ${fake?.url}, organization ${fake?.organizationId}: ${fake?.members.size} members, ${fake?.groups.size} groups`}`,
   );
@@ -147,13 +157,13 @@ async function main(): Promise<number> {
   console.log("Dead-letter queues:");
   for (const [name, queue] of [
     ["ingest", sqs.queues.ingestDeadLetter],
-    ["commands", sqs.queues.commandsDeadLetter],
+    ["reconcile", sqs.queues.commandsDeadLetter],
   ] as const) {
     const letters = await readDeadLetters(sqs.client, queue);
     console.log(`  ${name}: ${letters.length} message${letters.length === 1 ? "" : "s"}`);
     for (const letter of letters) {
       console.log(
-        `    ${letter.errorType}: ${letter.errorMessage}${letter.eventId ? `  (event ${letter.eventId})` : ""}`,
+        `    ${letter.errorType}: ${letter.errorMessage}${letter.eventId ? `  (event ${letter.eventId})` : ""}${letter.entity ? `  (${letter.entity})` : ""}`,
       );
     }
   }
@@ -168,7 +178,20 @@ async function main(): Promise<number> {
     `Okta calls: ${oktaReads} (all reads), ${okta.requests.filter((r) => r.status === 429).length} throttled`,
   );
 
-  await Promise.all([sqs.stop(), secrets.stop(), fake?.stop(), okta.stop()]);
+  const stateFile = args["tallyfy-state"];
+  if (stateFile) {
+    await writeTallyfyState(
+      new TallyfyClient({
+        organizationId: args.org ?? fake?.organizationId ?? "",
+        baseUrl: tallyfyUrl,
+        tokens: new StaticTokenSource(token ?? "local-token"),
+      }),
+      stateFile,
+    );
+    console.log(`Tallyfy's final state: ${stateFile}`);
+  }
+
+  await Promise.all([sqs.stop(), secrets.stop(), fake?.stop(), okta.stop(), dynamo.stop()]);
   return 0;
 }
 

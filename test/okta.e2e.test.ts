@@ -132,7 +132,36 @@ describe("Okta Event Hooks and Log Streaming", () => {
     expect(pipeline.tallyfy.writes.filter((w) => w.path.endsWith("/disable"))).toHaveLength(1);
   });
 
-  it("deactivates a user already deleted in Okta by the login", async () => {
+  it("deactivates a deleted Okta user through the link the directory recorded when provisioning them", async () => {
+    // Prepare
+    await start();
+    okta.addUser(
+      {
+        login: "carol.diaz@example.com",
+        email: "carol.diaz@example.com",
+        firstName: "Carol",
+        lastName: "Diaz",
+      },
+      { id: ACME.carol },
+    );
+    okta.assignApp(ACME.appId, ACME.carol);
+    const aboutCarol = fixture("okta-event-hook/user-account-update-profile.json")
+      .replaceAll(ACME.alice, ACME.carol)
+      .replaceAll("alice.nguyen@example.com", "carol.diaz@example.com");
+    await pipeline.send(aboutCarol);
+    await pipeline.drain();
+    okta.deleteUser(ACME.carol);
+
+    // Act
+    await pipeline.send(fixture("okta-samples/user-lifecycle-delete-initiated.json"));
+    await pipeline.drain();
+
+    // Assess
+    expect(okta.requests.at(-1)?.status).toBe(404);
+    expect(pipeline.tallyfy.memberByEmail("carol.diaz@example.com")?.status).toBe("disabled");
+  });
+
+  it("deactivates nobody for a deleted Okta user the directory never linked, whatever login the event claims", async () => {
     // Prepare
     await start();
 
@@ -142,7 +171,9 @@ describe("Okta Event Hooks and Log Streaming", () => {
 
     // Assess
     expect(okta.requests.map((r) => r.status)).toEqual([404]);
-    expect(pipeline.tallyfy.memberByEmail("carol.diaz@example.com")?.status).toBe("disabled");
+    expect(pipeline.tallyfy.memberByEmail("carol.diaz@example.com")?.status).toBe("active");
+    expect(pipeline.tallyfy.writes).toEqual([]);
+    expect(totals(pipeline.tallies.ingest)).toMatchObject({ ignored: 1, deadLettered: 0 });
   });
 
   it("deactivates an active user unassigned from the Tallyfy app, and ignores other apps", async () => {
@@ -375,7 +406,8 @@ describe("order and repetition", () => {
     expect(once?.members.map((m) => [m.email, m.role, m.status])).toEqual([
       ["alice.nguyen@example.com", "admin", "invited"],
       ["bob.martinez@example.com", "standard", "disabled"],
-      ["carol.diaz@example.com", "standard", "disabled"],
+      // Deleted in Okta before this sync ever linked her: the event alone does not name her.
+      ["carol.diaz@example.com", "standard", "active"],
       ["dev.patel@example.com", "standard", "invited"],
     ]);
     expect(once?.groups).toEqual([

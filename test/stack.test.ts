@@ -154,6 +154,32 @@ describe("functions", () => {
     });
   });
 
+  it("keeps the directory in one on-demand, encrypted, recoverable table that outlives the stack", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: {
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+    const apply = template.findResources("AWS::Lambda::Function", {
+      Properties: {
+        Handler: "index.handler",
+        Environment: { Variables: { TALLYFY_SECRET_ID: Match.anyValue() } },
+      },
+    });
+    expect(JSON.stringify(apply)).toContain("DIRECTORY_TABLE_NAME");
+  });
+
   it("grants each function only what it uses, on the exact resources", () => {
     // Prepare
     const { template } = built;
@@ -167,12 +193,14 @@ describe("functions", () => {
       statementsOf(fragment)
         .map(
           (s) =>
-            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands)(DeadLetter)?Queue|TallyfySecret|OktaSecret/)?.[0]}`,
+            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands)(DeadLetter)?Queue|TallyfySecret|OktaSecret|Directory/)?.[0]}`,
         )
         .sort();
 
     // Assess
+    // The reconcile queue keeps the logical id `CommandsQueue`, so updating a stack never replaces it.
     expect(summary("IngestFunction")).toEqual([
+      "dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem -> Directory",
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> OktaSecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> IngestQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
@@ -183,20 +211,21 @@ describe("functions", () => {
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
     expect(summary("ApplyFunction")).toEqual([
+      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:UpdateItem -> Directory",
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> CommandsQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
-      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
   });
 });
 
 describe("operations", () => {
-  it("alarms on dead letters, queue age, and function errors and throttles, notifying the topic", () => {
+  it("alarms on dead letters, queue age, function errors and throttles, and directory throttling, notifying the topic", () => {
     // Prepare
     const { template } = built;
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    const directoryAlarm = alarms.find((a) => a.MetricName === undefined);
 
     // Assess
     expect(alarms.map((a) => a.MetricName).sort()).toEqual([
@@ -210,7 +239,10 @@ describe("operations", () => {
       "Errors",
       "Throttles",
       "Throttles",
+      undefined,
     ]);
+    // The directory's alarm sums ThrottledRequests over the operations the functions use.
+    expect(JSON.stringify(directoryAlarm?.Metrics)).toContain("ThrottledRequests");
     expect(alarms.every((a) => a.AlarmActions?.[0]?.Ref?.includes("AlarmTopic"))).toBe(true);
     // The TLS-only topic policy replaces SNS's default one: CloudWatch must be allowed again.
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
@@ -252,10 +284,11 @@ describe("operations", () => {
     for (const name of [
       "IngestQueueUrl",
       "IngestQueueArn",
-      "CommandsQueueUrl",
-      "CommandsQueueArn",
+      "ReconcileQueueUrl",
+      "ReconcileQueueArn",
       "IngestDeadLetterQueueUrl",
-      "CommandsDeadLetterQueueArn",
+      "ReconcileDeadLetterQueueArn",
+      "DirectoryTableName",
       "TallyfySecretArn",
     ]) {
       expect(outputs.some((o) => o.includes(name))).toBe(true);

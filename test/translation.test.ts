@@ -1,8 +1,24 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { deduplicationIdOf, messageGroupIdOf, toCommands } from "../handlers/core/commands.js";
 import { SyncConfigError } from "../handlers/core/config.js";
-import { identityEventJsonSchema, parseIdentityEvent } from "../handlers/core/identity-event.js";
+import {
+  assertNotFuture,
+  desiredRole,
+  FutureEventError,
+  groupKeyOf,
+  groupUpdates,
+  groupWishes,
+  isGuest,
+  mergeEvent,
+  type Person,
+  profileOf,
+} from "../handlers/core/desired-state.js";
+import {
+  type IdentityEvent,
+  identityEventJsonSchema,
+  parseIdentityEvent,
+} from "../handlers/core/identity-event.js";
+import { deduplicationIdOf, messageGroupIdOf } from "../handlers/core/reconcile-message.js";
 import { parseSyncConfig } from "../handlers/sources/index.js";
 
 const config = parseSyncConfig(
@@ -14,11 +30,26 @@ const config = parseSyncConfig(
   }),
 );
 
-function translate(event: Record<string, unknown>) {
-  return toCommands(
-    parseIdentityEvent(JSON.stringify({ id: "e1", time: "2026-11-23T10:00:00Z", ...event })),
-    config,
+let sequence = 0;
+
+function parse(event: Record<string, unknown>) {
+  sequence++;
+  return parseIdentityEvent(
+    JSON.stringify({
+      id: `e${sequence}`,
+      time: `2026-11-23T10:00:${String(sequence % 60).padStart(2, "0")}Z`,
+      ...event,
+    }),
   );
+}
+
+/** The person the events (earliest first unless they carry times) leave in the directory. */
+function merge(events: (Record<string, unknown> | IdentityEvent)[]): Person {
+  let person: Person | undefined;
+  for (const event of events)
+    person = mergeEvent(person, "id" in event ? (event as IdentityEvent) : parse(event), config).person;
+  if (!person) throw new Error("no events");
+  return person;
 }
 
 describe("the published JSON Schema", () => {
@@ -70,167 +101,158 @@ describe("configuration", () => {
   });
 });
 
-describe("events to commands", () => {
+describe("events merged into desired state", () => {
   it("decides role and every mapped group's membership from a full group list", () => {
     // Act
-    const { commands } = translate({
-      type: "user.updated",
-      user: { email: "a@example.com", groups: ["Staff", "00gABC", "Tallyfy Admins"] },
-    });
-
-    // Assess
-    expect(commands).toHaveLength(1);
-    expect(commands[0]).toMatchObject({
-      kind: "member.upsert",
-      role: { set: "admin" },
-      invite: true,
-      memberships: [
-        { group: "Engineering", present: false },
-        { group: "Sales", present: true },
-        { group: "0123456789abcdef0123456789abcdef", present: false },
-      ],
-    });
-  });
-
-  it("lets an explicit role win over groups, and leaves role and groups alone without either", () => {
-    // Act
-    const explicit = translate({
-      type: "user.updated",
-      user: { email: "a@example.com", role: "light", groups: ["Tallyfy Admins"] },
-    });
-    const plain = translate({ type: "user.updated", user: { email: "a@example.com", jobTitle: "CTO" } });
-
-    // Assess
-    expect(explicit.commands[0]).toMatchObject({ role: { set: "light" } });
-    expect(plain.commands[0]).toMatchObject({
-      profile: { jobTitle: "CTO" },
-      role: undefined,
-      memberships: undefined,
-    });
-  });
-
-  it("sends a single membership change through the member's own message group, not the group's", () => {
-    // Act
-    const { commands } = translate({
-      type: "group.member_added",
-      user: { email: "a@example.com" },
-      group: { name: "Engineering" },
-    });
-
-    // Assess
-    expect(commands).toEqual([
-      expect.objectContaining({
-        kind: "member.upsert",
-        invite: false,
-        memberships: [{ group: "Engineering", present: true }],
-      }),
+    const person = merge([
+      {
+        type: "user.updated",
+        user: { email: "a@example.com", groups: ["Staff", "00gABC", "Tallyfy Admins"] },
+      },
     ]);
-    expect(messageGroupIdOf(commands[0] as never)).toBe("member:a@example.com");
+
+    // Assess
+    expect(desiredRole(person, config)).toBe("admin");
+    expect([...groupWishes(person, config)]).toEqual([
+      ["Engineering", false],
+      ["Sales", true],
+      ["0123456789abcdef0123456789abcdef", false],
+    ]);
+  });
+
+  it("lets the newer of an explicit role and the group list decide, and leaves role and groups alone without either", () => {
+    // Act
+    const explicit = merge([
+      { type: "user.updated", user: { email: "a@example.com", groups: ["Tallyfy Admins"] } },
+      { type: "user.updated", user: { email: "a@example.com", role: "light" } },
+    ]);
+    const regrouped = merge([
+      { type: "user.updated", user: { email: "a@example.com", role: "light" } },
+      { type: "user.updated", user: { email: "a@example.com", groups: ["Tallyfy Admins"] } },
+    ]);
+    const plain = merge([{ type: "user.updated", user: { email: "a@example.com", jobTitle: "CTO" } }]);
+
+    // Assess
+    expect(desiredRole(explicit, config)).toBe("light");
+    expect(desiredRole(regrouped, config)).toBe("admin");
+    expect(desiredRole(plain, config)).toBeUndefined();
+    expect(groupWishes(plain, config).size).toBe(0);
   });
 
   it("raises the role on joining a role group and drops it to the default on leaving", () => {
     // Act
-    const added = translate({
-      type: "group.member_added",
-      user: { email: "a@example.com" },
-      group: { name: "Staff" },
-    });
-    const removed = translate({
-      type: "group.member_removed",
-      user: { email: "a@example.com" },
-      group: { name: "Staff" },
-    });
+    const added = merge([
+      { type: "group.member_added", user: { email: "a@example.com" }, group: { name: "Staff" } },
+    ]);
+    const removed = merge([
+      { type: "group.member_added", user: { email: "a@example.com" }, group: { name: "Staff" } },
+      { type: "group.member_removed", user: { email: "a@example.com" }, group: { name: "Staff" } },
+    ]);
 
     // Assess
-    expect(added.commands).toEqual([
-      expect.objectContaining({ kind: "member.upsert", role: { atLeast: "standard" }, invite: false }),
-    ]);
-    expect(removed.commands).toEqual([
-      expect.objectContaining({ role: { demoteFrom: "standard", to: "light" } }),
-    ]);
+    expect(desiredRole(added, config)).toBe("standard");
+    expect(desiredRole(removed, config)).toBe("light");
   });
 
-  it("makes guests of emails outside the member domains", () => {
+  it("lets a full list on a membership event decide over the one membership it names", () => {
     // Act
-    const created = translate({
-      type: "user.created",
-      user: { email: "g@partner.io", firstName: "G", groups: ["Engineering"] },
-    });
-    const joined = translate({
-      type: "group.member_added",
-      user: { email: "g@partner.io" },
-      group: { name: "Engineering" },
-    });
+    const person = merge([
+      {
+        type: "group.member_removed",
+        user: { email: "a@example.com", groups: ["Engineering"] },
+        group: { name: "Engineering" },
+      },
+    ]);
 
     // Assess
-    expect(created.commands[0]).toMatchObject({ kind: "guest.upsert", create: true });
-    expect(joined.commands).toEqual([
-      expect.objectContaining({
-        kind: "guest.upsert",
-        create: false,
-        memberships: [{ group: "Engineering", present: true }],
-      }),
-    ]);
+    expect(groupWishes(person, config).get("Engineering")).toBe(true);
   });
 
-  it("ignores a change to an unmapped group, saying so", () => {
+  it("keeps the newest value of each fact, whatever order the events arrive in", () => {
+    // Prepare
+    const older = {
+      type: "user.updated",
+      time: "2026-11-23T10:00:00Z",
+      user: { email: "a@example.com", jobTitle: "Old", groups: ["Engineering"] },
+    };
+    const newer = {
+      type: "user.updated",
+      time: "2026-11-23T10:05:00Z",
+      user: { email: "a@example.com", jobTitle: "New", groups: [] },
+    };
+
     // Act
-    const result = translate({
-      type: "group.member_added",
-      user: { email: "a@example.com" },
-      group: { name: "Finance" },
-    });
+    const [first, second] = [parse(older), parse(newer)];
+    const inOrder = merge([first, second]);
+    const reversed = merge([second, first]);
 
     // Assess
-    expect(result).toEqual({ commands: [], ignored: 'IdP group "Finance" is not mapped' });
+    expect(reversed).toEqual(inOrder);
+    expect(profileOf(inOrder).jobTitle).toBe("New");
+    expect(groupWishes(inOrder, config).get("Engineering")).toBe(false);
+  });
+
+  it("makes guests of emails outside the member domains, unless the source says otherwise", () => {
+    // Act
+    const guest = merge([{ type: "user.created", user: { email: "g@partner.io", firstName: "G" } }]);
+    const member = merge([{ type: "user.created", user: { email: "g@partner.io", guest: false } }]);
+
+    // Assess
+    expect(isGuest(guest, config)).toBe(true);
+    expect(isGuest(member, config)).toBe(false);
+  });
+
+  it("refuses an event dated more than five minutes ahead, naming it", () => {
+    // Prepare
+    const now = Date.parse("2026-11-23T10:00:00Z");
+
+    // Act
+    const ahead = () => assertNotFuture({ id: "e9", time: "2026-11-23T10:06:00Z" }, now);
+    const skewed = () => assertNotFuture({ id: "e8", time: "2026-11-23T10:04:00Z" }, now);
+
+    // Assess
+    expect(ahead).toThrow(FutureEventError);
+    expect(ahead).toThrow(/event e9 is dated 2026-11-23T10:06:00Z, 360 s in the future/);
+    expect(skewed).not.toThrow();
   });
 
   it("renames a Tallyfy group mapped by id or by the same name, and keeps a name the admin chose", () => {
     // Act
-    const byName = translate({
-      type: "group.updated",
-      group: { name: "Engineering 2", previousName: "Engineering" },
-    });
-    const byId = translate({ type: "group.updated", group: { name: "Platform", previousName: "Eng2" } });
-    const chosen = translate({
-      type: "group.updated",
-      group: { name: "Revenue", previousName: "00gabc", description: "Money" },
-    });
+    const byName = groupUpdates(
+      parse({ type: "group.updated", group: { name: "Engineering 2", previousName: "Engineering" } }),
+      config,
+    );
+    const byId = groupUpdates(
+      parse({ type: "group.updated", group: { name: "Platform", previousName: "Eng2" } }),
+      config,
+    );
+    const chosen = groupUpdates(
+      parse({
+        type: "group.updated",
+        group: { name: "Revenue", previousName: "00gabc", description: "Money" },
+      }),
+      config,
+    );
 
     // Assess
-    expect(byName.commands).toEqual([
-      expect.objectContaining({ kind: "group.update", group: "Engineering", name: "Engineering 2" }),
+    expect(byName).toEqual([{ target: "Engineering", name: "Engineering 2", description: undefined }]);
+    expect(byId).toEqual([
+      { target: "0123456789abcdef0123456789abcdef", name: "Platform", description: undefined },
     ]);
-    expect(byId.commands).toEqual([
-      expect.objectContaining({ group: "0123456789abcdef0123456789abcdef", name: "Platform" }),
-    ]);
-    expect(chosen.commands).toEqual([
-      expect.objectContaining({ group: "Sales", name: undefined, description: "Money" }),
-    ]);
+    expect(chosen).toEqual([{ target: "Sales", name: undefined, description: "Money" }]);
   });
 
-  it("keys commands by entity and derives the same deduplication id from the same event", () => {
+  it("keys reconcile messages by entity and revision, hashing what SQS cannot take", () => {
     // Act
-    const first = translate({
-      type: "user.updated",
-      user: { email: "A@Example.com", groups: ["Engineering"] },
-    }).commands[0];
-    const again = translate({
-      type: "user.updated",
-      user: { email: "A@Example.com", groups: ["Engineering"] },
-    }).commands[0];
-    const rename = translate({
-      type: "group.updated",
-      group: { name: "Engineering 2", previousName: "Engineering" },
-    });
+    const first = { kind: "person" as const, key: "a@example.com", revision: 3 };
 
     // Assess
-    if (!first || !again) throw new Error("expected commands");
-    expect(messageGroupIdOf(first)).toBe("member:a@example.com");
-    expect(deduplicationIdOf(first)).toBe(deduplicationIdOf(again));
-    expect(messageGroupIdOf(rename.commands[0] ?? first)).toBe("group:engineering");
-    expect(messageGroupIdOf({ ...first, kind: "group.update", group: "Équipe Paris" } as never)).toMatch(
+    expect(messageGroupIdOf(first)).toBe("person:a@example.com");
+    expect(deduplicationIdOf(first)).toBe(deduplicationIdOf({ ...first }));
+    expect(deduplicationIdOf(first)).not.toBe(deduplicationIdOf({ ...first, revision: 4 }));
+    expect(messageGroupIdOf({ kind: "group", key: groupKeyOf("Équipe Paris") })).toMatch(
       /^group:[0-9a-f]{48}$/,
     );
+    expect(groupKeyOf("0123456789ABCDEF0123456789abcdef")).toBe("0123456789abcdef0123456789abcdef");
   });
 });

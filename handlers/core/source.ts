@@ -21,6 +21,21 @@ export type Translation = (
       readonly status: "events";
       readonly events: readonly IdentityEvent[];
       readonly warnings?: readonly string[];
+      /**
+       * The source's own id for the user the events are about. The directory links it to the
+       * email on first sight; later events under another email are an email change.
+       */
+      readonly subject?: string;
+    }
+  | {
+      /**
+       * The source's user is gone and the source can no longer say who they were: the person the
+       * directory linked to `subject` when it was provisioned departs. No link, nobody departs.
+       */
+      readonly status: "departed";
+      readonly subject: string;
+      readonly id: string;
+      readonly time: string;
     }
   | { readonly status: "ignored"; readonly reason: string }
   | {

@@ -2,11 +2,9 @@
  * What both handlers do with a batch of SQS records, around their own per-record work:
  * Powertools partial batch processing, dead-lettering with the reason, and the tally.
  *
- * Every record ends in exactly one of six outcomes, so for every batch
- * `applied + noop + ignored + deferred + deadLettered + retried = received`:
+ * Every record ends in exactly one of five outcomes, so for every batch
+ * `applied + noop + ignored + deadLettered + retried = received`:
  * - applied, noop, ignored: the work ran (or had nothing to do); the record is deleted;
- * - deferred: it needs a person who does not exist yet, and was sent back through the ingest
- *   queue with a delay; the record is deleted;
  * - deadLettered: a permanent failure, or a transient one on the last allowed receive, was sent
  *   to the handler's dead-letter queue with its reason; the record is deleted;
  * - retried: a transient failure is reported in `batchItemFailures`, and SQS delivers it again
@@ -35,20 +33,22 @@ export interface CommonDeps {
   readonly onTally?: (tally: BatchTally) => void;
 }
 
-export type Status = "applied" | "noop" | "ignored" | "deferred";
+export type Status = "applied" | "noop" | "ignored";
 
 /** What the per-record work reports when it did not throw. */
 export interface RecordOutcome {
   readonly status: Status;
-  /** For metrics: the event type (ingest) or command kind (apply). */
+  /** For metrics: the event type (ingest) or the entity kind (apply). */
   readonly kind?: string;
   readonly eventId?: string;
   readonly reason?: string;
 }
 
-/** An error that knows the event it belongs to, so the dead letter can say. */
+/** An error that knows the event (ingest) or entity (apply) it belongs to, so the dead letter can say. */
 export interface WithEventId {
   readonly eventId?: string;
+  /** `person:<email>` or `group:<key>`. */
+  readonly entity?: string;
 }
 
 export interface BatchTally {
@@ -56,7 +56,6 @@ export interface BatchTally {
   readonly applied: number;
   readonly noop: number;
   readonly ignored: number;
-  readonly deferred: number;
   readonly deadLettered: number;
   readonly retried: number;
 }
@@ -101,7 +100,6 @@ export async function runBatch(
     applied: 0,
     noop: 0,
     ignored: 0,
-    deferred: 0,
     deadLettered: 0,
     retried: 0,
   };
@@ -122,6 +120,7 @@ export async function runBatch(
     } catch (error) {
       const eventId =
         (error as WithEventId | undefined)?.eventId ?? record.messageAttributes?.eventId?.stringValue;
+      const entity = (error as WithEventId | undefined)?.entity;
       const errorType = error instanceof Error ? error.name : "UnknownError";
       const errorMessage = error instanceof Error ? error.message : String(error);
       if (isTransient(error) && !isLastReceive(record, options.maxReceiveCount)) {
@@ -135,7 +134,7 @@ export async function runBatch(
         throw error;
       }
       // If this send fails the record is retried, so nothing is dropped even then.
-      await options.deadLetters.send(record, { errorType, errorMessage, eventId });
+      await options.deadLetters.send(record, { errorType, errorMessage, eventId, entity });
       tally.deadLettered++;
       bump(MetricName.DeadLettered, errorType);
       logger.error("dead-lettered", {

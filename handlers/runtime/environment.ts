@@ -3,11 +3,14 @@
  * No secret is ever in the environment: only the secret's id.
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
 import { describeIssues } from "../core/issues.js";
 import type { AnyIdentitySource } from "../core/source.js";
+import { Directory } from "../directory/directory.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
@@ -15,12 +18,15 @@ import { MemberDirectory } from "../tallyfy/member-directory.js";
 import { Reconciler } from "../tallyfy/reconciler.js";
 import type { ApplyDeps } from "./apply-handler.js";
 import type { IngestDeps } from "./ingest-handler.js";
-import { count, MetricName } from "./observability.js";
-import { CommandQueue, DeadLetterQueue, IngestQueue } from "./queues.js";
+import { count, logger, MetricName } from "./observability.js";
+import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "./queues.js";
 
 const common = {
   SYNC_CONFIG: z.string().optional(),
-  COMMANDS_QUEUE_URL: z.url(),
+  /** The FIFO queue of reconcile messages. */
+  RECONCILE_QUEUE_URL: z.url(),
+  /** The desired-state directory's DynamoDB table. */
+  DIRECTORY_TABLE_NAME: z.string().min(3),
   DEAD_LETTER_QUEUE_URL: z.url(),
   /** Must equal the source queue's redrive `maxReceiveCount`. */
   MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
@@ -42,12 +48,6 @@ export const ApplyEnvironmentSchema = z.object({
   TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** How long a read of the secret is trusted, seconds. */
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
-  /** Deferred commands (waiting for a person to be created) go back through this queue. */
-  INGEST_QUEUE_URL: z.url(),
-  /** First deferral delay, seconds; doubled each time. */
-  DEFER_BASE_SECONDS: z.coerce.number().int().min(0).max(900).default(30),
-  /** Deferrals before a command waiting for a person is dead-lettered. */
-  MAX_DEFERRALS: z.coerce.number().int().min(0).max(20).default(6),
 });
 
 /** A required variable is missing or malformed: the function cannot start. */
@@ -86,7 +86,8 @@ export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
   const sqs = sqsClient();
   return {
     config: lazyConfig(vars.SYNC_CONFIG),
-    commands: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
+    directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
+    reconcile: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
     ingestQueue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
@@ -127,11 +128,6 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     config,
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
-    deferrals: {
-      queue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
-      baseDelaySeconds: vars.DEFER_BASE_SECONDS,
-      maxDeferrals: vars.MAX_DEFERRALS,
-    },
     reconciler: () => {
       reconciler ??= buildReconciler({
         config: config(),
@@ -148,7 +144,8 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
             if (status === 429) count(MetricName.TallyfyThrottled);
           },
         }),
-        followUps: new CommandQueue(sqs, vars.COMMANDS_QUEUE_URL),
+        directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
+        queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
       });
       return reconciler;
     },
@@ -159,11 +156,25 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
 export function buildReconciler(parts: {
   config: SyncConfig;
   client: TallyfyClient;
-  followUps: CommandQueue;
+  directory: Directory;
+  queue: ReconcileQueue;
 }): Reconciler {
   return new Reconciler({
     ...parts,
-    directory: new MemberDirectory(parts.client),
+    members: new MemberDirectory(parts.client),
     onWrite: (operation) => count(MetricName.TallyfyWrites, { name: "operation", value: operation }),
+    onGuestProfileNotApplied: (email, fields) => {
+      // Tallyfy's contract notes say guest profile fields may be accepted and discarded.
+      logger.warn("Tallyfy kept the guest's old profile values", { email, fields });
+      count(MetricName.GuestProfileNotApplied);
+    },
   });
+}
+
+/** The directory's table, through `AWS_ENDPOINT_URL_DYNAMODB` when that is set (local runs). */
+export function directoryFrom(tableName: string, client: DynamoDBClient = new DynamoDBClient({})): Directory {
+  return new Directory(
+    DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    tableName,
+  );
 }

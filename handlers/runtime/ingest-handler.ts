@@ -3,33 +3,49 @@
  * it on fakes, while `handlers/ingest.ts` builds it from the environment.
  *
  * A body from any identity source (standard queue) -> the source that owns it, from the registry
- * -> canonical events -> validated commands -> FIFO commands queue. The handler knows no source
- * by name: a source's own ingress stamps the `source` message attribute, and a body without one
- * (or with one naming no registered source) goes to the first source that recognises its shape.
+ * -> canonical events -> merged into the directory by version -> "reconcile person X" (or group)
+ * on the FIFO reconcile queue. The handler knows no source by name: a source's own ingress stamps
+ * the `source` message attribute, and a body without one (or with one naming no registered
+ * source) goes to the first source that recognises its shape. Only identity-source bodies are
+ * accepted: nothing on this queue can ask for a Tallyfy change directly.
  */
 import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
-import { type Command, looksLikeCommand, parseCommand, toCommands } from "../core/commands.js";
-import type { SyncConfig } from "../core/config.js";
+import { roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../core/config.js";
+import { assertNotFuture, groupKeyOf, groupUpdates, personKey, versionOf } from "../core/desired-state.js";
 import { SyncError } from "../core/errors.js";
-import { parseJsonBody } from "../core/identity-event.js";
+import { type IdentityEvent, parseJsonBody } from "../core/identity-event.js";
+import type { ReconcileMessage } from "../core/reconcile-message.js";
 import { type AnyIdentitySource, SOURCE_ATTRIBUTE, type Translation } from "../core/source.js";
+import type { Directory } from "../directory/directory.js";
 import { type CommonDeps, type RecordOutcome, runBatch, type SqsHandler } from "./batch.js";
 import { logger, MetricName } from "./observability.js";
-import type { CommandQueue, IngestQueue } from "./queues.js";
+import type { IngestQueue, ReconcileQueue } from "./queues.js";
 
 export interface IngestDeps extends CommonDeps {
-  readonly commands: CommandQueue;
+  readonly directory: Directory;
+  readonly reconcile: ReconcileQueue;
   /** The ingest queue itself: a body holding several events is split into one message each. */
   readonly ingestQueue: IngestQueue;
   /** The registered identity sources, in the order they are asked to recognise a body. */
   readonly sources: readonly AnyIdentitySource[];
   /** A source's clients, built once per container; throws (permanently) when it is not set up. */
   readonly connection: (source: AnyIdentitySource) => unknown;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 /** No registered source recognises the body. Permanent. */
 export class UnknownSourceError extends SyncError {
+  public readonly transient = false;
+}
+
+/**
+ * A source now names its user by another email. Tallyfy cannot change a member's email, so the
+ * rest of the change applies to the person under the old address and this is dead-lettered for
+ * an administrator. Permanent.
+ */
+export class EmailChangeError extends SyncError {
   public readonly transient = false;
 }
 
@@ -44,12 +60,6 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
       new BatchProcessor(EventType.SQS),
       async (record): Promise<RecordOutcome> => {
         const config = deps.config();
-        if (looksLikeCommand(record.body)) {
-          // A command the apply step deferred, back after its delay: straight on to the commands queue.
-          const command = parseCommand(record.body);
-          await deps.commands.send([command]);
-          return { status: "applied", kind: "deferred command", eventId: command.eventId };
-        }
         const json = parseJsonBody(record.body);
         const source = sourceOf(deps.sources, record, json);
         const translation = await source.translate(json, {
@@ -58,7 +68,7 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           connection: () => deps.connection(source),
           deadline,
         });
-        return apply(deps, translation, config);
+        return record_(deps, translation, config, record);
       },
       {
         deadLetters: deps.deadLetters,
@@ -67,7 +77,6 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           applied: MetricName.EventsReceived,
           noop: MetricName.NoOps,
           ignored: MetricName.Ignored,
-          deferred: MetricName.Deferred,
         },
         kindDimension: "eventType",
         onTally: deps.onTally,
@@ -94,7 +103,12 @@ function sourceOf(
   return source;
 }
 
-async function apply(deps: IngestDeps, translation: Translation, config: SyncConfig): Promise<RecordOutcome> {
+async function record_(
+  deps: IngestDeps,
+  translation: Translation,
+  config: SyncConfig,
+  record: SQSRecord,
+): Promise<RecordOutcome> {
   const { about } = translation;
   switch (translation.status) {
     case "ignored":
@@ -102,20 +116,112 @@ async function apply(deps: IngestDeps, translation: Translation, config: SyncCon
     case "split":
       await deps.ingestQueue.requeue(translation.bodies);
       return { status: "applied", ...about };
+    case "departed": {
+      const source = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue ?? about.kind;
+      const email = await deps.directory.linkedEmail(sourceIdOf(deps, record, source), translation.subject);
+      if (!email) {
+        return {
+          status: "ignored",
+          reason: `user ${translation.subject} is gone from the source and was never provisioned by this sync; nobody is deactivated`,
+          ...about,
+        };
+      }
+      const departure: IdentityEvent = {
+        id: translation.id,
+        time: translation.time,
+        type: "user.deactivated",
+        user: { email },
+      };
+      return withEventId(about.eventId, () => recordEvents(deps, [departure], config, about));
+    }
     case "events": {
       for (const warning of translation.warnings ?? []) logger.warn("value left out", { ...about, warning });
-      const translated = translation.events.map((e) => toCommands(e, config));
-      const commands: Command[] = translated.flatMap((t) => t.commands);
-      if (commands.length === 0) {
-        const reason = translated.length === 1 ? translated[0]?.ignored : undefined;
-        return { status: "ignored", reason: reason ?? "nothing mapped to change", ...about };
+      let events = translation.events;
+      const first = events.find((e) => e.user !== undefined)?.user?.email;
+      if (translation.subject !== undefined && first !== undefined) {
+        const source = sourceIdOf(deps, record, about.kind);
+        const linked = await deps.directory.link(source, translation.subject, first);
+        if (linked !== personKey(first)) {
+          // The rest applies to the person Tallyfy knows; the email change goes to an administrator.
+          events = events.map((e) => (e.user ? { ...e, user: { ...e.user, email: linked } } : e));
+          await deps.deadLetters.send(record, {
+            errorType: EmailChangeError.name,
+            errorMessage: `${source} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email: the other changes were applied to ${linked}`,
+            eventId: about.eventId,
+          });
+          logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
+        }
       }
-      try {
-        await deps.commands.send(commands);
-      } catch (error) {
-        throw Object.assign(error as object, { eventId: about.eventId });
-      }
-      return { status: "applied", ...about };
+      return withEventId(about.eventId, () => recordEvents(deps, events, config, about));
     }
   }
+}
+
+/** The registered source that produced the record (for its links): the attribute, else the shape. */
+function sourceIdOf(deps: IngestDeps, record: SQSRecord, fallback: string): string {
+  const named = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue;
+  if (named !== undefined && deps.sources.some((s) => s.id === named)) return named;
+  try {
+    return sourceOf(deps.sources, record, JSON.parse(record.body)).id;
+  } catch {
+    return fallback;
+  }
+}
+
+async function withEventId<T>(eventId: string | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw Object.assign(error as object, { eventId });
+  }
+}
+
+/** Merges each event into the directory and asks for a reconcile of what it touched. */
+async function recordEvents(
+  deps: IngestDeps,
+  events: readonly IdentityEvent[],
+  config: SyncConfig,
+  about: Translation["about"],
+): Promise<RecordOutcome> {
+  const now = (deps.now ?? Date.now)();
+  for (const event of events) assertNotFuture(event, now);
+  const messages = new Map<string, ReconcileMessage>();
+  const ignored: string[] = [];
+  for (const event of events) {
+    if (event.type === "group.updated") {
+      const updates = groupUpdates(event, config);
+      if (updates.length === 0)
+        ignored.push(
+          `IdP group "${event.group.previousName ?? event.group.name}" is not mapped, or nothing in it changed`,
+        );
+      for (const { target, ...update } of updates) {
+        const key = groupKeyOf(target);
+        await deps.directory.recordGroupFacts(key, update, versionOf(event));
+        const revision = (await deps.directory.group(key))?.revision ?? 0;
+        messages.set(`group:${key}`, { kind: "group", key, revision });
+      }
+      continue;
+    }
+    const unmapped = unmappedMembership(event, config);
+    if (unmapped) {
+      ignored.push(unmapped);
+      continue;
+    }
+    const { email, revision } = await deps.directory.record(event, config);
+    messages.set(`person:${email}`, { kind: "person", key: email, revision });
+  }
+  if (messages.size === 0)
+    return { status: "ignored", reason: ignored.join("; ") || "nothing to change", ...about };
+  await deps.reconcile.send([...messages.values()]);
+  return { status: "applied", ...about };
+}
+
+/** A membership change of a group that gives no role and maps to no Tallyfy group, and says nothing else. */
+function unmappedMembership(event: IdentityEvent, config: SyncConfig): string | undefined {
+  if (event.type !== "group.member_added" && event.type !== "group.member_removed") return undefined;
+  const { email: _email, ...rest } = event.user;
+  if (Object.keys(rest).length > 0) return undefined;
+  const name = event.group.name;
+  if (roleOfGroup(config, name) !== undefined || tallyfyGroupsOf(config, name).length > 0) return undefined;
+  return `IdP group "${name}" is not mapped`;
 }

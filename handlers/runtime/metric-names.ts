@@ -6,15 +6,16 @@ export const METRICS_NAMESPACE = "TallyfyIdpSync";
 /** The metric names the dashboard and alarms use. */
 export const MetricName = {
   EventsReceived: "EventsReceived",
-  CommandsQueued: "CommandsQueued",
-  CommandsApplied: "CommandsApplied",
+  /** A reconcile that changed Tallyfy; dimension `kind` (person or group). */
+  Reconciled: "Reconciled",
   NoOps: "NoOps",
   Ignored: "Ignored",
-  Deferred: "Deferred",
   DeadLettered: "DeadLettered",
   Retried: "Retried",
   TallyfyWrites: "TallyfyWrites",
   TallyfyThrottled: "TallyfyThrottled",
+  /** Tallyfy answered a guest profile PUT but kept the old values. */
+  GuestProfileNotApplied: "GuestProfileNotApplied",
   /** A source's identity provider answered 429; dimension `source`. */
   SourceThrottled: "SourceThrottled",
 } as const;

@@ -1,5 +1,5 @@
 /**
- * The runtime side of the queues: sending commands to the FIFO commands queue, and moving a
+ * The runtime side of the queues: sending reconcile messages to the FIFO reconcile queue, and moving a
  * record that cannot be applied to its dead-letter queue with the reason attached.
  */
 import {
@@ -9,34 +9,31 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import { type Command, deduplicationIdOf, messageGroupIdOf } from "../core/commands.js";
 import { SyncError } from "../core/errors.js";
+import { deduplicationIdOf, messageGroupIdOf, type ReconcileMessage } from "../core/reconcile-message.js";
 
 /** SQS refused some or all of a send. Transient: the same send may succeed later. */
 export class QueueSendError extends SyncError {
   public readonly transient = true;
 }
 
-export class CommandQueue {
+export class ReconcileQueue {
   public constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
   ) {}
 
-  /** Sends commands in batches of ten. Re-sending after a partial failure is safe: ids deduplicate. */
-  public async send(commands: readonly Command[]): Promise<void> {
+  /** Sends in batches of ten. Re-sending after a partial failure is safe: ids deduplicate. */
+  public async send(messages: readonly ReconcileMessage[]): Promise<void> {
     await sendInBatches(
       this.sqs,
       this.queueUrl,
-      "commands",
-      commands.map((command) => ({
-        MessageBody: JSON.stringify(command),
-        MessageGroupId: messageGroupIdOf(command),
-        MessageDeduplicationId: deduplicationIdOf(command),
-        MessageAttributes: {
-          eventId: { DataType: "String", StringValue: command.eventId },
-          kind: { DataType: "String", StringValue: command.kind },
-        },
+      "reconcile messages",
+      messages.map((message) => ({
+        MessageBody: JSON.stringify(message),
+        MessageGroupId: messageGroupIdOf(message),
+        MessageDeduplicationId: deduplicationIdOf(message),
+        MessageAttributes: { kind: { DataType: "String", StringValue: message.kind } },
       })),
     );
   }
@@ -65,30 +62,12 @@ async function sendInBatches(
   }
 }
 
-/** The (standard) ingest queue, as the handlers write to it: deferred commands, and Okta events split apart. */
+/** The (standard) ingest queue, as ingest writes to it: a body holding several events, split apart. */
 export class IngestQueue {
   public constructor(
     private readonly sqs: SQSClient,
     private readonly ingestQueueUrl: string,
   ) {}
-
-  /**
-   * Sends a command back with a delay: FIFO queues have no per-message delay, and waiting in the
-   * FIFO queue would hold up every later command of its group.
-   */
-  public async defer(command: Command, delaySeconds: number): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.ingestQueueUrl,
-        MessageBody: JSON.stringify(command),
-        DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
-        MessageAttributes: {
-          eventId: { DataType: "String", StringValue: command.eventId },
-          kind: { DataType: "String", StringValue: command.kind },
-        },
-      }),
-    );
-  }
 
   /** Queues bodies as messages of their own; each then succeeds or fails alone. */
   public async requeue(bodies: readonly { body: string; eventId: string }[]): Promise<void> {
@@ -109,6 +88,8 @@ export interface DeadLetterReason {
   readonly errorType: string;
   readonly errorMessage: string;
   readonly eventId?: string;
+  /** The person or group a reconcile was about. */
+  readonly entity?: string;
 }
 
 const MAX_MESSAGE = 1_000;
@@ -138,6 +119,7 @@ export class DeadLetterQueue {
       receiveCount: { DataType: "Number", StringValue: record.attributes.ApproximateReceiveCount || "1" },
     };
     if (reason.eventId) attributes.eventId = { DataType: "String", StringValue: reason.eventId };
+    if (reason.entity) attributes.entity = { DataType: "String", StringValue: reason.entity };
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,

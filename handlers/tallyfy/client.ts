@@ -387,22 +387,10 @@ export class GuestsApi {
   }
 
   public create(guest: GuestCreate, opts?: CallOptions): Promise<Guest | undefined> {
-    const body = {
-      email: guest.email,
-      first_name: guest.firstName,
-      last_name: guest.lastName,
-      // Tallyfy silently drops a singular `phone` key on guests.
-      phone_1: guest.phone,
-      timezone: guest.timezone,
-      company_name: guest.companyName,
-    };
-    return this.api.write("guests.create", "POST", "/guests", body, GuestSchema, opts);
+    return this.api.write("guests.create", "POST", "/guests", guestBody(guest), GuestSchema, opts);
   }
 
-  /**
-   * Sets the guest's associated members (the list replaces the old one). Tallyfy accepts profile
-   * fields here and discards them, so this sends none: guest profiles cannot be changed by API.
-   */
+  /** Sets the guest's associated members (the list replaces the old one). */
   public update(
     email: string,
     associatedMembers: readonly number[],
@@ -410,6 +398,21 @@ export class GuestsApi {
   ): Promise<Guest | undefined> {
     const body = { email, associated_members: associatedMembers };
     return this.api.write("guests.update", "PUT", guestPath(email), body, GuestSchema, opts);
+  }
+
+  /**
+   * Sends the guest's profile as the "Update guest" page lists it. Tallyfy's contract notes say it
+   * may answer 2xx and discard the fields: compare the guest it returns with what was sent.
+   */
+  public updateProfile(guest: GuestCreate, opts?: CallOptions): Promise<Guest | undefined> {
+    return this.api.write(
+      "guests.updateProfile",
+      "PUT",
+      guestPath(guest.email),
+      guestBody(guest),
+      GuestSchema,
+      opts,
+    );
   }
 
   public async disable(email: string, opts?: CallOptions): Promise<void> {
@@ -447,6 +450,18 @@ function isUnknownGuest(error: unknown): boolean {
   if (error.status === 404) return true;
   const said = [error.detail.message ?? "", ...error.detail.fieldErrors];
   return error.status === 422 && said.some((text) => /email/i.test(text));
+}
+
+function guestBody(guest: GuestCreate) {
+  return {
+    email: guest.email,
+    first_name: guest.firstName,
+    last_name: guest.lastName,
+    // Tallyfy silently drops a singular `phone` key on guests.
+    phone_1: guest.phone,
+    timezone: guest.timezone,
+    company_name: guest.companyName,
+  };
 }
 
 function guestPath(email: string): string {

@@ -8,8 +8,8 @@
  * duplicate asks for it again, which changes nothing.
  */
 
-import { PROFILE_FIELDS } from "../../core/commands.js";
 import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
+import { PROFILE_FIELDS } from "../../core/desired-state.js";
 import { SyncError } from "../../core/errors.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import type { OktaCallOptions, OktaClient, OktaUser } from "./client.js";
@@ -63,6 +63,13 @@ export interface Translated {
   readonly ignored?: string;
   /** Profile values left out because they cannot be written to Tallyfy (masked, too long...). */
   readonly warnings: string[];
+  /** The Okta user id the events are about. */
+  readonly subject?: string;
+  /**
+   * The Okta user no longer exists, so Okta cannot say who they were: whoever the directory
+   * linked to this id when provisioning them departs. The event's own login is not trusted.
+   */
+  readonly departed?: { readonly subject: string; readonly id: string; readonly time: string };
 }
 
 export interface OktaAdapterDeps {
@@ -106,23 +113,29 @@ export async function translateOktaEvent(
 
   const user = await deps.client.getUser(target.id, opts);
   if (!user) {
-    // Deleted in Okta: nothing left to read, but whoever it was must still leave Tallyfy.
-    if (!isEmail(login)) {
-      throw new OktaUserUnresolvableError(
-        `Okta user ${target.id} no longer exists and its login "${login}" is not an email; deactivate them in Tallyfy by hand`,
-      );
-    }
-    return { events: [{ ...base, type: "user.deactivated", user: { email: login } }], warnings: [] };
+    return {
+      events: [],
+      warnings: [],
+      departed: { subject: target.id, id: event.uuid, time: event.published },
+    };
   }
   const email = emailOf(user, okta, login);
   const guest = isGuestType(user, okta);
   if (INACTIVE.has(user.status)) {
-    return { events: [{ ...base, type: "user.deactivated", user: { email, guest } }], warnings: [] };
+    return {
+      events: [{ ...base, type: "user.deactivated", user: { email, guest } }],
+      warnings: [],
+      subject: user.id,
+    };
   }
   const assigned = okta.appId ? await deps.client.isAssignedToApp(okta.appId, user.id, opts) : true;
   if (!assigned) {
     if (USER_LEFT.has(type)) {
-      return { events: [{ ...base, type: "user.deactivated", user: { email, guest } }], warnings: [] };
+      return {
+        events: [{ ...base, type: "user.deactivated", user: { email, guest } }],
+        warnings: [],
+        subject: user.id,
+      };
     }
     return ignore(`Okta user ${user.id} is not assigned to the Tallyfy app`);
   }
@@ -147,7 +160,7 @@ export async function translateOktaEvent(
   const events: IdentityEvent[] = USER_RETURNED.has(type)
     ? [{ ...base, id: `${event.uuid}:reactivate`, type: "user.reactivated", user: { email, guest } }, state]
     : [state];
-  return { events, warnings };
+  return { events, warnings, subject: user.id };
 }
 
 async function groupChanged(

@@ -84,7 +84,14 @@ export const oktaSource: IdentitySource<OktaConfig, OktaClient> = {
         { deadline },
       );
       if (translated.ignored !== undefined) return { status: "ignored", reason: translated.ignored, about };
-      return { status: "events", events: translated.events, warnings: translated.warnings, about };
+      if (translated.departed) return { status: "departed", ...translated.departed, about };
+      return {
+        status: "events",
+        events: translated.events,
+        warnings: translated.warnings,
+        subject: translated.subject,
+        about,
+      };
     } catch (error) {
       throw Object.assign(error as object, { eventId: event.uuid });
     }

@@ -1,0 +1,307 @@
+/**
+ * The desired state of one person, and the rules by which an identity event merges into it.
+ *
+ * Every fact carries the version at which its source set it. A fact changes only when an event
+ * brings a newer version, so events may arrive late, twice or in any order and the merged state
+ * is the same: the one the newest event of each fact says. Pure: no AWS, no I/O.
+ */
+import { createHash } from "node:crypto";
+import {
+  type CoreConfig,
+  isMemberEmail,
+  mappedTallyfyGroups,
+  roleOfGroup,
+  sameGroup,
+  tallyfyGroupsOf,
+} from "./config.js";
+import { SyncError } from "./errors.js";
+import type { EventUser, IdentityEvent } from "./identity-event.js";
+import { higherRole, type Role } from "./roles.js";
+
+export const PROFILE_FIELDS = [
+  "firstName",
+  "lastName",
+  "phone",
+  "jobTitle",
+  "jobDescription",
+  "team",
+  "timezone",
+] as const;
+export type ProfileField = (typeof PROFILE_FIELDS)[number];
+export type Profile = Partial<Record<ProfileField, string>>;
+
+/**
+ * The source time in milliseconds, zero-padded, then the event id: compared as strings, later
+ * times win and two events of the same millisecond are still ordered the same way everywhere.
+ */
+export type Version = string;
+
+export interface Fact<T> {
+  readonly value: T;
+  readonly v: Version;
+}
+
+/** One IdP group's membership: the group's name as the source spelled it, and whether the person is in it. */
+export interface Membership extends Fact<boolean> {
+  readonly name: string;
+}
+
+export interface Person {
+  /** Lower-cased: the key. */
+  readonly email: string;
+  /** As the source spelled it: what an invitation is sent to. */
+  readonly address: string;
+  readonly profile: Readonly<Partial<Record<ProfileField, Fact<string>>>>;
+  /** Set only when a source said so; otherwise `memberDomains` decides. */
+  readonly guest?: Fact<boolean>;
+  /** An explicit role from the source. */
+  readonly role?: Fact<Role>;
+  readonly status?: Fact<"active" | "inactive">;
+  /** By lower-cased IdP group name or id. */
+  readonly memberships: Readonly<Record<string, Membership>>;
+  /**
+   * A user event (created, updated, reactivated) has described the person, so they may be
+   * invited. A membership change alone names someone the source may not provision here.
+   */
+  readonly provisioned?: boolean;
+}
+
+/** Events dated further ahead than this are refused: a bad clock must not freeze a record. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** An event dated in the future. Permanent: retrying does not make it true. */
+export class FutureEventError extends SyncError {
+  public readonly transient = false;
+}
+
+export function versionOf(event: Pick<IdentityEvent, "time" | "id">): Version {
+  return `${String(Math.max(0, Date.parse(event.time))).padStart(15, "0")}#${event.id}`;
+}
+
+/** Throws a {@link FutureEventError} for an event dated more than five minutes ahead of `now`. */
+export function assertNotFuture(event: Pick<IdentityEvent, "time" | "id">, now: number): void {
+  const ahead = Date.parse(event.time) - now;
+  if (ahead > MAX_CLOCK_SKEW_MS) {
+    throw new FutureEventError(
+      `event ${event.id} is dated ${event.time}, ${Math.round(ahead / 1000)} s in the future (at most ${MAX_CLOCK_SKEW_MS / 1000} s allowed); check the source's clock`,
+    );
+  }
+}
+
+export function personKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function newer<T>(current: Fact<T> | undefined, v: Version): boolean {
+  return current === undefined || v > current.v;
+}
+
+/** The IdP groups the configuration names: a full group list makes each unlisted one absent. */
+function configuredGroups(config: CoreConfig): string[] {
+  return [
+    ...config.roles.admin,
+    ...config.roles.standard,
+    ...config.roles.light,
+    ...Object.keys(config.groups),
+  ];
+}
+
+/**
+ * Merges an event about a person into their state. Returns the new state and whether anything a
+ * reconcile would act on changed (a newer version of the same value changes nothing to act on,
+ * but is kept, so an older event can no longer win).
+ */
+export function mergeEvent(
+  current: Person | undefined,
+  event: IdentityEvent,
+  config: CoreConfig,
+): { readonly person: Person; readonly changed: boolean } {
+  const user = event.user as EventUser;
+  const v = versionOf(event);
+  let changed = current === undefined;
+  const profile = { ...current?.profile };
+  const memberships: Record<string, Membership> = { ...current?.memberships };
+  let { guest, role, status } = current ?? {};
+
+  for (const field of PROFILE_FIELDS) {
+    const value = user[field];
+    if (value === undefined || !newer(profile[field], v)) continue;
+    changed ||= profile[field]?.value !== value;
+    profile[field] = { value, v };
+  }
+  if (user.guest !== undefined && newer(guest, v)) {
+    changed ||= guest?.value !== user.guest;
+    guest = { value: user.guest, v };
+  }
+  if (user.role !== undefined && newer(role, v)) {
+    changed ||= role?.value !== user.role;
+    role = { value: user.role, v };
+  }
+  const wanted =
+    event.type === "user.deactivated"
+      ? "inactive"
+      : event.type === "user.created" || event.type === "user.reactivated"
+        ? "active"
+        : undefined;
+  if (wanted !== undefined && newer(status, v)) {
+    changed ||= status?.value !== wanted;
+    status = { value: wanted, v };
+  }
+  const setMembership = (name: string, present: boolean) => {
+    const key = name.trim().toLowerCase();
+    const existing = memberships[key];
+    if (!newer(existing, v)) return;
+    changed ||= existing?.value !== present;
+    memberships[key] = { name: existing?.name ?? name.trim(), value: present, v };
+  };
+  // The full list first: when an event also names one membership, the list it carries decides.
+  if (user.groups) {
+    const listed = new Set(user.groups.map((g) => g.trim().toLowerCase()));
+    for (const name of user.groups) setMembership(name, true);
+    for (const name of [...configuredGroups(config), ...Object.values(memberships).map((m) => m.name)]) {
+      if (!listed.has(name.trim().toLowerCase())) setMembership(name, false);
+    }
+  }
+  if ((event.type === "group.member_added" || event.type === "group.member_removed") && event.group) {
+    setMembership(event.group.name, event.type === "group.member_added");
+  }
+  const provisions =
+    event.type === "user.created" || event.type === "user.updated" || event.type === "user.reactivated";
+  changed ||= provisions && current?.provisioned !== true;
+  const provisioned = current?.provisioned === true || provisions;
+  const address = current?.address ?? user.email.trim();
+  const person: Person = {
+    email: personKey(user.email),
+    address,
+    profile,
+    memberships,
+    ...(provisioned ? { provisioned } : {}),
+    ...(guest ? { guest } : {}),
+    ...(role ? { role } : {}),
+    ...(status ? { status } : {}),
+  };
+  return { person, changed };
+}
+
+/** The event says so, or else the email's domain decides. */
+export function isGuest(person: Person, config: CoreConfig): boolean {
+  return person.guest?.value ?? !isMemberEmail(config, person.email);
+}
+
+/** Inactive, and the configuration acts on departures. */
+export function hasDeparted(person: Person, config: CoreConfig): boolean {
+  return person.status?.value === "inactive" && config.deprovision !== "none";
+}
+
+export function profileOf(person: Person): Profile {
+  const profile: Profile = {};
+  for (const field of PROFILE_FIELDS) {
+    const fact = person.profile[field];
+    if (fact) profile[field] = fact.value;
+  }
+  return profile;
+}
+
+/**
+ * The member's role, or undefined to leave Tallyfy's alone. The newer of the explicit role and
+ * the newest role-group membership decides; memberships give the highest role of the present
+ * ones, else the default.
+ */
+export function desiredRole(person: Person, config: CoreConfig): Role | undefined {
+  let derived: Role | undefined;
+  let newest: Version | undefined;
+  for (const membership of Object.values(person.memberships)) {
+    const role = roleOfGroup(config, membership.name);
+    if (!role) continue;
+    if (newest === undefined || membership.v > newest) newest = membership.v;
+    if (membership.value) derived = derived ? higherRole(derived, role) : role;
+  }
+  if (person.role && (newest === undefined || person.role.v >= newest)) return person.role.value;
+  return newest === undefined ? undefined : (derived ?? config.defaultRole);
+}
+
+/**
+ * Whether the person should be in the mapped Tallyfy group `target`: undefined when none of their
+ * known memberships maps to it (the directory does not manage them there: leave them as they are).
+ */
+export function wantsGroup(person: Person, target: string, config: CoreConfig): boolean | undefined {
+  let managed = false;
+  let present = false;
+  for (const membership of Object.values(person.memberships)) {
+    if (!tallyfyGroupsOf(config, membership.name).some((t) => sameGroup(t, target))) continue;
+    managed = true;
+    present ||= membership.value;
+  }
+  if (!managed) return undefined;
+  return present && !hasDeparted(person, config);
+}
+
+/** Every mapped Tallyfy group the person is managed in, with whether they belong there. */
+export function groupWishes(person: Person, config: CoreConfig): Map<string, boolean> {
+  const wishes = new Map<string, boolean>();
+  for (const target of mappedTallyfyGroups(config)) {
+    const wanted = wantsGroup(person, target, config);
+    if (wanted !== undefined) wishes.set(target, wanted);
+  }
+  return wishes;
+}
+
+/** Changes with the parts of the configuration a reconcile reads, so a new configuration is applied again. */
+export function configFingerprint(config: CoreConfig): string {
+  const { memberDomains, roles, defaultRole, groups, deprovision, createMissingGroups } = config;
+  return createHash("sha256")
+    .update(JSON.stringify({ memberDomains, roles, defaultRole, groups, deprovision, createMissingGroups }))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** The key of a mapped Tallyfy group in the directory and on the queue: its id, or its name until resolved. */
+export function groupKeyOf(target: string): string {
+  const trimmed = target.trim().toLowerCase();
+  return /^[0-9a-f]{32}$/.test(trimmed) ? trimmed : `name:${trimmed}`;
+}
+
+/** A group's desired name and description, from `group.updated` events. */
+export interface GroupFacts {
+  readonly name?: Fact<string>;
+  readonly description?: Fact<string>;
+}
+
+/**
+ * The Tallyfy groups a `group.updated` event changes, with the facts it sets on each. The Tallyfy
+ * group follows an IdP rename when it is mapped by id or under the IdP's own name; a mapping to a
+ * different name is the administrator's choice and is kept.
+ */
+export function groupUpdates(
+  event: IdentityEvent,
+  config: CoreConfig,
+): { readonly target: string; readonly name?: string; readonly description?: string }[] {
+  if (event.type !== "group.updated") return [];
+  const { group } = event;
+  const lookup = group.previousName ?? group.name;
+  return tallyfyGroupsOf(config, lookup).flatMap((target) => {
+    const follows = /^[0-9a-f]{32}$/i.test(target) || sameGroup(target, lookup);
+    const name =
+      group.previousName && follows && !sameGroup(group.previousName, group.name) ? group.name : undefined;
+    if (name === undefined && group.description === undefined) return [];
+    return [{ target, name, description: group.description }];
+  });
+}
+
+export function mergeGroupFacts(
+  current: GroupFacts | undefined,
+  update: { readonly name?: string; readonly description?: string },
+  v: Version,
+): { readonly facts: GroupFacts; readonly changed: boolean } {
+  let changed = false;
+  let { name, description } = current ?? {};
+  if (update.name !== undefined && newer(name, v)) {
+    changed ||= name?.value !== update.name;
+    name = { value: update.name, v };
+  }
+  if (update.description !== undefined && newer(description, v)) {
+    changed ||= description?.value !== update.description;
+    description = { value: update.description, v };
+  }
+  return { facts: { ...(name ? { name } : {}), ...(description ? { description } : {}) }, changed };
+}

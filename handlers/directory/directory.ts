@@ -1,0 +1,318 @@
+/**
+ * The desired-state directory: one DynamoDB table holding what the identity sources say should be
+ * true, and what the reconciler last made true.
+ *
+ * Items (partition key `pk` only):
+ * - `person#<email>`: the person's facts with their versions (core/desired-state.ts), their
+ *   memberships, `revision` (bumped on every change a reconcile acts on), `reconciled` (the
+ *   revision and configuration last applied to Tallyfy), and the Tallyfy ids learnt on the way.
+ *   Memberships live in the person's item so one conditional write merges a whole event.
+ * - `idpgroup#<IdP group>`: the emails of everyone with a membership in the group, present or
+ *   absent: the index a group reconcile reads. Only ever added to, before the person is written.
+ * - `link#<source>#<source's user id>`: the email the source's user was provisioned under, so a
+ *   deletion can be resolved without trusting the event's own claims.
+ * - `group#<Tallyfy group id, or name:<mapped name>>`: the group's revision, what was reconciled,
+ *   and for a mapped name its resolved id and the `group.updated` facts.
+ *
+ * Every read the reconciler decides on is consistent; writes are optimistic, conditioned on the
+ * revision read, and a conflict reads and merges again.
+ */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { CoreConfig } from "../core/config.js";
+import {
+  type GroupFacts,
+  mergeEvent,
+  mergeGroupFacts,
+  type Person,
+  personKey,
+  type Version,
+} from "../core/desired-state.js";
+import { SyncError } from "../core/errors.js";
+import type { IdentityEvent } from "../core/identity-event.js";
+
+/** What a reconcile last applied: the revision, under which configuration. */
+export interface Reconciled {
+  readonly revision: number;
+  readonly config: string;
+}
+
+export interface PersonRecord extends Person {
+  readonly revision: number;
+  readonly reconciled?: Reconciled;
+  /** The Tallyfy member id, once the reconciler has seen or made the member. */
+  readonly memberId?: number;
+  /** Tallyfy has (or had) a guest with this email: disabled when the person becomes a member. */
+  readonly hadGuest?: boolean;
+  /** For guests: the mapped Tallyfy groups last asked to include (true) or exclude them. */
+  readonly requestedGroups?: Readonly<Record<string, boolean>>;
+}
+
+export interface GroupRecord {
+  /** `group#` key: a Tallyfy group id, or `name:<lower-cased mapped name>`. */
+  readonly key: string;
+  readonly revision: number;
+  readonly reconciled?: Reconciled;
+  /** For a name key: the Tallyfy group id it resolved to. */
+  readonly groupId?: string;
+  readonly facts?: GroupFacts;
+}
+
+/** The directory kept failing to take a write because others kept changing the item. Transient. */
+export class DirectoryConflictError extends SyncError {
+  public readonly transient = true;
+}
+
+const MAX_ATTEMPTS = 8;
+
+export class Directory {
+  public constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Merges an event about a person. Returns the person's revision after it, bumped only when the
+   * event changed something a reconcile acts on; an old or repeated event leaves it as it was.
+   */
+  public async record(
+    event: IdentityEvent,
+    config: CoreConfig,
+  ): Promise<{ readonly email: string; readonly revision: number; readonly changed: boolean }> {
+    const email = personKey(event.user?.email ?? "");
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.person(email);
+      const { person, changed } = mergeEvent(current, event, config);
+      const revision = (current?.revision ?? 0) + (changed ? 1 : 0);
+      // The index first: a group reconcile must find everyone whose membership it may read.
+      const before = new Set(Object.keys(current?.memberships ?? {}));
+      for (const key of Object.keys(person.memberships)) {
+        if (!before.has(key)) await this.#index(key, email);
+      }
+      if (!changed && !versionsMoved(current, person)) return { email, revision, changed };
+      const written = await this.#putIfUnchanged({ ...current, ...person, revision, pk: `person#${email}` });
+      if (written) return { email, revision, changed };
+    }
+    throw new DirectoryConflictError(`person ${email} kept changing while this event was merged`);
+  }
+
+  /** The person's newest desired state (a consistent read), or undefined when no source named them. */
+  public async person(email: string): Promise<PersonRecord | undefined> {
+    return (await this.#get(`person#${personKey(email)}`)) as PersonRecord | undefined;
+  }
+
+  public async people(emails: readonly string[]): Promise<PersonRecord[]> {
+    const found: PersonRecord[] = [];
+    const keys = [...new Set(emails.map(personKey))];
+    for (let start = 0; start < keys.length; start += 100) {
+      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined =
+        {
+          [this.tableName]: {
+            Keys: keys.slice(start, start + 100).map((email) => ({ pk: `person#${email}` })),
+            ConsistentRead: true,
+          },
+        };
+      while (request && Object.keys(request).length > 0) {
+        const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
+        found.push(...((result.Responses?.[this.tableName] ?? []) as PersonRecord[]));
+        request = result.UnprocessedKeys as typeof request;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Notes what a reconcile learnt of Tallyfy and, when given, what it applied. `reconciled` never
+   * moves back: a slower reconcile of an older revision leaves a newer one's note alone.
+   */
+  public async personReconciled(
+    email: string,
+    reconciled: Reconciled | undefined,
+    learnt: Partial<Pick<PersonRecord, "memberId" | "hadGuest" | "requestedGroups">>,
+  ): Promise<void> {
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [name, value] of Object.entries(learnt)) {
+      if (value === undefined) continue;
+      sets.push(`${name} = :${name}`);
+      values[`:${name}`] = value;
+    }
+    let condition = "attribute_exists(pk)";
+    if (reconciled) {
+      sets.push("reconciled = :r");
+      values[":r"] = reconciled;
+      values[":rev"] = reconciled.revision;
+      condition += " AND (attribute_not_exists(reconciled) OR reconciled.revision <= :rev)";
+    }
+    if (sets.length === 0) return;
+    await this.#update(`person#${personKey(email)}`, `SET ${sets.join(", ")}`, condition, values);
+  }
+
+  /** Everyone the directory has a membership for, present or absent, in any of these IdP groups. */
+  public async membersOfIdpGroups(idpGroups: readonly string[]): Promise<PersonRecord[]> {
+    const emails = new Set<string>();
+    for (const group of new Set(idpGroups.map((g) => g.trim().toLowerCase()))) {
+      const item = await this.#get(`idpgroup#${group}`);
+      for (const email of (item?.emails as Set<string> | undefined) ?? []) emails.add(email);
+    }
+    return this.people([...emails]);
+  }
+
+  /** Links a source's user id to the email it was provisioned under; the first link is kept. */
+  public async link(source: string, userId: string, email: string): Promise<string> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: linkKey(source, userId), email: personKey(email) },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return personKey(email);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return (await this.linkedEmail(source, userId)) ?? personKey(email);
+    }
+  }
+
+  public async linkedEmail(source: string, userId: string): Promise<string | undefined> {
+    return (await this.#get(linkKey(source, userId)))?.email as string | undefined;
+  }
+
+  /** A group's record: revision, what was reconciled, and for a name its id and facts. */
+  public async group(key: string): Promise<GroupRecord | undefined> {
+    const item = await this.#get(`group#${key}`);
+    return item && { ...(item as unknown as GroupRecord), key };
+  }
+
+  /** Asks for another reconcile of the group: returns the revision to put in the message. */
+  public async touchGroup(key: string): Promise<number> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `group#${key}` },
+        UpdateExpression: "ADD revision :one, etag :one",
+        ExpressionAttributeValues: { ":one": 1 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Number(result.Attributes?.revision ?? 1);
+  }
+
+  /** Merges a `group.updated`'s facts for a mapped name; returns whether anything changed. */
+  public async recordGroupFacts(
+    key: string,
+    update: { readonly name?: string; readonly description?: string },
+    v: Version,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.group(key);
+      const { facts, changed } = mergeGroupFacts(current?.facts, update, v);
+      if (!changed) return false;
+      const written = await this.#putIfUnchanged({
+        ...current,
+        pk: `group#${key}`,
+        facts,
+        revision: (current?.revision ?? 0) + 1,
+      });
+      if (written) return true;
+    }
+    throw new DirectoryConflictError(`group ${key} kept changing while its update was merged`);
+  }
+
+  /** Keeps the Tallyfy group id a mapped name resolved to: a later rename never breaks the mapping. */
+  public async resolveGroup(key: string, groupId: string): Promise<void> {
+    await this.#update(`group#${key}`, "SET groupId = :id", undefined, { ":id": groupId });
+  }
+
+  public async groupReconciled(key: string, reconciled: Reconciled): Promise<void> {
+    await this.#update(
+      `group#${key}`,
+      "SET reconciled = :r",
+      "attribute_not_exists(reconciled) OR reconciled.revision <= :rev",
+      { ":r": reconciled, ":rev": reconciled.revision },
+    );
+  }
+
+  async #get(pk: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    return result.Item;
+  }
+
+  async #index(idpGroup: string, email: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `idpgroup#${idpGroup}` },
+        UpdateExpression: "ADD emails :e",
+        ExpressionAttributeValues: { ":e": new Set([email]) },
+      }),
+    );
+  }
+
+  /**
+   * Puts the item if nobody wrote it since it was read: every write bumps `etag`, so this also
+   * keeps what a reconcile noted in between.
+   */
+  async #putIfUnchanged(item: Record<string, unknown>): Promise<boolean> {
+    const etag = item.etag as number | undefined;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...item, etag: (etag ?? 0) + 1 },
+          ConditionExpression: etag === undefined ? "attribute_not_exists(etag)" : "etag = :etag",
+          ExpressionAttributeValues: etag === undefined ? undefined : { ":etag": etag },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async #update(
+    pk: string,
+    expression: string,
+    condition: string | undefined,
+    values: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk },
+          UpdateExpression: `${expression} ADD etag :one`,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: { ...values, ":one": 1 },
+        }),
+      );
+    } catch (error) {
+      // A newer reconcile got there first: what it noted stands.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
+
+function linkKey(source: string, userId: string): string {
+  return `link#${source}#${userId}`;
+}
+
+/** A newer version of the same value: kept so an older event can no longer win, without a reconcile. */
+function versionsMoved(current: Person | undefined, person: Person): boolean {
+  return JSON.stringify(current && stripRecord(current)) !== JSON.stringify(stripRecord(person));
+}
+
+function stripRecord(person: Person) {
+  const { profile, memberships, guest, role, status, provisioned } = person;
+  return { profile, memberships, guest, role, status, provisioned };
+}

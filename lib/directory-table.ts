@@ -1,0 +1,54 @@
+/**
+ * The desired-state directory's table (handlers/directory/directory.ts): one partition key, on
+ * demand, point-in-time recovery, encrypted, and kept when the stack is deleted, because it is
+ * the record of who was provisioned from where.
+ */
+import { type aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb, RemovalPolicy } from "aws-cdk-lib";
+import type { IGrantable } from "aws-cdk-lib/aws-iam";
+import { Construct } from "constructs";
+
+export interface DirectoryTableProps {
+  /**
+   * What happens to the table when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class DirectoryTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  public constructor(scope: Construct, id: string, props: DirectoryTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, "Table", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Ingest merges events: it reads, puts and updates items, and nothing else. */
+  public grantRecord(grantee: IGrantable): void {
+    this.table.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
+  }
+
+  /** Apply reads desired state and notes what it reconciled: it never puts or deletes an item. */
+  public grantReconcile(grantee: IGrantable): void {
+    this.table.grant(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem");
+  }
+
+  /** Requests DynamoDB throttled, summed over the operations the functions use. */
+  public metricThrottled(): cloudwatch.IMetric {
+    return this.table.metricThrottledRequestsForOperations({
+      operations: [
+        dynamodb.Operation.GET_ITEM,
+        dynamodb.Operation.PUT_ITEM,
+        dynamodb.Operation.UPDATE_ITEM,
+        dynamodb.Operation.BATCH_GET_ITEM,
+      ],
+    });
+  }
+}
