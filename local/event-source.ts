@@ -8,6 +8,7 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -113,22 +114,16 @@ export interface EventSourceOptions {
 export class LocalEventSource {
   /** Batches delivered so far. */
   public invocations = 0;
-  /** True while a batch is being received or handled. */
+  /**
+   * True while a batch is being handled. A receive in progress does not count: a message it takes
+   * is in flight on the queue, which a drain sees; counting it made idle pollers look busy.
+   */
   public busy = false;
 
   public constructor(private readonly options: EventSourceOptions) {}
 
   /** Receives one batch and processes it; returns how many records it held. */
   public async pollOnce(): Promise<number> {
-    this.busy = true;
-    try {
-      return await this.#pollOnce();
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  async #pollOnce(): Promise<number> {
     const { client, queue, handler } = this.options;
     const { Messages = [] } = await client.send(
       new ReceiveMessageCommand({
@@ -140,6 +135,16 @@ export class LocalEventSource {
       }),
     );
     if (Messages.length === 0) return 0;
+    this.busy = true;
+    try {
+      return await this.#handle(Messages);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async #handle(Messages: Message[]): Promise<number> {
+    const { client, queue, handler } = this.options;
     const records: SQSRecord[] = Messages.map((message) => ({
       messageId: message.MessageId ?? "",
       receiptHandle: message.ReceiptHandle ?? "",
@@ -239,19 +244,21 @@ export async function drain(
   client: SQSClient,
   sources: readonly { source: LocalEventSource; queue: LocalQueue }[],
   timeoutMs = 60_000,
+  /** How often the queues are checked, and idle pollers poll again; shorter in tests. */
+  intervalMs = 100,
 ): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   let finished = false;
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const pollers = sources.map(async ({ source }) => {
     while (!finished && Date.now() < until) {
-      if ((await source.pollOnce()) === 0) await pause(25);
+      if ((await source.pollOnce()) === 0) await pause(Math.min(25, intervalMs));
     }
   });
   const queues = [...new Set(sources.map(({ queue }) => queue))];
   try {
     while (Date.now() < until) {
-      await pause(100);
+      await pause(intervalMs);
       if (sources.some(({ source }) => source.busy)) continue;
       const depths = await Promise.all(queues.map((queue) => depth(client, queue)));
       if (

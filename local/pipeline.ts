@@ -14,6 +14,7 @@ import { OktaClient } from "../handlers/sources/okta/client.js";
 import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import type { RetryPolicy } from "../handlers/tallyfy/transport.js";
 import { startLocalDynamo } from "./dynamodb.js";
 import { drain, LocalEventSource, startLocalSqs } from "./event-source.js";
 import type { FakeOkta } from "./fakes/fake-okta.js";
@@ -39,6 +40,12 @@ export interface TestPipelineOptions {
   readonly applyConcurrency?: number;
   /** The clock ingest judges event times by. @default Date.now */
   readonly now?: () => number;
+  /** Records the ingest function takes at once. @default 10 */
+  readonly ingestBatchSize?: number;
+  /** How often a drain checks the queues, in milliseconds. @default 100 */
+  readonly drainIntervalMs?: number;
+  /** The Tallyfy client's retry policy. @default a Retry-After of at most 2 s, else the product's */
+  readonly tallyfyRetry?: Partial<RetryPolicy>;
   /**
    * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
    * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
@@ -75,10 +82,20 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     organizationId: tallyfy.organizationId,
     baseUrl: tallyfy.url,
     tokens: new StaticTokenSource("test-token"),
-    retry: { maxRetryAfterMs: 2_000 },
+    retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
   });
   const reconcileQueue = new ReconcileQueue(sqsClient, queues.commands.url);
-  const reconciler = buildReconciler({ config, client: tallyfyClient, directory, queue: reconcileQueue });
+  const guestProfilesNotApplied: string[] = [];
+  const newReconciler = () =>
+    buildReconciler({
+      config,
+      client: tallyfyClient,
+      directory,
+      queue: reconcileQueue,
+      onGuestProfileNotApplied: (email, fields) =>
+        guestProfilesNotApplied.push(`${email}: ${fields.join(", ")}`),
+    });
+  let reconciler = newReconciler();
   const oktaClient =
     options.okta &&
     new OktaClient({
@@ -118,6 +135,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
         queue: queues.ingest,
         handler: ingest,
         functionTimeoutMs,
+        batchSize: options.ingestBatchSize,
       }),
       queue: queues.ingest,
     },
@@ -138,6 +156,12 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     tallyfy,
     tallies,
     directory,
+    /** Guests whose profile Tallyfy took but kept unchanged, with the fields. */
+    guestProfilesNotApplied,
+    /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
+    coldStart(): void {
+      reconciler = newReconciler();
+    },
     /** Puts raw bodies (events or anything else) on the ingest queue. */
     async send(...bodies: (object | string)[]): Promise<void> {
       for (const body of bodies) {
@@ -151,7 +175,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     },
     /** Runs both handlers until every queue is empty. */
     async drain(timeoutMs = 60_000): Promise<void> {
-      if (!(await drain(sqsClient, pollers, timeoutMs)))
+      if (!(await drain(sqsClient, pollers, timeoutMs, options.drainIntervalMs)))
         throw new Error("the pipeline did not drain in time");
     },
     async deadLetters(which: "ingest" | "commands"): Promise<DeadLetter[]> {

@@ -64,6 +64,8 @@ export interface Person {
    * invited. A membership change alone names someone the source may not provision here.
    */
   readonly provisioned?: boolean;
+  /** A `user.created` has been merged: without names to invite with, that is an error to report. */
+  readonly created?: boolean;
 }
 
 /** Events dated further ahead than this are refused: a bad clock must not freeze a record. */
@@ -169,6 +171,7 @@ export function mergeEvent(
     event.type === "user.created" || event.type === "user.updated" || event.type === "user.reactivated";
   changed ||= provisions && current?.provisioned !== true;
   const provisioned = current?.provisioned === true || provisions;
+  const created = current?.created === true || event.type === "user.created";
   const address = current?.address ?? user.email.trim();
   const person: Person = {
     email: personKey(user.email),
@@ -176,10 +179,14 @@ export function mergeEvent(
     profile,
     memberships,
     ...(provisioned ? { provisioned } : {}),
+    ...(created ? { created } : {}),
     ...(guest ? { guest } : {}),
     ...(role ? { role } : {}),
     ...(status ? { status } : {}),
   };
+  // The role compares versions (the newer of the explicit role and the role groups decides), so a
+  // membership re-asserted at a newer version can change it without changing any value.
+  changed ||= current !== undefined && desiredRole(current, config) !== desiredRole(person, config);
   return { person, changed };
 }
 

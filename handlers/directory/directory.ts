@@ -313,6 +313,6 @@ function versionsMoved(current: Person | undefined, person: Person): boolean {
 }
 
 function stripRecord(person: Person) {
-  const { profile, memberships, guest, role, status, provisioned } = person;
-  return { profile, memberships, guest, role, status, provisioned };
+  const { profile, memberships, guest, role, status, provisioned, created } = person;
+  return { profile, memberships, guest, role, status, provisioned, created };
 }

@@ -158,15 +158,19 @@ export function buildReconciler(parts: {
   client: TallyfyClient;
   directory: Directory;
   queue: ReconcileQueue;
+  /** Also told when Tallyfy keeps a guest's old profile (the local runner lists them). */
+  onGuestProfileNotApplied?: (email: string, fields: readonly string[]) => void;
 }): Reconciler {
+  const { onGuestProfileNotApplied, ...deps } = parts;
   return new Reconciler({
-    ...parts,
+    ...deps,
     members: new MemberDirectory(parts.client),
     onWrite: (operation) => count(MetricName.TallyfyWrites, { name: "operation", value: operation }),
     onGuestProfileNotApplied: (email, fields) => {
       // Tallyfy's contract notes say guest profile fields may be accepted and discarded.
       logger.warn("Tallyfy kept the guest's old profile values", { email, fields });
       count(MetricName.GuestProfileNotApplied);
+      onGuestProfileNotApplied?.(email, fields);
     },
   });
 }

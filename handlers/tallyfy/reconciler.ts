@@ -36,6 +36,14 @@ export class CannotCreateError extends SyncError {
   public readonly transient = false;
 }
 
+/**
+ * The source says the person is a guest, but Tallyfy has a member with this email, and an email
+ * cannot be both. Converting or removing a member is for an administrator to decide. Permanent.
+ */
+export class MemberNotGuestError extends SyncError {
+  public readonly transient = false;
+}
+
 /** A mapped Tallyfy group does not exist and `createMissingGroups` is off. Permanent. */
 export class GroupNotFoundError extends SyncError {
   public readonly transient = false;
@@ -131,6 +139,9 @@ export class Reconciler {
     if (!member) {
       if (departed || person.status?.value === "inactive") return { learnt, groups: [] };
       if (!person.provisioned) return { learnt, groups: [] };
+      const { firstName, lastName } = profileOf(person);
+      // Only a creation without names is an error: an update may simply be ahead of it.
+      if ((!firstName || !lastName) && !person.created) return { learnt, groups: [] };
       member = await this.#invite(person, writes, opts);
     }
     learnt.memberId = member.id;
@@ -266,7 +277,16 @@ export class Reconciler {
     } else if (!guest) {
       if (person.provisioned && person.status?.value !== "inactive") {
         const profile = guestProfile(profileOf(person));
-        await writes.run("guests.create", () => client.guests.create({ email, ...profile }, opts));
+        try {
+          await writes.run("guests.create", () => client.guests.create({ email, ...profile }, opts));
+        } catch (error) {
+          const isMember =
+            error instanceof TallyfyApiError && error.status === 422 && /member/i.test(error.message);
+          if (!isMember) throw error;
+          throw new MemberNotGuestError(
+            `${email} is a guest in the identity source but a member in Tallyfy; convert or remove the member by hand, or mark the person as a member in the source`,
+          );
+        }
         guest = { email, ...profile, associatedMembers: [], disabled: false };
       }
     } else {
