@@ -20,15 +20,22 @@ export interface ColdStartResult {
 }
 
 const BASELINE = `
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-export const clients = [new SQSClient({}), new SecretsManagerClient({})];
+export const clients = [
+  new SQSClient({}),
+  new SecretsManagerClient({}),
+  DynamoDBDocumentClient.from(new DynamoDBClient({})),
+];
 `;
 
 /** The environment a deployed handler starts with (values are placeholders; nothing is called). */
 const HANDLER_ENV = {
   AWS_REGION: "eu-west-1",
-  COMMANDS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/commands.fifo",
+  RECONCILE_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/reconcile.fifo",
+  DIRECTORY_TABLE_NAME: "tallyfy-idp-sync-directory",
   INGEST_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/ingest",
   DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/dlq",
   TALLYFY_SECRET_ID: "tallyfy",

@@ -34,6 +34,12 @@ export interface ReplayResult {
   readonly mismatches: string[];
   /** Calls by method and resource, e.g. `GET users`, `PUT groups/:id`. */
   readonly breakdown: Record<string, number>;
+  /** The directory's DynamoDB requests by operation, and its size at the end (the pipeline only). */
+  readonly directory?: {
+    readonly operations: Record<string, number>;
+    readonly items: number;
+    readonly bytes: number;
+  };
 }
 
 /** Puts the organization into the fake, keyed as the workload keys it. */
@@ -142,7 +148,11 @@ function fakeOptions(options: ReplayOptions) {
 }
 
 /** The real pipeline: fauxqs, both handlers, local event source mappings. */
-export async function replayPipeline(workload: Workload, options: ReplayOptions): Promise<ReplayResult> {
+export async function replayPipeline(
+  workload: Workload,
+  options: ReplayOptions,
+  target = "tallyfy-idp-sync",
+): Promise<ReplayResult> {
   const pipeline = await startPipeline({
     config: workload.config,
     maxReceiveCount: 10,
@@ -168,7 +178,14 @@ export async function replayPipeline(workload: Workload, options: ReplayOptions)
     const wallMs = Date.now() - started;
     const deadLettered =
       (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("commands")).length;
-    return summarise("tallyfy-idp-sync", workload, pipeline.tallyfy, wallMs, deadLettered, options);
+    const { items, bytes } = await pipeline.dynamo.size();
+    const operations = Object.fromEntries(
+      [...pipeline.dynamo.operations].filter(([name]) => name !== "CreateTable" && name !== "Scan"),
+    );
+    return {
+      ...summarise(target, workload, pipeline.tallyfy, wallMs, deadLettered, options),
+      directory: { operations, items, bytes },
+    };
   } finally {
     await pipeline.stop();
   }

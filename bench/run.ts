@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { measureColdStart, writeJson } from "./cold-start.js";
 import { type ReplayResult, replayNaive, replayPipeline } from "./replay.js";
-import { generateWorkload } from "./workload.js";
+import { disorder, generateWorkload } from "./workload.js";
 
 const { values } = parseArgs({
   options: {
@@ -55,7 +55,8 @@ async function main(): Promise<void> {
 
   const ours = await replayPipeline(workload, options);
   const naive = await replayNaive(workload, options);
-  const replay = [ours, naive];
+  const shuffled = await replayPipeline(disorder(workload), options, "shuffled+dups");
+  const replay = [ours, naive, shuffled];
 
   console.log(
     [
@@ -98,6 +99,20 @@ async function main(): Promise<void> {
   );
   for (const r of replay)
     if (!r.exact) console.log(`  ${r.target} state differs: ${r.mismatches.slice(0, 3).join("; ")}`);
+  console.log(
+    `(shuffled+dups: the same workload fully shuffled, ${shuffled.events - workload.events.length} extra copies: 10% duplicates, 5% stale redeliveries sent last)`,
+  );
+  for (const r of [ours, shuffled]) {
+    if (!r.directory) continue;
+    const ops = Object.values(r.directory.operations).reduce((a, b) => a + b, 0);
+    console.log(
+      `directory (${r.target}): ${ops} DynamoDB requests, ${fmt(ops / r.events)} per event (${Object.entries(
+        r.directory.operations,
+      )
+        .map(([name, n]) => `${name} ${n}`)
+        .join(", ")}); ${r.directory.items} items, ${fmt(r.directory.bytes / 1024, 0)} KB`,
+    );
+  }
 
   const cold = await measureColdStart(Number(values.runs));
   const baseline = cold[0];

@@ -289,3 +289,29 @@ export function generateWorkload(options: WorkloadOptions = {}): Workload {
     counts,
   };
 }
+
+/**
+ * The same workload, delivered as badly as SQS and the identity provider may: fully shuffled,
+ * plus `duplicates` (a share of the events, sent twice) and `stale` (a share sent again at the
+ * very end, after every newer change). The expected end state does not change.
+ */
+export function disorder(
+  workload: Workload,
+  options: { readonly seed?: number; readonly duplicates?: number; readonly stale?: number } = {},
+): Workload {
+  const rnd = random(options.seed ?? 7);
+  const { events } = workload;
+  const pickSome = (share: number) =>
+    Array.from(
+      { length: Math.round(events.length * share) },
+      () => events[Math.floor(rnd() * events.length)],
+    );
+  const shuffled = [...events, ...pickSome(options.duplicates ?? 0.1)]
+    .map((event) => ({ event, key: rnd() }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ event }) => event);
+  return {
+    ...workload,
+    events: [...shuffled, ...pickSome(options.stale ?? 0.05)].filter((e) => e !== undefined),
+  };
+}

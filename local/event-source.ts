@@ -212,7 +212,7 @@ export class LocalEventSource {
   }
 }
 
-/** How many messages a queue holds: visible or delayed (deferred commands), and in flight. */
+/** How many messages a queue holds: visible or delayed, and in flight. */
 export async function depth(
   client: SQSClient,
   queue: LocalQueue,

@@ -156,6 +156,8 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     tallyfy,
     tallies,
     directory,
+    /** The directory's table on dynalite: its operation counts and size. */
+    dynamo,
     /** Guests whose profile Tallyfy took but kept unchanged, with the fields. */
     guestProfilesNotApplied,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */

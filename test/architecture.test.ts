@@ -74,6 +74,19 @@ describe("the house", () => {
     expect(offending).toEqual([]);
   });
 
+  it("keeps the directory a store only: it imports core/ and the DynamoDB SDK, nothing of Tallyfy, sources or runtime", () => {
+    // Act
+    const offending = edges("handlers/directory")
+      .filter(
+        ([, target]) => !target.startsWith("handlers/core/") && !target.startsWith("handlers/directory/"),
+      )
+      .map(([file, target]) => `${file} -> ${target}`);
+
+    // Assess
+    expect(filesUnder("handlers/directory").length).toBeGreaterThan(0);
+    expect(offending).toEqual([]);
+  });
+
   it("lets no source import another source", () => {
     // Act
     const offending = edges("handlers/sources")

@@ -413,6 +413,23 @@ describe("what the directory refuses and reports", () => {
     expect(await pipeline.deadLetters("commands")).toEqual([]);
   });
 
+  it("keeps a group's newest description when an older one arrives after a newer one of the same value", async () => {
+    // Prepare
+    pipeline = await startPipeline();
+    pipeline.tallyfy.addGroup({ name: "Sales", description: "" });
+    const update = (minute: number, description: string) =>
+      at(minute, "group.updated", { group: { name: "Sales", description } });
+
+    // Act
+    for (const event of [update(2, "Builders"), update(4, "Builders"), update(3, "Sellers")]) {
+      await pipeline.send(event);
+      await pipeline.drain();
+    }
+
+    // Assess
+    expect(pipeline.tallyfy.groupByName("Sales")?.description).toBe("Builders");
+  });
+
   it("skips a revision already reconciled without calling Tallyfy", async () => {
     // Prepare
     pipeline = await startPipeline();

@@ -139,6 +139,30 @@ describe("events merged into desired state", () => {
     expect(groupWishes(plain, config).size).toBe(0);
   });
 
+  it("counts a role group re-asserted after an explicit role as a change, since it now decides the role", () => {
+    // Prepare
+    const first = parse({
+      type: "user.updated",
+      user: { email: "a@example.com", role: "admin", groups: [] },
+    });
+    const later = parse({
+      type: "group.member_removed",
+      user: { email: "a@example.com" },
+      group: { name: "Staff" },
+    });
+    const before = mergeEvent(undefined, first, config).person;
+
+    // Act
+    const { person, changed } = mergeEvent(before, later, config);
+
+    // Assess
+    expect([desiredRole(before, config), desiredRole(person, config), changed]).toEqual([
+      "admin",
+      "light",
+      true,
+    ]);
+  });
+
   it("raises the role on joining a role group and drops it to the default on leaving", () => {
     // Act
     const added = merge([

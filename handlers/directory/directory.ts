@@ -214,14 +214,16 @@ export class Directory {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.group(key);
       const { facts, changed } = mergeGroupFacts(current?.facts, update, v);
-      if (!changed) return false;
+      // A newer version of the same value is kept too, so an older event can no longer win.
+      if (!changed && JSON.stringify(facts) === JSON.stringify(current?.facts ?? {})) return false;
+      const { key: _key, ...item } = current ?? ({} as Partial<GroupRecord>);
       const written = await this.#putIfUnchanged({
-        ...current,
+        ...item,
         pk: `group#${key}`,
         facts,
-        revision: (current?.revision ?? 0) + 1,
+        revision: (current?.revision ?? 0) + (changed ? 1 : 0),
       });
-      if (written) return true;
+      if (written) return changed;
     }
     throw new DirectoryConflictError(`group ${key} kept changing while its update was merged`);
   }
