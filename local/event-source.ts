@@ -124,7 +124,7 @@ export class LocalEventSource {
 
   /** Receives one batch and processes it; returns how many records it held. */
   public async pollOnce(): Promise<number> {
-    const { client, queue, handler } = this.options;
+    const { client, queue } = this.options;
     const { Messages = [] } = await client.send(
       new ReceiveMessageCommand({
         QueueUrl: queue.url,
