@@ -10,6 +10,7 @@ import {
   type aws_lambda as lambda,
   Stack,
   type aws_sns as sns,
+  type aws_sqs as sqs,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
@@ -21,6 +22,8 @@ export interface OperationsProps {
   readonly queues: SyncQueues;
   /** The desired-state directory, for its throttling alarm. */
   readonly directory: DirectoryTable;
+  /** Events EventBridge could not deliver, when an EventBridge rule exists. */
+  readonly eventBridgeDeadLetter?: sqs.IQueue;
   readonly ingestFunction: lambda.IFunction;
   readonly applyFunction: lambda.IFunction;
   /** Each enabled source's webhook endpoint, with what its alarms say. */
@@ -89,6 +92,17 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       endpoint.api.metricServerError({ ...fiveMinutes, statistic: "Sum" }),
       1,
       text.errors,
+    );
+  }
+  if (props.eventBridgeDeadLetter) {
+    add(
+      "EventBridgeDeadLettersAlarm",
+      props.eventBridgeDeadLetter.metricApproximateNumberOfMessagesVisible({
+        ...fiveMinutes,
+        statistic: "Maximum",
+      }),
+      1,
+      'EventBridge could not deliver identity events to the ingest queue for a day: read them (README "Dead letters") and send them to the ingest queue',
     );
   }
   add(

@@ -15,7 +15,7 @@ import {
   SecretValue,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
-  type aws_sqs as sqs,
+  aws_sqs as sqs,
   aws_sns_subscriptions as subscriptions,
   Validations,
 } from "aws-cdk-lib";
@@ -220,6 +220,8 @@ export class TallyfyIdpSync extends Construct {
   public readonly reconcileDeadLetterQueue: sqs.Queue;
   /** The desired-state directory. */
   public readonly directory: DirectoryTable;
+  /** Events EventBridge could not deliver to the ingest queue, when any rule routes there. */
+  public readonly eventBridgeDeadLetterQueue?: sqs.Queue;
   public readonly ingestFunction: NodejsFunction;
   public readonly applyFunction: NodejsFunction;
   public readonly tallyfySecret: secretsmanager.ISecret;
@@ -346,12 +348,24 @@ export class TallyfyIdpSync extends Construct {
     for (const { secret } of enabled) secret?.grantRead(this.ingestFunction);
 
     // Setup the ingress each enabled source asks for, and the optional custom EventBridge route
-    if (props.eventBridge) {
+    const wantsEventBridge =
+      props.eventBridge !== undefined ||
+      enabled.some(({ source, props: p }) => source.deployment?.eventBridge && p.eventBusName);
+    const eventBridgeDeadLetter = wantsEventBridge
+      ? new sqs.Queue(this, "EventBridgeDeadLetterQueue", {
+          encryption: sqs.QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+        })
+      : undefined;
+    this.eventBridgeDeadLetterQueue = eventBridgeDeadLetter;
+    if (props.eventBridge && eventBridgeDeadLetter) {
       eventBridgeToQueue(this, "IdentityEventsRule", {
         busId: "IdentityEventBus",
         eventBusName: props.eventBridge.eventBusName,
         eventPattern: props.eventBridge.eventPattern,
         queue: this.ingestQueue,
+        deadLetterQueue: eventBridgeDeadLetter,
       });
     }
     const endpoints = new Map<string, EndpointToQueue>();
@@ -369,13 +383,14 @@ export class TallyfyIdpSync extends Construct {
           }),
         );
       }
-      if (eventBridge && sourceProps.eventBusName) {
+      if (eventBridge && sourceProps.eventBusName && eventBridgeDeadLetter) {
         const { "detail-type": detailType, ...pattern } = eventBridge.pattern;
         eventBridgeToQueue(this, `${name}${eventBridge.name}Rule`, {
           busId: `${name}EventBus`,
           eventBusName: sourceProps.eventBusName,
           eventPattern: { ...pattern, detailType } as events.EventPattern,
           queue: this.ingestQueue,
+          deadLetterQueue: eventBridgeDeadLetter,
         });
       }
     }
@@ -386,6 +401,7 @@ export class TallyfyIdpSync extends Construct {
     const operations = {
       queues,
       directory: this.directory,
+      eventBridgeDeadLetter,
       ingestFunction: this.ingestFunction,
       applyFunction: this.applyFunction,
       endpoints: enabled.flatMap(({ source }) => {
@@ -449,6 +465,13 @@ export class TallyfyIdpSync extends Construct {
       "Reconciles Tallyfy did not accept, with the reason",
     );
     out("ReconcileDeadLetterQueueArn", this.reconcileDeadLetterQueue.queueArn, "For redrive");
+    if (this.eventBridgeDeadLetterQueue) {
+      out(
+        "EventBridgeDeadLetterQueueUrl",
+        this.eventBridgeDeadLetterQueue.queueUrl,
+        "Events EventBridge could not deliver to the ingest queue",
+      );
+    }
     out("TallyfySecretArn", this.tallyfySecret.secretArn, "Put the Tallyfy credential here");
     for (const [sourceId, secret] of this.sourceSecrets) {
       out(`${pascal(sourceId)}SecretArn`, secret.secretArn, `Put the ${sourceId} credential here`);
@@ -474,6 +497,13 @@ export class TallyfyIdpSync extends Construct {
         id: "AwsSolutions-SMG4",
         reason:
           "A Tallyfy personal access token or client secret is issued by Tallyfy and cannot be rotated by a Lambda; rotate it in Tallyfy and update the secret",
+      });
+    }
+    if (this.eventBridgeDeadLetterQueue) {
+      Validations.of(this.eventBridgeDeadLetterQueue).acknowledge({
+        id: "AwsSolutions-SQS3",
+        reason:
+          "It is the dead-letter queue of the EventBridge rules' targets (cdk-nag sees only SQS redrive policies); an alarm fires on its first message",
       });
     }
     for (const { source, secret } of enabled) {

@@ -46,7 +46,8 @@ describe("queues", () => {
       Object.entries(queues).find(([id]) => id.includes(fragment))?.[1]?.Properties;
 
     // Assess
-    expect(Object.keys(queues)).toHaveLength(4);
+    // The four of the pipeline, and the EventBridge rules' dead-letter queue.
+    expect(Object.keys(queues)).toHaveLength(5);
     expect(byName("SyncIngestQueue")?.FifoQueue).toBeUndefined();
     // The Okta Event Hook endpoint's body limit.
     expect(byName("SyncIngestQueue")?.MaximumMessageSize).toBe(262_144);
@@ -84,7 +85,7 @@ describe("queues", () => {
           s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false",
       ),
     );
-    expect(denyPlainText).toHaveLength(4);
+    expect(denyPlainText).toHaveLength(5);
   });
 
   it("gives each source queue a visibility timeout of six times its consumer's timeout", () => {
@@ -235,6 +236,7 @@ describe("operations", () => {
       "ApproximateAgeOfOldestMessage",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
+      "ApproximateNumberOfMessagesVisible",
       "Errors",
       "Errors",
       "Throttles",
@@ -264,15 +266,35 @@ describe("operations", () => {
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
   });
 
-  it("routes the identity provider's EventBridge events to the ingest queue", () => {
+  it("routes the identity provider's EventBridge events to the ingest queue, retrying for a day, then to a dead-letter queue", () => {
     // Prepare
     const { template } = built;
+    const rules = Object.values(template.findResources("AWS::Events::Rule")).map((r) => r.Properties);
 
     // Assess
     template.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: "aws.partner/okta.com/acme/tallyfy",
       EventPattern: { source: [{ prefix: "aws.partner/okta.com" }] },
       Targets: [{ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("IngestQueue"), "Arn"] } }],
+    });
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      expect(rule.Targets).toEqual([
+        expect.objectContaining({
+          DeadLetterConfig: {
+            Arn: { "Fn::GetAtt": [expect.stringMatching(/EventBridgeDeadLetterQueue/), "Arn"] },
+          },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+        }),
+      ]);
+    }
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage" }),
+        ]),
+      },
+      Queues: [{ Ref: Match.stringLikeRegexp("EventBridgeDeadLetterQueue") }],
     });
   });
 
