@@ -29,6 +29,8 @@ export const AppConfigSchema = z.strictObject({
   applyTimeoutSeconds: Setting.timeoutSeconds.optional(),
   ingestTimeoutSeconds: Setting.timeoutSeconds.optional(),
   alarmEmail: Setting.alarmEmail.optional(),
+  /** CloudWatch logging of the webhook endpoints (README "Deploy"). */
+  apiLogging: z.enum(["off", "account-role-exists", "create-account-role"]).optional(),
   maxMessageAgeMinutes: Setting.maxMessageAgeMinutes.optional(),
   eventBridge: z
     .strictObject({ eventBusName: Setting.eventBusName, eventPattern: z.record(z.string(), z.unknown()) })

@@ -41,6 +41,7 @@ export class TallyfyIdpSyncStack extends Stack {
       applyTimeout: seconds(config.applyTimeoutSeconds),
       ingestTimeout: seconds(config.ingestTimeoutSeconds),
       alarmEmail: config.alarmEmail,
+      apiLogging: config.apiLogging,
       maxMessageAge:
         config.maxMessageAgeMinutes === undefined ? undefined : Duration.minutes(config.maxMessageAgeMinutes),
       eventBridge: config.eventBridge,

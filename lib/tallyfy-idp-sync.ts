@@ -30,7 +30,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-name
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
-import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
+import { type EndpointLogging, EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
 import { createAlarms, createDashboard } from "./operations.js";
 import { createQueues } from "./queues.js";
@@ -193,6 +193,13 @@ export interface TallyfyIdpSyncProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * CloudWatch logging of the webhook endpoints' stages (see `EndpointLogging`): API Gateway logs
+   * only through a region-wide role, which this stack sets only with `"create-account-role"`.
+   * @default "off"
+   */
+  readonly apiLogging?: EndpointLogging;
 }
 
 /** Props that fail validation, all reported at once. */
@@ -380,6 +387,7 @@ export class TallyfyIdpSync extends Construct {
             sourceId: source.id,
             endpoint,
             logRetention: props.logRetention,
+            logging: props.apiLogging,
           }),
         );
       }

@@ -221,6 +221,57 @@ describe("functions", () => {
   });
 });
 
+describe("the webhook endpoint's logs and alarms", () => {
+  it("leaves the region's API Gateway account setting alone unless asked, and logs nothing without its role", () => {
+    // Prepare
+    const { template } = built;
+    const [stage] = Object.values(template.findResources("AWS::ApiGateway::Stage")).map((r) => r.Properties);
+
+    // Assess
+    template.resourceCountIs("AWS::ApiGateway::Account", 0);
+    expect(stage?.AccessLogSetting).toBeUndefined();
+    expect(JSON.stringify(stage?.MethodSettings ?? [])).not.toContain("LoggingLevel");
+  });
+
+  it("logs to log groups the stack owns when the region's role exists, and sets the role only when told", () => {
+    // Prepare
+    const existing = synth({ ...context, apiLogging: "account-role-exists" }).template;
+    const created = synth({ ...context, apiLogging: "create-account-role" }).template;
+
+    // Assess
+    existing.resourceCountIs("AWS::ApiGateway::Account", 0);
+    existing.hasResourceProperties("AWS::ApiGateway::Stage", {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: Match.arrayWith([Match.objectLike({ LoggingLevel: "ERROR", DataTraceEnabled: false })]),
+    });
+    existing.hasResource("AWS::Logs::LogGroup", {
+      DeletionPolicy: "Delete",
+      Properties: {
+        LogGroupName: {
+          "Fn::Join": ["", ["API-Gateway-Execution-Logs_", { Ref: Match.stringLikeRegexp("Api") }, "/okta"]],
+        },
+        RetentionInDays: 30,
+      },
+    });
+    created.resourceCountIs("AWS::ApiGateway::Account", 1);
+    // Kept when the stack goes, so the region's other APIs keep logging.
+    created.hasResource("AWS::ApiGateway::Account", { DeletionPolicy: "Retain" });
+  });
+
+  it("names the API after its stack, so its alarms count this stack's requests only", () => {
+    // Prepare
+    const { template } = built;
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    const apiAlarms = alarms.filter((a) => a.Namespace === "AWS/ApiGateway");
+
+    // Assess
+    template.hasResourceProperties("AWS::ApiGateway::RestApi", { Name: "Test-OktaEventHook" });
+    expect(apiAlarms).toHaveLength(2);
+    for (const alarm of apiAlarms)
+      expect(alarm.Dimensions).toEqual([{ Name: "ApiName", Value: "Test-OktaEventHook" }]);
+  });
+});
+
 describe("operations", () => {
   it("alarms on dead letters, queue age, function errors and throttles, and directory throttling, notifying the topic", () => {
     // Prepare
@@ -446,6 +497,17 @@ describe("Okta", () => {
 });
 
 describe("cdk-nag", () => {
+  it("finds nothing unacknowledged with every optional feature on, the endpoint's logs included", () => {
+    // Prepare
+    const { stack } = synth({ ...context, apiLogging: "create-account-role" });
+
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    // Assess
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
   it("finds nothing unacknowledged in the AwsSolutions pack, bundled for real", () => {
     // Prepare
     const { stack } = synth(context, true);

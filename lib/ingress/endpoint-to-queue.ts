@@ -44,11 +44,25 @@ export interface EndpointToQueueProps {
   readonly throttlingBurstLimit?: number;
 
   /**
-   * Retention of the access log.
+   * Retention of the access and execution logs.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The stage's CloudWatch logging. API Gateway writes logs only through one role set for the
+   * whole region (`AWS::ApiGateway::Account`), which this stack does not take over unless told:
+   * - `"off"`: no access or execution logs; the stage's metrics and alarms remain;
+   * - `"account-role-exists"`: the region already has the role; access and execution logs, in log
+   *   groups this stack creates and deletes;
+   * - `"create-account-role"`: as above, and set the region's role (replacing any other stack's,
+   *   and left in place when this stack is deleted, so other APIs keep logging).
+   * @default "off"
+   */
+  readonly logging?: EndpointLogging;
 }
+
+export type EndpointLogging = "off" | "account-role-exists" | "create-account-role";
 
 /** Bodies must be under this many bytes: the ingest queue's message size limit. */
 export const MAX_ENDPOINT_BODY_BYTES = 262_144;
@@ -59,30 +73,50 @@ export class EndpointToQueue extends Construct {
   public readonly url: string;
   /** The provider sends its value in the `x-api-key` header. Generated at deployment, never in the template. */
   public readonly apiKey: apigateway.IApiKey;
+  /** The stage's CloudWatch logging. */
+  public readonly logging: EndpointLogging;
 
   public constructor(scope: Construct, id: string, props: EndpointToQueueProps) {
     super(scope, id);
     const { endpoint, sourceId } = props;
-    const accessLogs = new logs.LogGroup(this, "AccessLogs", {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logging = props.logging ?? "off";
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const accessLogs =
+      logging === "off"
+        ? undefined
+        : new logs.LogGroup(this, "AccessLogs", { retention, removalPolicy: RemovalPolicy.DESTROY });
     this.api = new apigateway.RestApi(this, "Api", {
+      // Unique per stack: the API's alarms use the ApiName dimension.
+      restApiName: `${Stack.of(this).stackName}-${id}`,
       description: endpoint.description,
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      ...(logging === "create-account-role"
+        ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+        : { cloudWatchRole: false }),
       deployOptions: {
         stageName: endpoint.stageName,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
-        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        ...(accessLogs
+          ? {
+              loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+              accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+              accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+            }
+          : {}),
         // Bodies carry staff names and emails: never into logs.
         dataTraceEnabled: false,
-        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
       },
     });
+    if (accessLogs) {
+      // The group API Gateway writes execution logs to, created here so it expires and goes with the stack.
+      new logs.LogGroup(this, "ExecutionLogs", {
+        logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${endpoint.stageName}`,
+        retention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    }
+    this.logging = logging;
     // Logical ids keep the names they had when this construct was Okta's alone, so an update
     // never replaces a deployed key (which the provider would then have to be given again).
     const validator = this.api.addRequestValidator("Validator", {
@@ -218,13 +252,23 @@ export class EndpointToQueue extends Construct {
           "No compute behind the API: API key, throttling, a body-shape model and the queue's size limit bound it; add a WAF web ACL to the stage if your policy requires one",
       },
     );
-    const partition =
-      "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
-    Validations.of(this.api).acknowledge({
-      id: `AwsSolutions-IAM4[Policy::${partition}]`,
-      reason:
-        "API Gateway's account-level role for writing its execution logs to CloudWatch, as AWS documents it",
-    });
+    if (this.logging === "create-account-role") {
+      const partition =
+        "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
+      Validations.of(this.api).acknowledge({
+        id: `AwsSolutions-IAM4[Policy::${partition}]`,
+        reason:
+          "API Gateway's account-level role for writing its execution logs to CloudWatch, as AWS documents it",
+      });
+    }
+    if (this.logging === "off") {
+      const reason =
+        "API Gateway logs only through a region-wide role this stack does not take over by default (apiLogging turns logs on); every request is still counted in the stage's metrics, and 4xx and 5xx alarm";
+      Validations.of(this.api).acknowledge(
+        { id: "AwsSolutions-APIG1", reason },
+        { id: "AwsSolutions-APIG6", reason },
+      );
+    }
   }
 }
 

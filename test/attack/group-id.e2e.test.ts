@@ -1,0 +1,80 @@
+/**
+ * Attacks on the resolved Tallyfy group id the directory keeps for a mapped name.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";
+import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";
+
+let pipeline: TestPipeline;
+
+afterEach(async () => {
+  await pipeline.stop();
+});
+
+let sequence = 0;
+function at(minute: number, type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  sequence++;
+  const time = new Date(Date.UTC(2026, 10, 23, 10, minute, sequence % 60)).toISOString();
+  return { id: `attack-gid-${sequence}`, type, time, source: "test", ...fields };
+}
+
+function membersOf(tallyfy: FakeTallyfy, name: string): string[] {
+  const group = tallyfy.groupByName(name);
+  return (group?.members ?? []).map((id) => tallyfy.members.get(id)?.email ?? `#${id}`).sort();
+}
+
+describe("a mapped Tallyfy group deleted after its name was resolved", () => {
+  it("with createMissingGroups, the group is created again and the new member is in it", async () => {
+    // Prepare
+    pipeline = await startPipeline({ config: { ...DEFAULT_TEST_CONFIG, createMissingGroups: true } });
+    for (const email of ["alice@example.com", "bob@example.com"])
+      pipeline.tallyfy.addMember({ email, first_name: "A", last_name: "B" });
+    const old = pipeline.tallyfy.addGroup({ name: "Engineering" });
+    await pipeline.send(
+      at(1, "group.member_added", { user: { email: "alice@example.com" }, group: { name: "Engineering" } }),
+    );
+    await pipeline.drain();
+    // An administrator deletes the group in Tallyfy.
+    pipeline.tallyfy.groups.delete(old.id);
+    pipeline.coldStart();
+
+    // Act
+    await pipeline.send(
+      at(2, "group.member_added", { user: { email: "bob@example.com" }, group: { name: "Engineering" } }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    const letters = await pipeline.deadLetters("commands");
+    expect(letters.map((l) => `${l.errorType}: ${l.errorMessage}`)).toEqual([]);
+    expect(membersOf(pipeline.tallyfy, "Engineering")).toContain("bob@example.com");
+  });
+
+  it("without createMissingGroups, recreating the group by hand and redriving (as the README says) applies the change", async () => {
+    // Prepare
+    pipeline = await startPipeline();
+    for (const email of ["alice@example.com", "bob@example.com"])
+      pipeline.tallyfy.addMember({ email, first_name: "A", last_name: "B" });
+    const old = pipeline.tallyfy.addGroup({ name: "Engineering" });
+    await pipeline.send(
+      at(1, "group.member_added", { user: { email: "alice@example.com" }, group: { name: "Engineering" } }),
+    );
+    await pipeline.drain();
+    pipeline.tallyfy.groups.delete(old.id);
+    await pipeline.send(
+      at(2, "group.member_added", { user: { email: "bob@example.com" }, group: { name: "Engineering" } }),
+    );
+    await pipeline.drain();
+    const first = await pipeline.deadLetters("commands");
+
+    // Act: "create the missing Tallyfy group", then a fresh change for Bob (any redrive reads the same id)
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    pipeline.coldStart();
+    await pipeline.send(at(3, "user.updated", { user: { email: "bob@example.com", groups: ["Engineering"] } }));
+    await pipeline.drain();
+
+    // Assess
+    expect(first.map((l) => l.errorType)).toEqual(["GroupNotFoundError"]);
+    expect(membersOf(pipeline.tallyfy, "Engineering")).toContain("bob@example.com");
+  });
+});
