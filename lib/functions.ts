@@ -1,7 +1,13 @@
 /** The two Lambda functions' common build: Node 24 on arm64, ESM bundled by the local esbuild, JSON logs. */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Duration, aws_lambda as lambda, aws_logs as logs, RemovalPolicy } from "aws-cdk-lib";
+import {
+  type Duration,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+} from "aws-cdk-lib";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
 
@@ -25,7 +31,22 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
     retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  // Its own log group only: AWSLambdaBasicExecutionRole would let it write to any log group.
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    inlinePolicies: {
+      Logs: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources: [logGroup.logGroupArn],
+          }),
+        ],
+      }),
+    },
+  });
   return new NodejsFunction(scope, id, {
+    role,
     entry: path.join(handlers, props.entry),
     handler: "handler",
     runtime: lambda.Runtime.NODEJS_24_X,

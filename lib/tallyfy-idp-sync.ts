@@ -493,13 +493,6 @@ export class TallyfyIdpSync extends Construct {
 
   /** cdk-nag AwsSolutions findings this design accepts, each with its reason. */
   #acknowledgements(enabled: readonly Enabled[]): void {
-    const partition = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
-    for (const fn of [this.ingestFunction, this.applyFunction]) {
-      Validations.of(fn).acknowledge({
-        id: `AwsSolutions-IAM4[Policy::${partition}]`,
-        reason: "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs",
-      });
-    }
     if (this.tallyfySecret instanceof secretsmanager.Secret) {
       Validations.of(this.tallyfySecret).acknowledge({
         id: "AwsSolutions-SMG4",

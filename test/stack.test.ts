@@ -181,6 +181,36 @@ describe("functions", () => {
     expect(JSON.stringify(apply)).toContain("DIRECTORY_TABLE_NAME");
   });
 
+  it("lets each function write only its own log group, with no managed policy", () => {
+    // Prepare
+    const { template } = built;
+    const roles = Object.entries(template.findResources("AWS::IAM::Role")).filter(([id]) =>
+      /(Ingest|Apply)FunctionRole/.test(id),
+    );
+
+    // Assess
+    expect(roles).toHaveLength(2);
+    for (const [id, role] of roles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const fn = id.includes("Ingest") ? "Ingest" : "Apply";
+      expect(role.Properties.Policies).toEqual([
+        {
+          PolicyName: "Logs",
+          PolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Effect: "Allow",
+                Resource: { "Fn::GetAtt": [expect.stringMatching(new RegExp(`${fn}FunctionLogs`)), "Arn"] },
+              },
+            ],
+          },
+        },
+      ]);
+    }
+  });
+
   it("grants each function only what it uses, on the exact resources", () => {
     // Prepare
     const { template } = built;
