@@ -26,6 +26,7 @@ export const AppConfigSchema = z.strictObject({
   sync: SyncConfigSchema,
   maxReceiveCount: Setting.maxReceiveCount.optional(),
   applyMaxConcurrency: Setting.applyMaxConcurrency.optional(),
+  ingestMaxConcurrency: Setting.applyMaxConcurrency.optional(),
   applyTimeoutSeconds: Setting.timeoutSeconds.optional(),
   ingestTimeoutSeconds: Setting.timeoutSeconds.optional(),
   alarmEmail: Setting.alarmEmail.optional(),

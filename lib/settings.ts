@@ -15,6 +15,7 @@ export const Setting = {
     .url({ protocol: /^https$/, error: "must be an https URL" })
     .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not contain a user name or password"),
   maxReceiveCount: z.number().int().min(2).max(1000),
+  /** Also the ingest mapping's: Lambda's maximum concurrency of an SQS event source. */
   applyMaxConcurrency: z
     .number()
     .int()

@@ -38,6 +38,7 @@ export class TallyfyIdpSyncStack extends Stack {
       tallyfySecret,
       maxReceiveCount: config.maxReceiveCount,
       applyMaxConcurrency: config.applyMaxConcurrency,
+      ingestMaxConcurrency: config.ingestMaxConcurrency,
       applyTimeout: seconds(config.applyTimeoutSeconds),
       ingestTimeout: seconds(config.ingestTimeoutSeconds),
       alarmEmail: config.alarmEmail,

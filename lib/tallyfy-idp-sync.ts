@@ -140,6 +140,13 @@ export interface TallyfyIdpSyncProps {
   readonly applyMaxConcurrency?: number;
 
   /**
+   * At most this many ingest functions run at once. Each reads the directory, and a source that
+   * hydrates (Okta) calls its provider's API per event: a bulk change fans out no wider than this.
+   * @default 5
+   */
+  readonly ingestMaxConcurrency?: number;
+
+  /**
    * Records per ingest invocation.
    * @default 10
    */
@@ -334,6 +341,7 @@ export class TallyfyIdpSync extends Construct {
         batchSize: settings.ingestBatchSize,
         maxBatchingWindow: settings.ingestBatchingWindow,
         reportBatchItemFailures: true,
+        maxConcurrency: settings.ingestMaxConcurrency,
       }),
     );
     this.applyFunction.addEventSource(
@@ -521,6 +529,7 @@ interface Settings {
   readonly ingestTimeout: Duration;
   readonly applyTimeout: Duration;
   readonly applyMaxConcurrency: number;
+  readonly ingestMaxConcurrency: number;
   readonly ingestBatchSize: number;
   readonly ingestBatchingWindow: Duration;
   readonly maxMessageAge: Duration;
@@ -535,6 +544,7 @@ function validate(props: TallyfyIdpSyncProps): Settings {
     ingestTimeout: props.ingestTimeout ?? Duration.seconds(30),
     applyTimeout: props.applyTimeout ?? Duration.seconds(60),
     applyMaxConcurrency: props.applyMaxConcurrency ?? 2,
+    ingestMaxConcurrency: props.ingestMaxConcurrency ?? 5,
     ingestBatchSize: props.ingestBatchSize ?? 10,
     ingestBatchingWindow: props.ingestBatchingWindow ?? Duration.seconds(1),
     maxMessageAge: props.maxMessageAge ?? Duration.minutes(15),
@@ -560,6 +570,7 @@ function validate(props: TallyfyIdpSyncProps): Settings {
     check("eventBridge.eventBusName", Setting.eventBusName, props.eventBridge.eventBusName);
   check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
   check("applyMaxConcurrency", Setting.applyMaxConcurrency, settings.applyMaxConcurrency);
+  check("ingestMaxConcurrency", Setting.applyMaxConcurrency, settings.ingestMaxConcurrency);
   check("ingestBatchSize", Setting.ingestBatchSize, settings.ingestBatchSize);
   check("ingestTimeout", Setting.timeoutSeconds, settings.ingestTimeout.toSeconds());
   check("applyTimeout", Setting.timeoutSeconds, settings.applyTimeout.toSeconds());

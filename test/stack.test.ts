@@ -137,7 +137,7 @@ describe("functions", () => {
     expect(environments).not.toMatch(/accessToken|clientSecret|Bearer|"{}"/);
   });
 
-  it("maps both queues with partial batch responses and caps apply concurrency", () => {
+  it("maps both queues with partial batch responses and caps both functions' concurrency", () => {
     // Prepare
     const { template } = built;
 
@@ -146,6 +146,8 @@ describe("functions", () => {
       BatchSize: 10,
       MaximumBatchingWindowInSeconds: 1,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
+      // A bulk change in the identity provider fans out no wider than this.
+      ScalingConfig: { MaximumConcurrency: 5 },
     });
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 10,

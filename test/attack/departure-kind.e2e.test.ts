@@ -31,7 +31,10 @@ describe("a departure of a Tallyfy member the directory takes for a guest", () =
     // Assess
     const status = pipeline.tallyfy.memberByEmail("sam@contractor.io")?.status;
     const letters = await pipeline.deadLetters("commands");
-    expect({ status, deadLettered: letters.length > 0 }).not.toEqual({ status: "active", deadLettered: false });
+    expect({ status, deadLettered: letters.length > 0 }).not.toEqual({
+      status: "active",
+      deadLettered: false,
+    });
   });
 
   it("a member the source once called a guest (MemberNotGuestError) is disabled when they leave", async () => {

@@ -70,7 +70,9 @@ describe("a mapped Tallyfy group deleted after its name was resolved", () => {
     // Act: "create the missing Tallyfy group", then a fresh change for Bob (any redrive reads the same id)
     pipeline.tallyfy.addGroup({ name: "Engineering" });
     pipeline.coldStart();
-    await pipeline.send(at(3, "user.updated", { user: { email: "bob@example.com", groups: ["Engineering"] } }));
+    await pipeline.send(
+      at(3, "user.updated", { user: { email: "bob@example.com", groups: ["Engineering"] } }),
+    );
     await pipeline.drain();
 
     // Assess

@@ -83,7 +83,11 @@ describe("an Okta email change, after the administrator follows the README", () 
     // Act: Alice is suspended in Okta.
     alice.status = "SUSPENDED";
     await pipeline.send(
-      profileUpdated("22222222-0000-4000-8000-000000000003", "2026-11-23T10:02:00.000Z", "user.lifecycle.suspend"),
+      profileUpdated(
+        "22222222-0000-4000-8000-000000000003",
+        "2026-11-23T10:02:00.000Z",
+        "user.lifecycle.suspend",
+      ),
     );
     await pipeline.drain();
 
