@@ -43,6 +43,8 @@ export class TallyfyIdpSyncStack extends Stack {
       ingestTimeout: seconds(config.ingestTimeoutSeconds),
       alarmEmail: config.alarmEmail,
       apiLogging: config.apiLogging,
+      endpointAllowedCidrs: config.endpointAllowedCidrs,
+      endpointWebAclArn: config.endpointWebAclArn,
       maxMessageAge:
         config.maxMessageAgeMinutes === undefined ? undefined : Duration.minutes(config.maxMessageAgeMinutes),
       eventBridge: config.eventBridge,

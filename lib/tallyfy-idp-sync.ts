@@ -207,6 +207,19 @@ export interface TallyfyIdpSyncProps {
    * @default "off"
    */
   readonly apiLogging?: EndpointLogging;
+
+  /**
+   * Only these address ranges (CIDR) may call the webhook endpoints: the identity provider's
+   * published egress ranges. The API key is still required.
+   * @default - any address
+   */
+  readonly endpointAllowedCidrs?: readonly string[];
+
+  /**
+   * A regional WAF web ACL's ARN to associate with every webhook endpoint's stage.
+   * @default - none
+   */
+  readonly endpointWebAclArn?: string;
 }
 
 /** Props that fail validation, all reported at once. */
@@ -396,6 +409,8 @@ export class TallyfyIdpSync extends Construct {
             endpoint,
             logRetention: props.logRetention,
             logging: props.apiLogging,
+            allowedSourceCidrs: props.endpointAllowedCidrs,
+            webAclArn: props.endpointWebAclArn,
           }),
         );
       }

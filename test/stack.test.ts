@@ -290,6 +290,32 @@ describe("the webhook endpoint's logs and alarms", () => {
     created.hasResource("AWS::ApiGateway::Account", { DeletionPolicy: "Retain" });
   });
 
+  it("admits only the configured address ranges, and puts a WAF web ACL on the stage, when asked", () => {
+    // Prepare
+    const webAclArn = "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/okta-hook/abc";
+    const guarded = synth({
+      ...context,
+      endpointAllowedCidrs: ["203.0.113.0/24"],
+      endpointWebAclArn: webAclArn,
+    });
+
+    // Assess
+    guarded.template.hasResourceProperties("AWS::ApiGateway::RestApi", {
+      Policy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Action: "execute-api:Invoke",
+            Condition: { NotIpAddress: { "aws:SourceIp": ["203.0.113.0/24"] } },
+          }),
+        ]),
+      },
+    });
+    guarded.template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { WebACLArn: webAclArn });
+    built.template.resourceCountIs("AWS::WAFv2::WebACLAssociation", 0);
+    expect(() => synth({ ...context, endpointAllowedCidrs: ["okta"] })).toThrow(/endpointAllowedCidrs/);
+  });
+
   it("names the API after its stack, so its alarms count this stack's requests only", () => {
     // Prepare
     const { template } = built;
@@ -531,7 +557,13 @@ describe("Okta", () => {
 describe("cdk-nag", () => {
   it("finds nothing unacknowledged with every optional feature on, the endpoint's logs included", () => {
     // Prepare
-    const { stack } = synth({ ...context, apiLogging: "create-account-role" });
+    const { stack } = synth({
+      ...context,
+      apiLogging: "create-account-role",
+      ingestMaxConcurrency: 3,
+      endpointAllowedCidrs: ["203.0.113.0/24"],
+      endpointWebAclArn: "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/okta-hook/abc",
+    });
 
     // Act
     const report = new AwsSolutionsChecks().validateScope(stack);

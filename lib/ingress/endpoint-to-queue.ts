@@ -17,6 +17,7 @@ import {
   Stack,
   type aws_sqs as sqs,
   Validations,
+  aws_wafv2 as wafv2,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import { type EndpointIngress, SOURCE_ATTRIBUTE } from "../../handlers/core/source.js";
@@ -60,6 +61,19 @@ export interface EndpointToQueueProps {
    * @default "off"
    */
   readonly logging?: EndpointLogging;
+
+  /**
+   * Only these source address ranges (CIDR) may call the endpoint, enforced by a resource policy,
+   * e.g. the identity provider's published egress ranges. The API key is still required.
+   * @default - any address (the API key alone guards it)
+   */
+  readonly allowedSourceCidrs?: readonly string[];
+
+  /**
+   * A WAF web ACL (regional, its ARN) to associate with the stage, e.g. with rate-based rules.
+   * @default - none
+   */
+  readonly webAclArn?: string;
 }
 
 export type EndpointLogging = "off" | "account-role-exists" | "create-account-role";
@@ -80,6 +94,7 @@ export class EndpointToQueue extends Construct {
     super(scope, id);
     const { endpoint, sourceId } = props;
     const logging = props.logging ?? "off";
+    const cidrs = props.allowedSourceCidrs ?? [];
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const accessLogs =
       logging === "off"
@@ -90,6 +105,7 @@ export class EndpointToQueue extends Construct {
       restApiName: `${Stack.of(this).stackName}-${id}`,
       description: endpoint.description,
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      ...(cidrs.length > 0 ? { policy: sourceIpPolicy(cidrs) } : {}),
       ...(logging === "create-account-role"
         ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
         : { cloudWatchRole: false }),
@@ -117,6 +133,12 @@ export class EndpointToQueue extends Construct {
       });
     }
     this.logging = logging;
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, "WebAcl", {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
     // Logical ids keep the names they had when this construct was Okta's alone, so an update
     // never replaces a deployed key (which the provider would then have to be given again).
     const validator = this.api.addRequestValidator("Validator", {
@@ -270,6 +292,25 @@ export class EndpointToQueue extends Construct {
       );
     }
   }
+}
+
+/** Anyone may invoke, but only from these ranges: a Deny outside them wins over the Allow. */
+function sourceIpPolicy(cidrs: readonly string[]): iam.PolicyDocument {
+  const invoke = {
+    actions: ["execute-api:Invoke"],
+    resources: ["execute-api:/*"],
+    principals: [new iam.AnyPrincipal()],
+  };
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({ ...invoke, effect: iam.Effect.ALLOW }),
+      new iam.PolicyStatement({
+        ...invoke,
+        effect: iam.Effect.DENY,
+        conditions: { NotIpAddress: { "aws:SourceIp": [...cidrs] } },
+      }),
+    ],
+  });
 }
 
 /** SendMessage with the body unchanged, stamped with the source so ingest need not guess it. */

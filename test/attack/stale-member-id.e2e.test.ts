@@ -27,7 +27,11 @@ describe("a member removed from the organization by hand", () => {
   it("does not block another person's add to a group they were in", async () => {
     // Prepare
     pipeline = await startPipeline();
-    const alice = pipeline.tallyfy.addMember({ email: "alice@example.com", first_name: "Alice", last_name: "Ng" });
+    const alice = pipeline.tallyfy.addMember({
+      email: "alice@example.com",
+      first_name: "Alice",
+      last_name: "Ng",
+    });
     pipeline.tallyfy.addMember({ email: "bob@example.com", first_name: "Bob", last_name: "Stone" });
     pipeline.tallyfy.addGroup({ name: "Engineering" });
     await pipeline.send(
