@@ -32,6 +32,8 @@ export const AppConfigSchema = z.strictObject({
   alarmEmail: Setting.alarmEmail.optional(),
   /** CloudWatch logging of the webhook endpoints (README "Deploy"). */
   apiLogging: z.enum(["off", "account-role-exists", "create-account-role"]).optional(),
+  /** X-Ray active tracing of both functions. */
+  tracing: z.boolean().optional(),
   /** Address ranges allowed to call the webhook endpoints. */
   endpointAllowedCidrs: z.array(z.cidrv4("must be an IPv4 range such as 203.0.113.0/24")).min(1).optional(),
   /** A regional WAF web ACL for the webhook endpoints. */

@@ -24,6 +24,11 @@ export interface SyncFunctionProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * X-Ray active tracing of each invocation (Lambda's own segments; no tracing SDK is bundled).
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 export function syncFunction(scope: Construct, id: string, props: SyncFunctionProps): NodejsFunction {
@@ -55,6 +60,7 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
     timeout: props.timeout,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
+    tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
     environment: props.environment,
     bundling: {
       format: OutputFormat.ESM,

@@ -45,6 +45,7 @@ export class TallyfyIdpSyncStack extends Stack {
       apiLogging: config.apiLogging,
       endpointAllowedCidrs: config.endpointAllowedCidrs,
       endpointWebAclArn: config.endpointWebAclArn,
+      tracing: config.tracing,
       maxMessageAge:
         config.maxMessageAgeMinutes === undefined ? undefined : Duration.minutes(config.maxMessageAgeMinutes),
       eventBridge: config.eventBridge,

@@ -220,6 +220,13 @@ export interface TallyfyIdpSyncProps {
    * @default - none
    */
   readonly endpointWebAclArn?: string;
+
+  /**
+   * X-Ray active tracing of both functions: Lambda's own segments (invocation, cold start), no
+   * tracing SDK in the bundle, so no cost to import time; X-Ray charges per trace.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /** Props that fail validation, all reported at once. */
@@ -322,6 +329,7 @@ export class TallyfyIdpSync extends Construct {
       entry: "ingest.ts",
       timeout: settings.ingestTimeout,
       logRetention: props.logRetention,
+      tracing: props.tracing,
       environment: {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.ingestDeadLetterQueue.queueUrl,
@@ -339,6 +347,7 @@ export class TallyfyIdpSync extends Construct {
       entry: "apply.ts",
       timeout: settings.applyTimeout,
       logRetention: props.logRetention,
+      tracing: props.tracing,
       environment: {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.reconcileDeadLetterQueue.queueUrl,
@@ -448,7 +457,7 @@ export class TallyfyIdpSync extends Construct {
     this.dashboard = createDashboard(this, operations);
 
     this.#outputs();
-    this.#acknowledgements(enabled);
+    this.#acknowledgements(enabled, props);
   }
 
   #alarmTopic(email: string): sns.Topic {
@@ -515,13 +524,22 @@ export class TallyfyIdpSync extends Construct {
   }
 
   /** cdk-nag AwsSolutions findings this design accepts, each with its reason. */
-  #acknowledgements(enabled: readonly Enabled[]): void {
+  #acknowledgements(enabled: readonly Enabled[], props: TallyfyIdpSyncProps): void {
     if (this.tallyfySecret instanceof secretsmanager.Secret) {
       Validations.of(this.tallyfySecret).acknowledge({
         id: "AwsSolutions-SMG4",
         reason:
           "A Tallyfy personal access token or client secret is issued by Tallyfy and cannot be rotated by a Lambda; rotate it in Tallyfy and update the secret",
       });
+    }
+    if (props.tracing) {
+      for (const fn of [this.ingestFunction, this.applyFunction]) {
+        Validations.of(fn.role ?? fn).acknowledge({
+          id: "AwsSolutions-IAM5[Resource::*]",
+          reason:
+            "X-Ray's PutTraceSegments and PutTelemetryRecords take no resource: AWS documents them on *",
+        });
+      }
     }
     if (this.eventBridgeDeadLetterQueue) {
       Validations.of(this.eventBridgeDeadLetterQueue).acknowledge({

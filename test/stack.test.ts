@@ -183,6 +183,19 @@ describe("functions", () => {
     expect(JSON.stringify(apply)).toContain("DIRECTORY_TABLE_NAME");
   });
 
+  it("traces both functions with X-Ray only when asked", () => {
+    // Prepare
+    const traced = synth({ ...context, tracing: true }).template;
+    const modes = (template: Template) =>
+      Object.values(template.findResources("AWS::Lambda::Function")).map(
+        (f) => f.Properties.TracingConfig?.Mode,
+      );
+
+    // Assess
+    expect(modes(traced)).toEqual(["Active", "Active"]);
+    expect(modes(built.template)).toEqual([undefined, undefined]);
+  });
+
   it("lets each function write only its own log group, with no managed policy", () => {
     // Prepare
     const { template } = built;
@@ -561,6 +574,7 @@ describe("cdk-nag", () => {
       ...context,
       apiLogging: "create-account-role",
       ingestMaxConcurrency: 3,
+      tracing: true,
       endpointAllowedCidrs: ["203.0.113.0/24"],
       endpointWebAclArn: "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/okta-hook/abc",
     });
