@@ -1,5 +1,5 @@
 /**
- * The desired-state directory's table (handlers/directory/directory.ts): one partition key, on
+ * The desired-state directory's table (handlers/directory/directory.ts): a partition and a sort key, on
  * demand, point-in-time recovery, encrypted, and kept when the stack is deleted, because it is
  * the record of who was provisioned from where.
  */
@@ -22,6 +22,7 @@ export class DirectoryTable extends Construct {
     super(scope, id);
     this.table = new dynamodb.Table(this, "Table", {
       partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -35,9 +36,15 @@ export class DirectoryTable extends Construct {
     this.table.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
   }
 
-  /** Apply reads desired state and notes what it reconciled: it never puts or deletes an item. */
+  /** Apply reads desired state (and queries a group's index) and notes what it reconciled: it never puts or deletes an item. */
   public grantReconcile(grantee: IGrantable): void {
-    this.table.grant(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem");
+    this.table.grant(
+      grantee,
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    );
   }
 
   /** Requests DynamoDB throttled, summed over the operations the functions use. */
@@ -48,6 +55,7 @@ export class DirectoryTable extends Construct {
         dynamodb.Operation.PUT_ITEM,
         dynamodb.Operation.UPDATE_ITEM,
         dynamodb.Operation.BATCH_GET_ITEM,
+        dynamodb.Operation.QUERY,
       ],
     });
   }

@@ -1,6 +1,6 @@
 /**
  * DynamoDB on this machine: dynalite, a real DynamoDB protocol server, in memory on loopback.
- * The directory's table is created as the stack creates it (one string partition key `pk`).
+ * The directory's table is created as the stack creates it (string keys `pk` and `sk`).
  */
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
@@ -41,8 +41,14 @@ export async function startLocalDynamo(tableName = LOCAL_TABLE_NAME): Promise<Lo
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
       BillingMode: "PAY_PER_REQUEST",
     }),
   );

@@ -201,7 +201,11 @@ describe.concurrent("convergence", () => {
 
           // Assess
           expect(shuffled.access).toEqual(inOrder.access);
-          const deadLetters = [...inOrder.deadLetters, ...shuffled.deadLetters];
+          // The one refusal a random history may provoke: a return (user.reactivated) of someone
+          // never described with names cannot be invited, and says so. Nothing else is dead-lettered.
+          const deadLetters = [...inOrder.deadLetters, ...shuffled.deadLetters].filter(
+            (l) => l.errorType !== "CannotCreateError",
+          );
           expect(deadLetters.map((l) => `${l.errorType}: ${l.errorMessage}`)).toEqual([]);
           expect([...inOrder.tallies, ...shuffled.tallies].filter((t) => !conserved(t))).toEqual([]);
         }),

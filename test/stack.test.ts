@@ -167,7 +167,10 @@ describe("functions", () => {
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
       Properties: {
-        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
         BillingMode: "PAY_PER_REQUEST",
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
@@ -257,7 +260,7 @@ describe("functions", () => {
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
     expect(summary("ApplyFunction")).toEqual([
-      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:UpdateItem -> Directory",
+      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:UpdateItem -> Directory",
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> CommandsQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",

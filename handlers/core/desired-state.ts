@@ -64,8 +64,11 @@ export interface Person {
    * invited. A membership change alone names someone the source may not provision here.
    */
   readonly provisioned?: boolean;
-  /** A `user.created` has been merged: without names to invite with, that is an error to report. */
-  readonly created?: boolean;
+  /**
+   * A `user.created` or `user.reactivated` has been merged: the person must be in Tallyfy, so
+   * without names to invite them with, that is an error to report, not a wait.
+   */
+  readonly mustExist?: boolean;
 }
 
 /** Events dated further ahead than this are refused: a bad clock must not freeze a record. */
@@ -171,7 +174,8 @@ export function mergeEvent(
     event.type === "user.created" || event.type === "user.updated" || event.type === "user.reactivated";
   changed ||= provisions && current?.provisioned !== true;
   const provisioned = current?.provisioned === true || provisions;
-  const created = current?.created === true || event.type === "user.created";
+  const mustExist =
+    current?.mustExist === true || event.type === "user.created" || event.type === "user.reactivated";
   const address = current?.address ?? user.email.trim();
   const person: Person = {
     email: personKey(user.email),
@@ -179,7 +183,7 @@ export function mergeEvent(
     profile,
     memberships,
     ...(provisioned ? { provisioned } : {}),
-    ...(created ? { created } : {}),
+    ...(mustExist ? { mustExist } : {}),
     ...(guest ? { guest } : {}),
     ...(role ? { role } : {}),
     ...(status ? { status } : {}),

@@ -2,13 +2,14 @@
  * The desired-state directory: one DynamoDB table holding what the identity sources say should be
  * true, and what the reconciler last made true.
  *
- * Items (partition key `pk` only):
+ * Items (partition key `pk`, sort key `sk`, which is `-` for every item but the index's):
  * - `person#<email>`: the person's facts with their versions (core/desired-state.ts), their
  *   memberships, `revision` (bumped on every change a reconcile acts on), `reconciled` (the
  *   revision and configuration last applied to Tallyfy), and the Tallyfy ids learnt on the way.
  *   Memberships live in the person's item so one conditional write merges a whole event.
- * - `idpgroup#<IdP group>`: the emails of everyone with a membership in the group, present or
- *   absent: the index a group reconcile reads. Only ever added to, before the person is written.
+ * - `idpgroup#<IdP group>` / `<email>`: one item for everyone with a membership in the group,
+ *   present or absent: the index a group reconcile queries. Only ever added to, before the person
+ *   is written; one small item each, so a group of any size fits.
  * - `link#<source>#<source's user id>`: the email the source's user was provisioned under, so a
  *   deletion can be resolved without trusting the event's own claims.
  * - `group#<Tallyfy group id, or name:<mapped name>>`: the group's revision, what was reconciled,
@@ -23,6 +24,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { CoreConfig } from "../core/config.js";
@@ -71,10 +73,15 @@ export class DirectoryConflictError extends SyncError {
 
 const MAX_ATTEMPTS = 8;
 
+/** The sort key of every item but the index's. */
+const ITEM = "-";
+
 export class Directory {
   public constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Index items per query page. @default DynamoDB's own page (1 MB) */
+    private readonly pageSize?: number,
   ) {}
 
   /**
@@ -96,7 +103,13 @@ export class Directory {
         if (!before.has(key)) await this.#index(key, email);
       }
       if (!changed && !versionsMoved(current, person)) return { email, revision, changed };
-      const written = await this.#putIfUnchanged({ ...current, ...person, revision, pk: `person#${email}` });
+      const written = await this.#putIfUnchanged({
+        ...current,
+        ...person,
+        revision,
+        pk: `person#${email}`,
+        sk: ITEM,
+      });
       if (written) return { email, revision, changed };
     }
     throw new DirectoryConflictError(`person ${email} kept changing while this event was merged`);
@@ -114,7 +127,7 @@ export class Directory {
       let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined =
         {
           [this.tableName]: {
-            Keys: keys.slice(start, start + 100).map((email) => ({ pk: `person#${email}` })),
+            Keys: keys.slice(start, start + 100).map((email) => ({ pk: `person#${email}`, sk: ITEM })),
             ConsistentRead: true,
           },
         };
@@ -154,31 +167,81 @@ export class Directory {
     await this.#update(`person#${personKey(email)}`, `SET ${sets.join(", ")}`, condition, values);
   }
 
+  /**
+   * The member id this sync stored is gone from Tallyfy: drop it and bump the revision, so the
+   * person is reconciled again. Returns the new revision.
+   */
+  public async forgetMemberId(email: string): Promise<number> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `person#${personKey(email)}`, sk: ITEM },
+        UpdateExpression: "REMOVE memberId ADD revision :one, etag :one",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":one": 1 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Number(result.Attributes?.revision ?? 0);
+  }
+
   /** Everyone the directory has a membership for, present or absent, in any of these IdP groups. */
   public async membersOfIdpGroups(idpGroups: readonly string[]): Promise<PersonRecord[]> {
     const emails = new Set<string>();
     for (const group of new Set(idpGroups.map((g) => g.trim().toLowerCase()))) {
-      const item = await this.#get(`idpgroup#${group}`);
-      for (const email of (item?.emails as Set<string> | undefined) ?? []) emails.add(email);
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": `idpgroup#${group}` },
+            ProjectionExpression: "sk",
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+            Limit: this.pageSize,
+          }),
+        );
+        for (const item of page.Items ?? []) emails.add(item.sk as string);
+        start = page.LastEvaluatedKey;
+      } while (start);
     }
     return this.people([...emails]);
   }
 
-  /** Links a source's user id to the email it was provisioned under; the first link is kept. */
-  public async link(source: string, userId: string, email: string): Promise<string> {
+  /**
+   * Links a source's user id to the email it was provisioned under; the first link is kept.
+   * Returns the linked email, and the other email last reported as an email change, if any.
+   */
+  public async link(
+    source: string,
+    userId: string,
+    email: string,
+  ): Promise<{ readonly email: string; readonly reported?: string }> {
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: linkKey(source, userId), email: personKey(email) },
+          Item: { pk: linkKey(source, userId), sk: ITEM, email: personKey(email) },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
-      return personKey(email);
+      return { email: personKey(email) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.linkedEmail(source, userId)) ?? personKey(email);
+      const item = await this.#get(linkKey(source, userId));
+      return {
+        email: (item?.email as string | undefined) ?? personKey(email),
+        reported: item?.reported as string | undefined,
+      };
     }
+  }
+
+  /** Notes that a change of the linked user's email to `email` was reported, so it is reported once. */
+  public async emailChangeReported(source: string, userId: string, email: string): Promise<void> {
+    await this.#update(linkKey(source, userId), "SET reported = :e", "attribute_exists(pk)", {
+      ":e": personKey(email),
+    });
   }
 
   public async linkedEmail(source: string, userId: string): Promise<string | undefined> {
@@ -196,7 +259,7 @@ export class Directory {
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `group#${key}` },
+        Key: { pk: `group#${key}`, sk: ITEM },
         UpdateExpression: "ADD revision :one, etag :one",
         ExpressionAttributeValues: { ":one": 1 },
         ReturnValues: "UPDATED_NEW",
@@ -220,6 +283,7 @@ export class Directory {
       const written = await this.#putIfUnchanged({
         ...item,
         pk: `group#${key}`,
+        sk: ITEM,
         facts,
         revision: (current?.revision ?? 0) + (changed ? 1 : 0),
       });
@@ -233,6 +297,11 @@ export class Directory {
     await this.#update(`group#${key}`, "SET groupId = :id", undefined, { ":id": groupId });
   }
 
+  /** The resolved group is gone from Tallyfy: the name is looked up again next time. */
+  public async forgetGroupId(key: string): Promise<void> {
+    await this.#update(`group#${key}`, "REMOVE groupId", "attribute_exists(pk)", {});
+  }
+
   public async groupReconciled(key: string, reconciled: Reconciled): Promise<void> {
     await this.#update(
       `group#${key}`,
@@ -244,19 +313,14 @@ export class Directory {
 
   async #get(pk: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk: ITEM }, ConsistentRead: true }),
     );
     return result.Item;
   }
 
   async #index(idpGroup: string, email: string): Promise<void> {
     await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `idpgroup#${idpGroup}` },
-        UpdateExpression: "ADD emails :e",
-        ExpressionAttributeValues: { ":e": new Set([email]) },
-      }),
+      new PutCommand({ TableName: this.tableName, Item: { pk: `idpgroup#${idpGroup}`, sk: email } }),
     );
   }
 
@@ -292,7 +356,7 @@ export class Directory {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk },
+          Key: { pk, sk: ITEM },
           UpdateExpression: `${expression} ADD etag :one`,
           ConditionExpression: condition,
           ExpressionAttributeValues: { ...values, ":one": 1 },
@@ -315,6 +379,6 @@ function versionsMoved(current: Person | undefined, person: Person): boolean {
 }
 
 function stripRecord(person: Person) {
-  const { profile, memberships, guest, role, status, provisioned, created } = person;
-  return { profile, memberships, guest, role, status, provisioned, created };
+  const { profile, memberships, guest, role, status, provisioned, mustExist } = person;
+  return { profile, memberships, guest, role, status, provisioned, mustExist };
 }

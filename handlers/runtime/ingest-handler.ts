@@ -140,16 +140,20 @@ async function record_(
       const first = events.find((e) => e.user !== undefined)?.user?.email;
       if (translation.subject !== undefined && first !== undefined) {
         const source = sourceIdOf(deps, record, about.kind);
-        const linked = await deps.directory.link(source, translation.subject, first);
+        const { email: linked, reported } = await deps.directory.link(source, translation.subject, first);
         if (linked !== personKey(first)) {
-          // The rest applies to the person Tallyfy knows; the email change goes to an administrator.
+          // The rest applies to the person this sync provisioned; the email change goes, once, to
+          // an administrator.
           events = events.map((e) => (e.user ? { ...e, user: { ...e.user, email: linked } } : e));
-          await deps.deadLetters.send(record, {
-            errorType: EmailChangeError.name,
-            errorMessage: `${source} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email: the other changes were applied to ${linked}`,
-            eventId: about.eventId,
-          });
-          logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
+          if (reported !== personKey(first)) {
+            await deps.deadLetters.send(record, {
+              errorType: EmailChangeError.name,
+              errorMessage: `${source} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${linked}`,
+              eventId: about.eventId,
+            });
+            await deps.directory.emailChangeReported(source, translation.subject, first);
+            logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
+          }
         }
       }
       return withEventId(about.eventId, () => recordEvents(deps, events, config, about));

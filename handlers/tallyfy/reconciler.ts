@@ -137,23 +137,24 @@ export class Reconciler {
       learnt.hadGuest = false;
     }
     if (!member) {
-      if (departed || person.status?.value === "inactive") return { learnt, groups: [] };
+      if (departed) {
+        // Whatever Tallyfy holds under the email goes: a guest record too, if that is what there is.
+        if (!person.hadGuest) await this.#deprovisionGuest(person.address, undefined, writes, opts);
+        return { learnt, groups: [] };
+      }
+      if (person.status?.value === "inactive") return { learnt, groups: [] };
       if (!person.provisioned) return { learnt, groups: [] };
       const { firstName, lastName } = profileOf(person);
-      // Only a creation without names is an error: an update may simply be ahead of it.
-      if ((!firstName || !lastName) && !person.created) return { learnt, groups: [] };
+      // A creation or a return without names is an error to report; an update may simply be ahead of them.
+      if ((!firstName || !lastName) && !person.mustExist) return { learnt, groups: [] };
       member = await this.#invite(person, writes, opts);
     }
     learnt.memberId = member.id;
     members.remember(person.email, member.id);
 
     if (departed) {
-      if (config.deprovision === "remove") {
-        if (member.status !== "removed")
-          await writes.run("members.remove", () => client.members.remove(member.id, undefined, opts));
-      } else if (member.status !== "disabled") {
-        await writes.run("members.disable", () => client.members.disable(member.id, opts));
-      }
+      await this.#deprovisionMember(member, writes, opts);
+      if (!person.hadGuest) await this.#deprovisionGuest(person.address, undefined, writes, opts);
     } else {
       if (person.status?.value === "active" && member.status === "disabled")
         await writes.run("members.enable", () => client.members.enable(member.id, opts));
@@ -162,21 +163,24 @@ export class Reconciler {
       if (role !== undefined && role !== member.role)
         await writes.run("members.updateRole", () => client.members.updateRole(member.id, role, opts));
     }
-    // Groups whose list differs from what the person should be in: each is reconciled on its own.
+    // Groups whose list differs from what the person should be in, or whose wish changed since it
+    // was last asked for (a group write already in flight may be about to undo it): each is
+    // reconciled on its own, from the newest desired state.
     const groups: string[] = [];
+    const requested: Record<string, boolean> = {};
     for (const [target, wanted] of groupWishes(person, config)) {
-      // A former guest's email may still be on the group's guest list.
-      if (person.hadGuest) {
-        groups.push(target);
-        continue;
-      }
-      const id = GROUP_ID.test(target) ? target.toLowerCase() : this.#resolved.get(groupKeyOf(target));
+      requested[target] = wanted;
+      const key = groupKeyOf(target);
+      const id = key.startsWith("name:") ? (this.#resolved.get(key) ?? (await this.#knownId(key))) : key;
       const inIt = (member.groups ?? []).some((g) =>
         id !== undefined ? g.id.toLowerCase() === id : sameGroup(g.name, target),
       );
-      if (inIt !== wanted) groups.push(target);
+      const asked = person.requestedGroups?.[target];
+      const changed = asked !== undefined && asked !== wanted;
+      // A former guest's email may still be on the group's guest list.
+      if (inIt !== wanted || changed || person.hadGuest) groups.push(target);
     }
-    return { learnt, groups };
+    return { learnt: { ...learnt, requestedGroups: requested }, groups };
   }
 
   /**
@@ -190,7 +194,9 @@ export class Reconciler {
     if (id !== undefined) {
       try {
         const member = await client.members.get(id, { ...opts, withGroups: true });
-        if (sameEmail(member.email, person.email)) return member;
+        // Ids are never reused: the member this sync stored is the person, even under an email an
+        // administrator changed by hand.
+        if (id === person.memberId || sameEmail(member.email, person.email)) return member;
       } catch (error) {
         if (!(error instanceof TallyfyApiError) || error.status !== 404) throw error;
       }
@@ -199,6 +205,32 @@ export class Reconciler {
     const inviting = !mustKnow && person.provisioned === true && person.status?.value !== "inactive";
     if (inviting) return undefined;
     return this.#search(person.email, opts);
+  }
+
+  async #deprovisionMember(member: Member, writes: Writes, opts: CallOptions): Promise<void> {
+    const { client, config } = this.deps;
+    if (config.deprovision === "remove") {
+      if (member.status !== "removed")
+        await writes.run("members.remove", () => client.members.remove(member.id, undefined, opts));
+    } else if (member.status !== "disabled") {
+      await writes.run("members.disable", () => client.members.disable(member.id, opts));
+    }
+  }
+
+  /** Disables or deletes the guest with this email, read from Tallyfy unless given. */
+  async #deprovisionGuest(
+    email: string,
+    known: Guest | undefined,
+    writes: Writes,
+    opts: CallOptions,
+  ): Promise<void> {
+    const { client, config } = this.deps;
+    const guest = known ?? (await client.guests.findByEmail(email, opts));
+    if (!guest) return;
+    if (config.deprovision === "remove")
+      await writes.run("guests.delete", () => client.guests.delete(guest.email, opts));
+    else if (!guest.disabled)
+      await writes.run("guests.disable", () => client.guests.disable(guest.email, opts));
   }
 
   async #search(email: string, opts: CallOptions): Promise<Member | undefined> {
@@ -270,10 +302,10 @@ export class Reconciler {
     const departed = hasDeparted(person, config);
     let guest = await client.guests.findByEmail(email, opts);
     if (departed) {
-      if (guest && config.deprovision === "remove")
-        await writes.run("guests.delete", () => client.guests.delete(email, opts));
-      else if (guest && !guest.disabled)
-        await writes.run("guests.disable", () => client.guests.disable(email, opts));
+      if (guest) await this.#deprovisionGuest(email, guest, writes, opts);
+      // A member under the email (made by hand, or before the source called them a guest) goes too.
+      const member = await this.#findMember(person, opts, true);
+      if (member) await this.#deprovisionMember(member, writes, opts);
     } else if (!guest) {
       if (person.provisioned && person.status?.value !== "inactive") {
         const profile = guestProfile(profileOf(person));
@@ -396,8 +428,7 @@ export class Reconciler {
     try {
       group = await client.groups.get(id, opts);
     } catch (error) {
-      if (error instanceof TallyfyApiError && error.status === 404)
-        throw new GroupNotFoundError(targets[0] ?? id);
+      if (error instanceof TallyfyApiError && error.status === 404) return this.#lost(id, targets);
       throw error;
     }
     const members = new Set(group.members);
@@ -436,15 +467,65 @@ export class Reconciler {
           error instanceof TallyfyApiError &&
           error.status === 422 &&
           error.detail.fieldErrors.some((f) => /member|guest/i.test(f));
-        if (listRefused)
+        if (!listRefused) throw error;
+        // A member id this sync stored may be gone (removed in Tallyfy by hand): leave those out,
+        // have their people reconciled again, and write the rest once more.
+        const gone = await this.#goneMembers(
+          body.members.filter((m) => !group.members.includes(m)),
+          people,
+          opts,
+        );
+        if (gone.length === 0)
           throw new GroupChangedError(
             `Tallyfy refused group ${group.name}'s lists (${error.message}); reading it again`,
           );
-        throw error;
+        const kept = { ...body, members: body.members.filter((m) => !gone.includes(m)) };
+        await writes.run("groups.update", () => client.groups.update(id, kept, opts));
       }
     }
     await directory.groupReconciled(id, { revision, config: this.#fingerprint });
     return writes.outcome();
+  }
+
+  /**
+   * The resolved group is gone from Tallyfy (deleted by hand): forget the id and resolve each
+   * mapped name again (found, created with `createMissingGroups`, or dead-lettered naming it).
+   */
+  async #lost(id: string, targets: readonly string[]): Promise<ReconcileOutcome> {
+    const names = targets.filter((t) => !GROUP_ID.test(t));
+    if (names.length === 0) throw new GroupNotFoundError(targets[0] ?? id);
+    for (const target of names) {
+      const key = groupKeyOf(target);
+      await this.deps.directory.forgetGroupId(key);
+      this.#resolved.delete(key);
+    }
+    await this.#askGroups(names);
+    return { status: "noop", reason: `Tallyfy group ${id} is gone; resolving ${names.join(", ")} again` };
+  }
+
+  /** Of these member ids, the ones Tallyfy no longer has; their people are asked to be reconciled again. */
+  async #goneMembers(
+    ids: readonly number[],
+    people: readonly PersonRecord[],
+    opts: CallOptions,
+  ): Promise<number[]> {
+    const gone: number[] = [];
+    for (const memberId of ids) {
+      try {
+        await this.deps.client.members.get(memberId, opts);
+      } catch (error) {
+        if (!(error instanceof TallyfyApiError) || error.status !== 404) throw error;
+        gone.push(memberId);
+      }
+    }
+    const messages: ReconcileMessage[] = [];
+    for (const person of people.filter((p) => p.memberId !== undefined && gone.includes(p.memberId))) {
+      const revision = await this.deps.directory.forgetMemberId(person.email);
+      this.deps.members.forget(person.email);
+      messages.push({ kind: "person", key: person.email, revision });
+    }
+    if (messages.length > 0) await this.deps.queue.send(messages);
+    return gone;
   }
 
   #done(revision: number, reconciled: { revision: number; config: string } | undefined): boolean {

@@ -1,5 +1,5 @@
 /**
- * Attacks on departures of people whose kind (member or guest) the directory decides differently
+ * Regressions found by attacking departures of people whose kind (member or guest) the directory decides differently
  * from Tallyfy.
  */
 import { afterEach, describe, expect, it } from "vitest";

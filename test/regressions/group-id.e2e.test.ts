@@ -1,5 +1,5 @@
 /**
- * Attacks on the resolved Tallyfy group id the directory keeps for a mapped name.
+ * Regressions found by attacking the resolved Tallyfy group id the directory keeps for a mapped name.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";

@@ -1,5 +1,5 @@
 /**
- * Attacks on the reconciler's decision to ask (or not) for a group reconcile.
+ * Regressions found by attacking the reconciler's decision to ask (or not) for a group reconcile.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";

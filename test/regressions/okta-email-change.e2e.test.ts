@@ -1,5 +1,5 @@
 /**
- * Attacks on the Okta email change: the README tells the administrator to change the member's
+ * Regressions found by attacking the Okta email change: the README tells the administrator to change the member's
  * email in Tallyfy by hand; what does the sync do next?
  */
 import { readFileSync } from "node:fs";

@@ -1,8 +1,10 @@
 /**
- * Attacks on the directory's idpgroup index, and on changes that end neither applied nor dead-lettered.
+ * Regressions: the directory's idpgroup index at scale, and a change that ended neither applied
+ * nor dead-lettered.
  */
-import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
+import { Directory } from "../../handlers/directory/directory.js";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";
 
 let pipeline: TestPipeline;
@@ -19,34 +21,35 @@ function at(minute: number, type: string, fields: Record<string, unknown>): Reco
 }
 
 describe("the idpgroup index of a large organization", () => {
-  it("a new hire is onboarded when everyone else's full group list already marked them absent from Partners", async () => {
-    // Prepare: ~21,000 people each sent a full groups list once (as every Okta event does); a full
-    // list marks every configured group not listed as absent, and every absent membership is
-    // indexed, so `idpgroup#partners` names all of them although nobody is in Partners.
+  it("a new hire is onboarded, and a group's reconcile reads everyone, however many the index names", async () => {
+    // Prepare: a full group list marks every configured group not listed as absent, and every
+    // membership is indexed, so Partners' index names the whole organization. Once it was one
+    // item, which overflowed DynamoDB's 400 KB at about 21,500 people; now it is an item each.
     pipeline = await startPipeline();
     pipeline.tallyfy.addGroup({ name: "Engineering" });
     pipeline.tallyfy.addGroup({ name: "Partners" });
-    // One real person, in no group at all, lands in Partners' index:
     await pipeline.send(at(0, "user.updated", { user: { email: "p000000@example.com", groups: [] } }));
     await pipeline.drain();
-    const indexed = await pipeline.dynamo.client.send(
-      new GetItemCommand({ TableName: pipeline.dynamo.tableName, Key: { pk: { S: "idpgroup#partners" } } }),
-    );
-    expect(indexed.Item?.emails?.SS).toEqual(["p000000@example.com"]);
-    // ... and so would each of the others: write the index as ~21,500 such people leave it.
-    const emails: string[] = [];
-    let bytes = "pk".length + "idpgroup#partners".length + "emails".length;
-    for (let i = 0; bytes < 409_600 - 12; i++) {
-      const email = `p${String(i).padStart(6, "0")}@example.com`;
-      emails.push(email);
-      bytes += email.length;
+    const people = 2_000;
+    const items = Array.from(
+      { length: people },
+      (_, i) => `p${String(i + 1).padStart(6, "0")}@example.com`,
+    ).flatMap((email) => [
+      { pk: "idpgroup#partners", sk: email },
+      { pk: `person#${email}`, sk: "-", email, address: email, profile: {}, memberships: {}, revision: 1 },
+    ]);
+    const db = DynamoDBDocumentClient.from(pipeline.dynamo.client);
+    for (let start = 0; start < items.length; start += 25) {
+      await db.send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [pipeline.dynamo.tableName]: items
+              .slice(start, start + 25)
+              .map((Item) => ({ PutRequest: { Item } })),
+          },
+        }),
+      );
     }
-    await pipeline.dynamo.client.send(
-      new PutItemCommand({
-        TableName: pipeline.dynamo.tableName,
-        Item: { pk: { S: "idpgroup#partners" }, emails: { SS: emails } },
-      }),
-    );
 
     // Act
     await pipeline.send(
@@ -60,11 +63,14 @@ describe("the idpgroup index of a large organization", () => {
       }),
     );
     await pipeline.drain();
+    const read = await new Directory(db, pipeline.dynamo.tableName, 100).membersOfIdpGroups(["Partners"]);
 
     // Assess
     const letters = await pipeline.deadLetters("ingest");
     expect(letters.map((l) => `${l.errorType}: ${l.errorMessage}`)).toEqual([]);
     expect(pipeline.tallyfy.memberByEmail("new.hire.person@example.com")?.status).toBe("invited");
+    // The two real people and the 2,000 written, over 21 pages of 100.
+    expect(read).toHaveLength(people + 2);
   });
 });
 

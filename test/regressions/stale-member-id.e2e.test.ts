@@ -1,5 +1,5 @@
 /**
- * Attacks on the member id the directory keeps, as a group reconcile uses it.
+ * Regressions found by attacking the member id the directory keeps, as a group reconcile uses it.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";
