@@ -43,7 +43,11 @@ export const AppConfigSchema = z.strictObject({
     .optional(),
   maxMessageAgeMinutes: Setting.maxMessageAgeMinutes.optional(),
   eventBridge: z
-    .strictObject({ eventBusName: Setting.eventBusName, eventPattern: z.record(z.string(), z.unknown()) })
+    .strictObject({
+      /** Leave out for a bus of its own; avoid `default`. */
+      eventBusName: Setting.eventBusName.optional(),
+      eventPattern: z.record(z.string(), z.unknown()),
+    })
     .optional(),
   /** Okta as an event source (README "Okta"). */
   okta: z

@@ -4,15 +4,17 @@
  * Infrastructure only: the runtime code it bundles lives under `handlers/`.
  */
 import {
+  Annotations,
   Aws,
   CfnOutput,
   type aws_cloudwatch as cloudwatch,
   Duration,
-  type aws_events as events,
+  aws_events as events,
   aws_iam as iam,
   type aws_logs as logs,
   RemovalPolicy,
   SecretValue,
+  Stack,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
   aws_sqs as sqs,
@@ -40,8 +42,12 @@ export { VISIBILITY_FACTOR };
 
 /** Routes matching events from an EventBridge bus (e.g. an identity provider's partner bus) to the ingest queue. */
 export interface EventBridgeSourceProps {
-  /** Name of the event bus, e.g. `aws.partner/okta.com/acme/tallyfy`. */
-  readonly eventBusName: string;
+  /**
+   * Name of the event bus, e.g. `aws.partner/okta.com/acme/tallyfy`. Avoid `default`: any
+   * principal allowed `events:PutEvents` on it could send identity events.
+   * @default - a bus of its own, created by this stack, for your producers
+   */
+  readonly eventBusName?: string;
   /** Which events to route. */
   readonly eventPattern: events.EventPattern;
 }
@@ -397,9 +403,16 @@ export class TallyfyIdpSync extends Construct {
       : undefined;
     this.eventBridgeDeadLetterQueue = eventBridgeDeadLetter;
     if (props.eventBridge && eventBridgeDeadLetter) {
+      const busName = props.eventBridge.eventBusName ?? this.#identityBus().eventBusName;
+      if (busName === "default") {
+        Annotations.of(this).addWarningV2(
+          "tallyfy-idp-sync:default-bus",
+          "eventBridge.eventBusName is the default bus: any principal allowed events:PutEvents on it can send identity events; leave eventBusName out for a bus of its own",
+        );
+      }
       eventBridgeToQueue(this, "IdentityEventsRule", {
         busId: "IdentityEventBus",
-        eventBusName: props.eventBridge.eventBusName,
+        eventBusName: busName,
         eventPattern: props.eventBridge.eventPattern,
         queue: this.ingestQueue,
         deadLetterQueue: eventBridgeDeadLetter,
@@ -458,6 +471,21 @@ export class TallyfyIdpSync extends Construct {
 
     this.#outputs();
     this.#acknowledgements(enabled, props);
+  }
+
+  /**
+   * A bus only your identity producers use: only this account may put events on it, and IAM
+   * decides which of its principals (grant `events:PutEvents` on this bus's ARN alone).
+   */
+  #identityBus(): events.EventBus {
+    const bus = new events.EventBus(this, "IdentityEvents", {
+      eventBusName: `${Stack.of(this).stackName}-identity-events`,
+    });
+    new CfnOutput(this, "IdentityEventBusName", {
+      value: bus.eventBusName,
+      description: "Send your identity events here (EventBridge); grant events:PutEvents on this bus only",
+    });
+    return bus;
   }
 
   #alarmTopic(email: string): sns.Topic {
@@ -599,7 +627,7 @@ function validate(props: TallyfyIdpSyncProps): Settings {
   check("tallyfyOrganizationId", Setting.tallyfyOrganizationId, props.tallyfyOrganizationId ?? "");
   if (props.tallyfyApiUrl !== undefined) check("tallyfyApiUrl", Setting.tallyfyApiUrl, props.tallyfyApiUrl);
   if (props.alarmEmail !== undefined) check("alarmEmail", Setting.alarmEmail, props.alarmEmail);
-  if (props.eventBridge)
+  if (props.eventBridge?.eventBusName !== undefined)
     check("eventBridge.eventBusName", Setting.eventBusName, props.eventBridge.eventBusName);
   check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
   check("applyMaxConcurrency", Setting.applyMaxConcurrency, settings.applyMaxConcurrency);

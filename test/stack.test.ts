@@ -1,5 +1,5 @@
 import { App, Duration, Stack, aws_sqs as sqs } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AppConfigError, parseAppConfig } from "../lib/app-config.js";
@@ -421,6 +421,29 @@ describe("operations", () => {
       },
       Queues: [{ Ref: Match.stringLikeRegexp("EventBridgeDeadLetterQueue") }],
     });
+  });
+
+  it("gives your own producers a bus of their own, and warns against the default bus", () => {
+    // Prepare
+    const pattern = { source: ["hr.feed"] };
+    const own = synth({ ...context, eventBridge: { eventPattern: pattern } });
+    const onDefault = synth({ ...context, eventBridge: { eventBusName: "default", eventPattern: pattern } });
+    const warnings = Annotations.fromStack(onDefault.stack).findWarning(
+      "*",
+      Match.stringLikeRegexp("default bus"),
+    );
+
+    // Assess
+    own.template.hasResourceProperties("AWS::Events::EventBus", { Name: "Test-identity-events" });
+    own.template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: { Ref: Match.stringLikeRegexp("IdentityEvents") },
+      EventPattern: pattern,
+    });
+    expect(Object.keys(own.template.findOutputs("*")).some((o) => o.includes("IdentityEventBusName"))).toBe(
+      true,
+    );
+    onDefault.template.resourceCountIs("AWS::Events::EventBus", 0);
+    expect(warnings).toHaveLength(1);
   });
 
   it("outputs the queue URLs and ARNs", () => {
