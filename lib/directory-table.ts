@@ -3,7 +3,7 @@
  * demand, point-in-time recovery, encrypted, and kept when the stack is deleted, because it is
  * the record of who was provisioned from where.
  */
-import { type aws_cloudwatch as cloudwatch, aws_dynamodb as dynamodb, RemovalPolicy } from "aws-cdk-lib";
+import { aws_cloudwatch as cloudwatch, Duration, aws_dynamodb as dynamodb, RemovalPolicy } from "aws-cdk-lib";
 import type { IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
 
@@ -47,16 +47,28 @@ export class DirectoryTable extends Construct {
     );
   }
 
-  /** Requests DynamoDB throttled, summed over the operations the functions use. */
+  /**
+   * Requests DynamoDB throttled, summed over the operations the functions use. DynamoDB publishes
+   * the metric only for an operation that was throttled, so each term is filled with 0: one
+   * throttled operation is enough to fire.
+   */
   public metricThrottled(): cloudwatch.IMetric {
-    return this.table.metricThrottledRequestsForOperations({
-      operations: [
-        dynamodb.Operation.GET_ITEM,
-        dynamodb.Operation.PUT_ITEM,
-        dynamodb.Operation.UPDATE_ITEM,
-        dynamodb.Operation.BATCH_GET_ITEM,
-        dynamodb.Operation.QUERY,
-      ],
+    const operations = ["GetItem", "PutItem", "UpdateItem", "BatchGetItem", "Query"];
+    const usingMetrics = Object.fromEntries(
+      operations.map((operation) => [
+        operation.toLowerCase(),
+        this.table.metric("ThrottledRequests", {
+          dimensionsMap: { TableName: this.table.tableName, Operation: operation },
+          statistic: "Sum",
+          period: Duration.minutes(5),
+        }),
+      ]),
+    );
+    return new cloudwatch.MathExpression({
+      expression: operations.map((operation) => `FILL(${operation.toLowerCase()}, 0)`).join(" + "),
+      usingMetrics,
+      label: "Throttled requests, all operations",
+      period: Duration.minutes(5),
     });
   }
 }

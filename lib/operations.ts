@@ -8,14 +8,13 @@ import {
   aws_cloudwatch_actions as cloudwatchActions,
   Duration,
   type aws_lambda as lambda,
-  Stack,
   type aws_sns as sns,
   type aws_sqs as sqs,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import type { DirectoryTable } from "./directory-table.js";
-import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
+import { type EndpointToQueue, uniqueName } from "./ingress/endpoint-to-queue.js";
 import type { SyncQueues } from "./queues.js";
 
 export interface OperationsProps {
@@ -143,7 +142,7 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
       label,
     });
   const dashboard = new cloudwatch.Dashboard(scope, "Dashboard", {
-    dashboardName: `${Stack.of(scope).stackName}-tallyfy-idp-sync`,
+    dashboardName: `${uniqueName(scope)}-tallyfy-idp-sync`,
   });
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({

@@ -13,7 +13,11 @@ export const Setting = {
   // A user or password in the URL would land in the function's environment, in plain text.
   tallyfyApiUrl: z
     .url({ protocol: /^https$/, error: "must be an https URL" })
-    .refine((url) => !/^https:\/\/[^/?#]*@/i.test(url), "must not contain a user name or password"),
+    // Parsed as fetch will parse it: `https:u:p@host` and `https:\\u:p@host` carry credentials too.
+    .refine((url) => {
+      const parsed = URL.canParse(url) ? new URL(url) : undefined;
+      return parsed !== undefined && parsed.username === "" && parsed.password === "" && !url.includes("@");
+    }, "must not contain a user name or password"),
   maxReceiveCount: z.number().int().min(2).max(1000),
   /** Also the ingest mapping's: Lambda's maximum concurrency of an SQS event source. */
   applyMaxConcurrency: z

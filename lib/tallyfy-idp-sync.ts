@@ -14,7 +14,6 @@ import {
   type aws_logs as logs,
   RemovalPolicy,
   SecretValue,
-  Stack,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
   aws_sqs as sqs,
@@ -32,7 +31,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-name
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
-import { type EndpointLogging, EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
+import { type EndpointLogging, EndpointToQueue, pascal, uniqueName } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
 import { createAlarms, createDashboard } from "./operations.js";
 import { createQueues } from "./queues.js";
@@ -479,7 +478,7 @@ export class TallyfyIdpSync extends Construct {
    */
   #identityBus(): events.EventBus {
     const bus = new events.EventBus(this, "IdentityEvents", {
-      eventBusName: `${Stack.of(this).stackName}-identity-events`,
+      eventBusName: `${uniqueName(this)}-identity-events`,
     });
     new CfnOutput(this, "IdentityEventBusName", {
       value: bus.eventBusName,

@@ -339,10 +339,10 @@ describe("the webhook endpoint's logs and alarms", () => {
     const apiAlarms = alarms.filter((a) => a.Namespace === "AWS/ApiGateway");
 
     // Assess
-    template.hasResourceProperties("AWS::ApiGateway::RestApi", { Name: "Test-OktaEventHook" });
+    const [api] = Object.values(template.findResources("AWS::ApiGateway::RestApi")).map((r) => r.Properties);
+    expect(api?.Name).toMatch(/^Test-Sync-OktaEventHook-[0-9A-F]{8}$/);
     expect(apiAlarms).toHaveLength(2);
-    for (const alarm of apiAlarms)
-      expect(alarm.Dimensions).toEqual([{ Name: "ApiName", Value: "Test-OktaEventHook" }]);
+    for (const alarm of apiAlarms) expect(alarm.Dimensions).toEqual([{ Name: "ApiName", Value: api?.Name }]);
   });
 });
 
@@ -434,7 +434,9 @@ describe("operations", () => {
     );
 
     // Assess
-    own.template.hasResourceProperties("AWS::Events::EventBus", { Name: "Test-identity-events" });
+    own.template.hasResourceProperties("AWS::Events::EventBus", {
+      Name: Match.stringLikeRegexp("^Test-Sync-[0-9A-F]{8}-identity-events$"),
+    });
     own.template.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: { Ref: Match.stringLikeRegexp("IdentityEvents") },
       EventPattern: pattern,

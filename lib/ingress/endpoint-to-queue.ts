@@ -13,6 +13,7 @@ import {
   CfnOutput,
   aws_iam as iam,
   aws_logs as logs,
+  Names,
   RemovalPolicy,
   Stack,
   type aws_sqs as sqs,
@@ -102,7 +103,7 @@ export class EndpointToQueue extends Construct {
         : new logs.LogGroup(this, "AccessLogs", { retention, removalPolicy: RemovalPolicy.DESTROY });
     this.api = new apigateway.RestApi(this, "Api", {
       // Unique per stack: the API's alarms use the ApiName dimension.
-      restApiName: `${Stack.of(this).stackName}-${id}`,
+      restApiName: uniqueName(this),
       description: endpoint.description,
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       ...(cidrs.length > 0 ? { policy: sourceIpPolicy(cidrs) } : {}),
@@ -125,12 +126,14 @@ export class EndpointToQueue extends Construct {
       },
     });
     if (accessLogs) {
-      // The group API Gateway writes execution logs to, created here so it expires and goes with the stack.
-      new logs.LogGroup(this, "ExecutionLogs", {
+      // The group API Gateway writes execution logs to, created here (before the stage starts
+      // writing) so it expires and goes with the stack.
+      const executionLogs = new logs.LogGroup(this, "ExecutionLogs", {
         logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${endpoint.stageName}`,
         retention,
         removalPolicy: RemovalPolicy.DESTROY,
       });
+      this.api.deploymentStage.node.addDependency(executionLogs);
     }
     this.logging = logging;
     if (props.webAclArn) {
@@ -247,6 +250,10 @@ export class EndpointToQueue extends Construct {
       value: this.url,
       description: `Register this URL with ${sourceId} as its ${endpoint.name} endpoint`,
     });
+    new CfnOutput(this, "UsagePlanId", {
+      value: plan.usagePlanId,
+      description: `The usage plan a new ${sourceId} API key must join (README "Security")`,
+    });
     new CfnOutput(this, "ApiKeyCommand", {
       value: `aws apigateway get-api-key --api-key ${this.apiKey.keyId} --include-value --query value --output text`,
       description: `Prints the value ${sourceId} must send in the x-api-key header`,
@@ -292,6 +299,11 @@ export class EndpointToQueue extends Construct {
       );
     }
   }
+}
+
+/** The stack and the construct's path: unique even with two copies of the construct in one stack. */
+export function uniqueName(scope: Construct): string {
+  return Names.uniqueResourceName(scope, { maxLength: 64, separator: "-" });
 }
 
 /** Anyone may invoke, but only from these ranges: a Deny outside them wins over the Allow. */
