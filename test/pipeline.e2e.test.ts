@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { BatchTally } from "../handlers/runtime/batch.js";
 import { event, startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
+import { expectConserved } from "./support/e2e.js";
 
 let pipeline: TestPipeline;
 
@@ -13,12 +13,6 @@ afterEach(async () => {
   for (const tally of [...pipeline.tallies.ingest, ...pipeline.tallies.apply]) expectConserved(tally);
   await pipeline.stop();
 });
-
-function expectConserved(tally: BatchTally): void {
-  expect(tally.applied + tally.noop + tally.ignored + tally.deadLettered + tally.retried).toBe(
-    tally.received,
-  );
-}
 
 const alice = { email: "alice@example.com", firstName: "Alice", lastName: "Ng", timezone: "Europe/London" };
 

@@ -4,9 +4,8 @@
  * Each test is named after its scenario.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { BatchTally } from "../handlers/runtime/batch.js";
-import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
+import { eventsAt, expectConserved, membersOf, until } from "./support/e2e.js";
 
 let pipeline: TestPipeline;
 
@@ -15,35 +14,9 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
-function expectConserved(tally: BatchTally): void {
-  expect(tally.applied + tally.noop + tally.ignored + tally.deadLettered + tally.retried).toBe(
-    tally.received,
-  );
-}
-
-let sequence = 0;
-
-/** A canonical event at `minute` past 10:00 on 23 November 2026. */
-function at(minute: number, type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  sequence++;
-  const time = new Date(Date.UTC(2026, 10, 23, 10, minute, sequence % 60)).toISOString();
-  return { id: `scenario-${sequence}`, type, time, source: "test", ...fields };
-}
+const at = eventsAt("scenario");
 
 const names = { firstName: "Alice", lastName: "Ng" };
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function membersOf(tallyfy: FakeTallyfy, name: string): string[] {
-  const group = tallyfy.groupByName(name);
-  return (group?.members ?? []).map((id) => tallyfy.members.get(id)?.email ?? `#${id}`).sort();
-}
 
 describe("the fourteen scenarios of docs/architecture.md section 1", () => {
   it("1: a full group list wins over an earlier add still waiting to be retried on the group", async () => {

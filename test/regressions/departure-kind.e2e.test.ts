@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startPipeline, type TestPipeline } from "../../local/pipeline.js";
+import { eventsAt } from "../support/e2e.js";
 
 let pipeline: TestPipeline;
 
@@ -11,12 +12,7 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
-let sequence = 0;
-function at(minute: number, type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  sequence++;
-  const time = new Date(Date.UTC(2026, 10, 23, 10, minute, sequence % 60)).toISOString();
-  return { id: `attack-kind-${sequence}`, type, time, source: "test", ...fields };
-}
+const at = eventsAt("attack-kind");
 
 describe("a departure of a Tallyfy member the directory takes for a guest", () => {
   it("a member outside memberDomains who leaves is disabled, or the departure is dead-lettered", async () => {

@@ -2,8 +2,8 @@
  * Regressions found by attacking the reconciler's decision to ask (or not) for a group reconcile.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";
 import { startPipeline, type TestPipeline } from "../../local/pipeline.js";
+import { eventsAt, membersOf, until } from "../support/e2e.js";
 
 let pipeline: TestPipeline;
 
@@ -11,25 +11,7 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
-let sequence = 0;
-function at(minute: number, type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  sequence++;
-  const time = new Date(Date.UTC(2026, 10, 23, 10, minute, sequence % 60)).toISOString();
-  return { id: `attack-race-${sequence}`, type, time, source: "test", ...fields };
-}
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function membersOf(tallyfy: FakeTallyfy, name: string): string[] {
-  const group = tallyfy.groupByName(name);
-  return (group?.members ?? []).map((id) => tallyfy.members.get(id)?.email ?? `#${id}`).sort();
-}
+const at = eventsAt("attack-race");
 
 describe("a person's reconcile racing a group's reconcile", () => {
   it("a removal that lands while the group's add is being written is not lost", async () => {

@@ -6,6 +6,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb
 import { afterEach, describe, expect, it } from "vitest";
 import { Directory } from "../../handlers/directory/directory.js";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";
+import { eventsAt } from "../support/e2e.js";
 
 let pipeline: TestPipeline;
 
@@ -13,12 +14,7 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
-let sequence = 0;
-function at(minute: number, type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  sequence++;
-  const time = new Date(Date.UTC(2026, 10, 23, 10, minute, sequence % 60)).toISOString();
-  return { id: `attack-scale-${sequence}`, type, time, source: "test", ...fields };
-}
+const at = eventsAt("attack-scale");
 
 describe("the idpgroup index of a large organization", () => {
   it("a new hire is onboarded, and a group's reconcile reads everyone, however many the index names", async () => {

@@ -2,8 +2,8 @@
  * Regressions found by attacking the member id the directory keeps, as a group reconcile uses it.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { FakeTallyfy } from "../../local/fakes/fake-tallyfy.js";
 import { startPipeline, type TestPipeline } from "../../local/pipeline.js";
+import { eventsAt, membersOf } from "../support/e2e.js";
 
 let pipeline: TestPipeline;
 
@@ -11,17 +11,7 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
-let sequence = 0;
-function at(minute: number, type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  sequence++;
-  const time = new Date(Date.UTC(2026, 10, 23, 10, minute, sequence % 60)).toISOString();
-  return { id: `attack-stale-${sequence}`, type, time, source: "test", ...fields };
-}
-
-function membersOf(tallyfy: FakeTallyfy, name: string): string[] {
-  const group = tallyfy.groupByName(name);
-  return (group?.members ?? []).map((id) => tallyfy.members.get(id)?.email ?? `#${id}`).sort();
-}
+const at = eventsAt("attack-stale");
 
 describe("a member removed from the organization by hand", () => {
   it("does not block another person's add to a group they were in", async () => {
