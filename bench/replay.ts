@@ -177,7 +177,7 @@ export async function replayPipeline(
     await pipeline.drain(240_000);
     const wallMs = Date.now() - started;
     const deadLettered =
-      (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("commands")).length;
+      (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("reconcile")).length;
     const { items, bytes } = await pipeline.dynamo.size();
     const operations = Object.fromEntries(
       [...pipeline.dynamo.operations].filter(([name]) => name !== "CreateTable" && name !== "Scan"),

@@ -138,7 +138,7 @@ export interface TallyfyIdpSyncProps {
 
   /**
    * At most this many apply functions run at once. Tallyfy allows about 600 requests a minute
-   * per user; each apply function makes a few calls per command at 30-100 ms each, so 2 keeps
+   * per user; each apply function makes a few calls per reconcile at 30-100 ms each, so 2 keeps
    * well inside the limit while 429s are still retried.
    * @default 2
    */
@@ -253,8 +253,7 @@ export class TallyfyIdpSync extends Construct {
   /** Identity events arrive here (standard queue). */
   public readonly ingestQueue: sqs.Queue;
   public readonly ingestDeadLetterQueue: sqs.Queue;
-  /** Commands, one FIFO message group per Tallyfy entity. */
-  /** "Reconcile this person / group" messages (FIFO). */
+  /** "Reconcile this person / group" messages (FIFO, one message group per entity). */
   public readonly reconcileQueue: sqs.Queue;
   public readonly reconcileDeadLetterQueue: sqs.Queue;
   /** The desired-state directory. */

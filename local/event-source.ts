@@ -27,8 +27,8 @@ export interface LocalQueue {
 export interface LocalQueues {
   readonly ingest: LocalQueue;
   readonly ingestDeadLetter: LocalQueue;
-  readonly commands: LocalQueue;
-  readonly commandsDeadLetter: LocalQueue;
+  readonly reconcile: LocalQueue;
+  readonly reconcileDeadLetter: LocalQueue;
 }
 
 export interface LocalSqs {
@@ -82,19 +82,19 @@ async function createQueues(client: SQSClient, options: LocalSqsOptions): Promis
     return { url, arn: Attributes?.QueueArn ?? "" };
   };
   const ingestDeadLetter = await create(`${prefix}-ingest-dlq`, {});
-  const commandsDeadLetter = await create(`${prefix}-commands-dlq.fifo`, { FifoQueue: "true" });
+  const reconcileDeadLetter = await create(`${prefix}-reconcile-dlq.fifo`, { FifoQueue: "true" });
   const ingest = await create(`${prefix}-ingest`, {
     VisibilityTimeout: visibility,
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: ingestDeadLetter.arn, maxReceiveCount }),
   });
-  const commands = await create(`${prefix}-commands.fifo`, {
+  const reconcile = await create(`${prefix}-reconcile.fifo`, {
     FifoQueue: "true",
     VisibilityTimeout: visibility,
     DeduplicationScope: "messageGroup",
     FifoThroughputLimit: "perMessageGroupId",
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: commandsDeadLetter.arn, maxReceiveCount }),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: reconcileDeadLetter.arn, maxReceiveCount }),
   });
-  return { ingest, ingestDeadLetter, commands, commandsDeadLetter };
+  return { ingest, ingestDeadLetter, reconcile, reconcileDeadLetter };
 }
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

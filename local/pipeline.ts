@@ -84,7 +84,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     tokens: new StaticTokenSource("test-token"),
     retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
   });
-  const reconcileQueue = new ReconcileQueue(sqsClient, queues.commands.url);
+  const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url);
   const guestProfilesNotApplied: string[] = [];
   const newReconciler = () =>
     buildReconciler({
@@ -123,7 +123,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   });
   const apply = createApplyHandler({
     config: () => config,
-    deadLetters: new DeadLetterQueue(sqsClient, queues.commandsDeadLetter.url),
+    deadLetters: new DeadLetterQueue(sqsClient, queues.reconcileDeadLetter.url),
     maxReceiveCount,
     reconciler: () => reconciler,
     onTally: (t) => tallies.apply.push(t),
@@ -142,11 +142,11 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     ...Array.from({ length: Math.max(1, options.applyConcurrency ?? 1) }, () => ({
       source: new LocalEventSource({
         client: sqsClient,
-        queue: queues.commands,
+        queue: queues.reconcile,
         handler: apply,
         functionTimeoutMs,
       }),
-      queue: queues.commands,
+      queue: queues.reconcile,
     })),
   ];
 
@@ -180,10 +180,10 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       if (!(await drain(sqsClient, pollers, timeoutMs, options.drainIntervalMs)))
         throw new Error("the pipeline did not drain in time");
     },
-    async deadLetters(which: "ingest" | "commands"): Promise<DeadLetter[]> {
+    async deadLetters(which: "ingest" | "reconcile"): Promise<DeadLetter[]> {
       return readDeadLetters(
         sqsClient,
-        which === "ingest" ? queues.ingestDeadLetter : queues.commandsDeadLetter,
+        which === "ingest" ? queues.ingestDeadLetter : queues.reconcileDeadLetter,
       );
     },
     async stop(): Promise<void> {

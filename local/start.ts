@@ -91,7 +91,7 @@ async function main(): Promise<number> {
     POWERTOOLS_METRICS_DISABLED: "true",
     SYNC_CONFIG: configJson,
     MAX_RECEIVE_COUNT: "3",
-    RECONCILE_QUEUE_URL: sqs.queues.commands.url,
+    RECONCILE_QUEUE_URL: sqs.queues.reconcile.url,
     OKTA_SECRET_ID,
     INGEST_QUEUE_URL: sqs.queues.ingest.url,
     TALLYFY_SECRET_ID: SECRET_ID,
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   // Each entry point reads its environment when loaded, as in Lambda; the two differ only in their DLQ.
   process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.ingestDeadLetter.url;
   const ingest: SqsHandler = (await import("../handlers/ingest.js")).handler;
-  process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.commandsDeadLetter.url;
+  process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.reconcileDeadLetter.url;
   const apply: SqsHandler = (await import("../handlers/apply.js")).handler;
 
   const sources = [
@@ -117,11 +117,11 @@ async function main(): Promise<number> {
     {
       source: new LocalEventSource({
         client: sqs.client,
-        queue: sqs.queues.commands,
+        queue: sqs.queues.reconcile,
         handler: apply,
         functionName: "apply",
       }),
-      queue: sqs.queues.commands,
+      queue: sqs.queues.reconcile,
     },
   ];
 
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
   console.log("Dead-letter queues:");
   for (const [name, queue] of [
     ["ingest", sqs.queues.ingestDeadLetter],
-    ["reconcile", sqs.queues.commandsDeadLetter],
+    ["reconcile", sqs.queues.reconcileDeadLetter],
   ] as const) {
     const letters = await readDeadLetters(sqs.client, queue);
     console.log(`  ${name}: ${letters.length} message${letters.length === 1 ? "" : "s"}`);

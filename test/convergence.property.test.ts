@@ -165,7 +165,7 @@ async function deliver(
     return {
       access: accessOf(pipeline.tallyfy),
       tallies: [...pipeline.tallies.ingest, ...pipeline.tallies.apply],
-      deadLetters: [...(await pipeline.deadLetters("ingest")), ...(await pipeline.deadLetters("commands"))],
+      deadLetters: [...(await pipeline.deadLetters("ingest")), ...(await pipeline.deadLetters("reconcile"))],
     };
   } finally {
     await pipeline.stop();

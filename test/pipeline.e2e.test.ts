@@ -162,7 +162,7 @@ describe("lifecycle", () => {
     // Assess
     expect(pipeline.tallyfy.writes).toEqual([]);
     expect(totals(pipeline.tallies.apply)).toMatchObject({ noop: 1, deadLettered: 0 });
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 });
 
@@ -314,7 +314,7 @@ describe("groups", () => {
     await pipeline.drain();
 
     // Assess
-    const [letter] = await pipeline.deadLetters("commands");
+    const [letter] = await pipeline.deadLetters("reconcile");
     expect(letter?.attributes).toMatchObject({ errorType: "GroupNotFoundError", entity: "group:name:sales" });
     expect(letter?.attributes.errorMessage).toContain('Tallyfy group "Sales" does not exist');
   });
@@ -353,7 +353,7 @@ describe("duplicates and ordering", () => {
     // Assess
     const member = pipeline.tallyfy.memberByEmail("alice@example.com");
     expect(pipeline.tallyfy.groups.get(group.id)?.members).toEqual([member?.id]);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 });
 
@@ -378,7 +378,7 @@ describe("faults", () => {
     expect(pipeline.tallyfy.members.size).toBe(3);
     expect(pipeline.tallyfy.groupByName("Engineering")?.members).toHaveLength(3);
     expect(pipeline.tallyfy.requests.filter((r) => r.status === 429)).toHaveLength(6);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   it("retries a write that failed with 5xx through SQS, re-reading first, and applies it once", async () => {
@@ -410,7 +410,7 @@ describe("faults", () => {
     await pipeline.drain();
 
     // Assess
-    const letters = await pipeline.deadLetters("commands");
+    const letters = await pipeline.deadLetters("reconcile");
     expect(letters).toHaveLength(1);
     expect(letters[0]?.attributes).toMatchObject({ errorType: "TallyfyApiError", receiveCount: "3" });
     expect(letters[0]?.attributes.errorMessage).toContain(
@@ -433,7 +433,7 @@ describe("faults", () => {
     await pipeline.drain();
 
     // Assess
-    const [letter] = await pipeline.deadLetters("commands");
+    const [letter] = await pipeline.deadLetters("reconcile");
     expect(letter?.attributes).toMatchObject({ errorType: "TallyfyApiError", receiveCount: "1" });
     expect(letter?.attributes.errorMessage).toContain("HTTP 409 SEAT_POOL_EXHAUSTED: No full seats left");
   });
@@ -505,7 +505,7 @@ describe("bad input", () => {
     await pipeline.drain();
 
     // Assess
-    const [letter] = await pipeline.deadLetters("commands");
+    const [letter] = await pipeline.deadLetters("reconcile");
     expect(letter?.attributes).toMatchObject({
       errorType: "CannotCreateError",
       errorMessage: "cannot invite nameless@example.com: Tallyfy needs firstName and lastName",

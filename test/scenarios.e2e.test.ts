@@ -38,7 +38,7 @@ describe("the fourteen scenarios of docs/architecture.md section 1", () => {
 
     // Assess
     expect(membersOf(pipeline.tallyfy, "Engineering")).toEqual([]);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   it("2: an add for someone not created yet never comes back to undo a later removal", async () => {
@@ -64,7 +64,7 @@ describe("the fourteen scenarios of docs/architecture.md section 1", () => {
 
     // Assess
     expect(pipeline.tallyfy.memberByEmail("alice@example.com")?.role).toBe("standard");
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   it("3: a member created elsewhere a moment ago is found and deactivated, not concluded absent from a cache", async () => {
@@ -113,7 +113,7 @@ describe("the fourteen scenarios of docs/architecture.md section 1", () => {
 
     // Assess
     expect(["active", "invited"]).toContain(pipeline.tallyfy.memberByEmail("alice@example.com")?.status);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   it("6: after a mapped group is renamed, a cold container still finds it and makes no second group", async () => {
@@ -139,7 +139,7 @@ describe("the fourteen scenarios of docs/architecture.md section 1", () => {
     // Assess
     expect(pipeline.tallyfy.groups.size).toBe(1);
     expect(membersOf(pipeline.tallyfy, "Platform")).toEqual(["alice@example.com", "bob@example.com"]);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   it("7: a body shaped like an internal command or a reconcile message is refused at ingest, changing nobody", async () => {
@@ -197,7 +197,7 @@ describe("the fourteen scenarios of docs/architecture.md section 1", () => {
 
     // Assess
     expect(pipeline.tallyfy.writes).toEqual([]);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
     expect(totals(pipeline.tallies.apply).deadLettered).toBe(0);
   });
 
@@ -256,7 +256,7 @@ describe("the fourteen scenarios of docs/architecture.md section 1", () => {
     expect(pipeline.tallyfy.writes.filter((w) => w.path.includes("/groups/")).map((w) => w.status)).toEqual([
       422, 201,
     ]);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   // Scenario 12 was the documentation contradicting the code: this pins what the README now says.
@@ -383,7 +383,7 @@ describe("what the directory refuses and reports", () => {
     const put = pipeline.tallyfy.writes.find((w) => w.method === "PUT" && w.path.includes("/guests/"));
     expect(put?.body).toMatchObject({ email: "gus@partner.io", first_name: "Gustav", last_name: "Lee" });
     expect(pipeline.guestProfilesNotApplied).toEqual(["gus@partner.io: firstName, lastName"]);
-    expect(await pipeline.deadLetters("commands")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 
   it("keeps a group's newest description when an older one arrives after a newer one of the same value", async () => {

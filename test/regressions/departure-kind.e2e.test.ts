@@ -26,7 +26,7 @@ describe("a departure of a Tallyfy member the directory takes for a guest", () =
 
     // Assess
     const status = pipeline.tallyfy.memberByEmail("sam@contractor.io")?.status;
-    const letters = await pipeline.deadLetters("commands");
+    const letters = await pipeline.deadLetters("reconcile");
     expect({ status, deadLettered: letters.length > 0 }).not.toEqual({
       status: "active",
       deadLettered: false,
@@ -39,7 +39,7 @@ describe("a departure of a Tallyfy member the directory takes for a guest", () =
     pipeline.tallyfy.addMember({ email: "alice@example.com", first_name: "Alice", last_name: "Ng" });
     await pipeline.send(at(1, "user.updated", { user: { email: "alice@example.com", guest: true } }));
     await pipeline.drain();
-    const refused = (await pipeline.deadLetters("commands")).map((l) => l.errorType);
+    const refused = (await pipeline.deadLetters("reconcile")).map((l) => l.errorType);
 
     // Act
     await pipeline.send(at(2, "user.deactivated", { user: { email: "alice@example.com" } }));

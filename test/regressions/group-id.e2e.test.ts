@@ -35,7 +35,7 @@ describe("a mapped Tallyfy group deleted after its name was resolved", () => {
     await pipeline.drain();
 
     // Assess
-    const letters = await pipeline.deadLetters("commands");
+    const letters = await pipeline.deadLetters("reconcile");
     expect(letters.map((l) => `${l.errorType}: ${l.errorMessage}`)).toEqual([]);
     expect(membersOf(pipeline.tallyfy, "Engineering")).toContain("bob@example.com");
   });
@@ -55,7 +55,7 @@ describe("a mapped Tallyfy group deleted after its name was resolved", () => {
       at(2, "group.member_added", { user: { email: "bob@example.com" }, group: { name: "Engineering" } }),
     );
     await pipeline.drain();
-    const first = await pipeline.deadLetters("commands");
+    const first = await pipeline.deadLetters("reconcile");
 
     // Act: "create the missing Tallyfy group", then a fresh change for Bob (any redrive reads the same id)
     pipeline.tallyfy.addGroup({ name: "Engineering" });

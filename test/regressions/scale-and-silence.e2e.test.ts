@@ -85,7 +85,7 @@ describe("a reactivation after deprovision remove", () => {
 
     // Assess
     const back = pipeline.tallyfy.memberByEmail("alice@example.com") !== undefined;
-    const letters = await pipeline.deadLetters("commands");
+    const letters = await pipeline.deadLetters("reconcile");
     expect(removed).toBe(true);
     expect({ back, deadLettered: letters.length > 0 }).not.toEqual({ back: false, deadLettered: false });
   });

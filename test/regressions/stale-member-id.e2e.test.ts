@@ -42,7 +42,7 @@ describe("a member removed from the organization by hand", () => {
 
     // Assess
     expect(before).toEqual(["alice@example.com"]);
-    const letters = await pipeline.deadLetters("commands");
+    const letters = await pipeline.deadLetters("reconcile");
     expect(letters.map((l) => `${l.errorType}: ${l.errorMessage}`)).toEqual([]);
     expect(membersOf(pipeline.tallyfy, "Engineering")).toEqual(["bob@example.com"]);
   });
