@@ -70,7 +70,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const dynamo = await startLocalDynamo();
   const directory = directoryFrom(dynamo.tableName, dynamo.client);
   const sources = options.sources ?? SOURCES;
-  const config: SyncConfig = parseSyncConfig(
+  let config: SyncConfig = parseSyncConfig(
     JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG),
     "the test configuration",
     sources,
@@ -162,6 +162,11 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     guestProfilesNotApplied,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
     coldStart(): void {
+      reconciler = newReconciler();
+    },
+    /** A new configuration, as a deployment gives both functions: new containers read it. */
+    reconfigure(next: Record<string, unknown>): void {
+      config = parseSyncConfig(JSON.stringify(next), "the test configuration", sources);
       reconciler = newReconciler();
     },
     /** Puts raw bodies (events or anything else) on the ingest queue. */

@@ -14,9 +14,9 @@
  */
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { BatchTally } from "../handlers/runtime/batch.js";
 import type { FakeTallyfy, Fault } from "../local/fakes/fake-tallyfy.js";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipelineOptions } from "../local/pipeline.js";
+import { isConserved } from "./support/e2e.js";
 
 const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 100);
 
@@ -172,10 +172,6 @@ async function deliver(
   }
 }
 
-function conserved(tally: BatchTally): boolean {
-  return tally.applied + tally.noop + tally.ignored + tally.deadLettered + tally.retried === tally.received;
-}
-
 /**
  * The runs are split over a few tests that run side by side: each run spends most of its time
  * waiting on queues (a write refused with a 5xx comes back after the 1 s visibility timeout), so
@@ -207,7 +203,7 @@ describe.concurrent("convergence", () => {
             (l) => l.errorType !== "CannotCreateError",
           );
           expect(deadLetters.map((l) => `${l.errorType}: ${l.errorMessage}`)).toEqual([]);
-          expect([...inOrder.tallies, ...shuffled.tallies].filter((t) => !conserved(t))).toEqual([]);
+          expect([...inOrder.tallies, ...shuffled.tallies].filter((t) => !isConserved(t))).toEqual([]);
         }),
         { numRuns: runs },
       );

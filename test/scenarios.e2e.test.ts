@@ -403,6 +403,27 @@ describe("what the directory refuses and reports", () => {
     expect(pipeline.tallyfy.groupByName("Sales")?.description).toBe("Builders");
   });
 
+  it("reconciles an already reconciled revision again once the configuration changed", async () => {
+    // Prepare
+    pipeline = await startPipeline();
+    pipeline.tallyfy.addMember({ email: "alice@example.com", first_name: "Alice", last_name: "Ng" });
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    pipeline.tallyfy.addGroup({ name: "Platform" });
+    const change = at(1, "user.updated", { user: { email: "alice@example.com", groups: ["Engineering"] } });
+    await pipeline.send(change);
+    await pipeline.drain();
+    const before = membersOf(pipeline.tallyfy, "Platform");
+
+    // Act: Engineering now maps to Platform; the same event is redelivered (a redrive, a duplicate).
+    pipeline.reconfigure({ ...DEFAULT_TEST_CONFIG, groups: { Engineering: "Platform" } });
+    await pipeline.send(change);
+    await pipeline.drain();
+
+    // Assess
+    expect(before).toEqual([]);
+    expect(membersOf(pipeline.tallyfy, "Platform")).toEqual(["alice@example.com"]);
+  });
+
   it("skips a revision already reconciled without calling Tallyfy", async () => {
     // Prepare
     pipeline = await startPipeline();

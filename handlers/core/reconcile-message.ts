@@ -14,6 +14,11 @@ export const ReconcileMessageSchema = z.strictObject({
   key: z.string().min(1).max(1000),
   /** The entity's revision when the message was sent: with the key, its deduplication id. */
   revision: z.number().int().min(0),
+  /**
+   * The fingerprint of the configuration that asked: part of the deduplication id, so a
+   * redelivery under a new configuration is reconciled again rather than dropped as a duplicate.
+   */
+  config: z.string().max(64).optional(),
 });
 export type ReconcileMessage = z.output<typeof ReconcileMessageSchema>;
 
@@ -45,9 +50,9 @@ export function messageGroupIdOf(message: Pick<ReconcileMessage, "kind" | "key">
   return `${message.kind}:${sha256(entity).slice(0, 48)}`;
 }
 
-/** Key and revision: a second message for a revision already queued is dropped by SQS. */
+/** Key, revision and configuration: a second message for a revision already queued is dropped by SQS. */
 export function deduplicationIdOf(message: ReconcileMessage): string {
-  return sha256(`${message.kind}:${message.key}:${message.revision}`);
+  return sha256(`${message.kind}:${message.key}:${message.revision}:${message.config ?? ""}`);
 }
 
 function sha256(text: string): string {

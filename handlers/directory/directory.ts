@@ -268,26 +268,21 @@ export class Directory {
     return Number(result.Attributes?.revision ?? 1);
   }
 
-  /** Merges a `group.updated`'s facts for a mapped name; returns whether anything changed. */
+  /** Merges a `group.updated`'s facts for a mapped name; returns the group's revision after it. */
   public async recordGroupFacts(
     key: string,
     update: { readonly name?: string; readonly description?: string },
     v: Version,
-  ): Promise<boolean> {
+  ): Promise<number> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.group(key);
       const { facts, changed } = mergeGroupFacts(current?.facts, update, v);
+      const revision = (current?.revision ?? 0) + (changed ? 1 : 0);
       // A newer version of the same value is kept too, so an older event can no longer win.
-      if (!changed && JSON.stringify(facts) === JSON.stringify(current?.facts ?? {})) return false;
+      if (!changed && JSON.stringify(facts) === JSON.stringify(current?.facts ?? {})) return revision;
       const { key: _key, ...item } = current ?? ({} as Partial<GroupRecord>);
-      const written = await this.#putIfUnchanged({
-        ...item,
-        pk: `group#${key}`,
-        sk: ITEM,
-        facts,
-        revision: (current?.revision ?? 0) + (changed ? 1 : 0),
-      });
-      if (written) return changed;
+      const written = await this.#putIfUnchanged({ ...item, pk: `group#${key}`, sk: ITEM, facts, revision });
+      if (written) return revision;
     }
     throw new DirectoryConflictError(`group ${key} kept changing while its update was merged`);
   }

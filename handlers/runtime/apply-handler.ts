@@ -33,7 +33,7 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
     }
     // Each entity's records run in order; a few entities run side by side (FIFO gives each one to
     // this consumer alone). A second message for an entity is usually skipped by its revision.
-    const results = new Map<SQSRecord, Promise<Result>>();
+    const results = new Map<SQSRecord, Result>();
     const started = new Map<string, Promise<void>>();
     const waiting = [...entities.keys()];
     const runEntity = (group: string): Promise<void> => {
@@ -46,7 +46,7 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
               ? { error: new SkippedError() }
               : await reconcileRecord(deps, record, deadline);
             failed ||= "error" in result;
-            results.set(record, Promise.resolve(result));
+            results.set(record, result);
           }
         })();
         started.set(group, run);
@@ -65,7 +65,7 @@ export function createApplyHandler(deps: ApplyDeps): SqsHandler {
       new SqsFifoPartialProcessorAsync(),
       async (record): Promise<RecordOutcome> => {
         await runEntity(record.attributes.MessageGroupId ?? record.messageId);
-        const result = (await results.get(record)) ?? { error: new SkippedError() };
+        const result = results.get(record) ?? { error: new SkippedError() };
         if ("error" in result) throw result.error;
         return { status: result.outcome.status, kind: result.message.kind, reason: result.outcome.reason };
       },

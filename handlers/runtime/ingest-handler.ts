@@ -12,7 +12,14 @@
 import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
 import { roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../core/config.js";
-import { assertNotFuture, groupKeyOf, groupUpdates, personKey, versionOf } from "../core/desired-state.js";
+import {
+  assertNotFuture,
+  configFingerprint,
+  groupKeyOf,
+  groupUpdates,
+  personKey,
+  versionOf,
+} from "../core/desired-state.js";
 import { SyncError } from "../core/errors.js";
 import { type IdentityEvent, parseJsonBody } from "../core/identity-event.js";
 import type { ReconcileMessage } from "../core/reconcile-message.js";
@@ -68,7 +75,7 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           connection: () => deps.connection(source),
           deadline,
         });
-        return record_(deps, translation, config, record);
+        return recordTranslation(deps, translation, config, record, source.id);
       },
       {
         deadLetters: deps.deadLetters,
@@ -103,11 +110,13 @@ function sourceOf(
   return source;
 }
 
-async function record_(
+/** Merges what the source said into the directory; `sourceId` is the source that translated it. */
+async function recordTranslation(
   deps: IngestDeps,
   translation: Translation,
   config: SyncConfig,
   record: SQSRecord,
+  sourceId: string,
 ): Promise<RecordOutcome> {
   const { about } = translation;
   switch (translation.status) {
@@ -117,8 +126,7 @@ async function record_(
       await deps.ingestQueue.requeue(translation.bodies);
       return { status: "applied", ...about };
     case "departed": {
-      const source = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue ?? about.kind;
-      const email = await deps.directory.linkedEmail(sourceIdOf(deps, record, source), translation.subject);
+      const email = await deps.directory.linkedEmail(sourceId, translation.subject);
       if (!email) {
         return {
           status: "ignored",
@@ -139,7 +147,7 @@ async function record_(
       let events = translation.events;
       const first = events.find((e) => e.user !== undefined)?.user?.email;
       if (translation.subject !== undefined && first !== undefined) {
-        const source = sourceIdOf(deps, record, about.kind);
+        const source = sourceId;
         const { email: linked, reported } = await deps.directory.link(source, translation.subject, first);
         if (linked !== personKey(first)) {
           // The rest applies to the person this sync provisioned; the email change goes, once, to
@@ -161,17 +169,6 @@ async function record_(
   }
 }
 
-/** The registered source that produced the record (for its links): the attribute, else the shape. */
-function sourceIdOf(deps: IngestDeps, record: SQSRecord, fallback: string): string {
-  const named = record.messageAttributes?.[SOURCE_ATTRIBUTE]?.stringValue;
-  if (named !== undefined && deps.sources.some((s) => s.id === named)) return named;
-  try {
-    return sourceOf(deps.sources, record, JSON.parse(record.body)).id;
-  } catch {
-    return fallback;
-  }
-}
-
 async function withEventId<T>(eventId: string | undefined, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -190,6 +187,7 @@ async function recordEvents(
   const now = (deps.now ?? Date.now)();
   for (const event of events) assertNotFuture(event, now);
   const messages = new Map<string, ReconcileMessage>();
+  const fingerprint = configFingerprint(config);
   const ignored: string[] = [];
   for (const event of events) {
     if (event.type === "group.updated") {
@@ -200,9 +198,8 @@ async function recordEvents(
         );
       for (const { target, ...update } of updates) {
         const key = groupKeyOf(target);
-        await deps.directory.recordGroupFacts(key, update, versionOf(event));
-        const revision = (await deps.directory.group(key))?.revision ?? 0;
-        messages.set(`group:${key}`, { kind: "group", key, revision });
+        const revision = await deps.directory.recordGroupFacts(key, update, versionOf(event));
+        messages.set(`group:${key}`, { kind: "group", key, revision, config: fingerprint });
       }
       continue;
     }
@@ -212,7 +209,7 @@ async function recordEvents(
       continue;
     }
     const { email, revision } = await deps.directory.record(event, config);
-    messages.set(`person:${email}`, { kind: "person", key: email, revision });
+    messages.set(`person:${email}`, { kind: "person", key: email, revision, config: fingerprint });
   }
   if (messages.size === 0)
     return { status: "ignored", reason: ignored.join("; ") || "nothing to change", ...about };

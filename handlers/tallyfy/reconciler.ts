@@ -358,7 +358,12 @@ export class Reconciler {
     for (const target of targets) {
       const nameKey = groupKeyOf(target);
       const key = this.#resolved.get(nameKey) ?? (await this.#knownId(nameKey)) ?? nameKey;
-      messages.push({ kind: "group", key, revision: await this.deps.directory.touchGroup(key) });
+      messages.push({
+        kind: "group",
+        key,
+        revision: await this.deps.directory.touchGroup(key),
+        config: this.#fingerprint,
+      });
     }
     if (messages.length > 0) await this.deps.queue.send(messages);
   }
@@ -522,7 +527,7 @@ export class Reconciler {
     for (const person of people.filter((p) => p.memberId !== undefined && gone.includes(p.memberId))) {
       const revision = await this.deps.directory.forgetMemberId(person.email);
       this.deps.members.forget(person.email);
-      messages.push({ kind: "person", key: person.email, revision });
+      messages.push({ kind: "person", key: person.email, revision, config: this.#fingerprint });
     }
     if (messages.length > 0) await this.deps.queue.send(messages);
     return gone;

@@ -30,9 +30,12 @@ export function membersOf(tallyfy: FakeTallyfy, name: string): string[] {
   return (group?.members ?? []).map((id) => tallyfy.members.get(id)?.email ?? `#${id}`).sort();
 }
 
+/** True when every record of the batch ended in exactly one outcome. */
+export function isConserved(tally: BatchTally): boolean {
+  return tally.applied + tally.noop + tally.ignored + tally.deadLettered + tally.retried === tally.received;
+}
+
 /** Every record of a batch ends in exactly one outcome. */
 export function expectConserved(tally: BatchTally): void {
-  expect(tally.applied + tally.noop + tally.ignored + tally.deadLettered + tally.retried).toBe(
-    tally.received,
-  );
+  expect(isConserved(tally), JSON.stringify(tally)).toBe(true);
 }
