@@ -3,12 +3,14 @@
  * and both real handlers driven by local event source mappings.
  */
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
 import { buildReconciler, directoryFrom } from "../handlers/runtime/environment.js";
 import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
 import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "../handlers/runtime/queues.js";
+import { createScimHandler } from "../handlers/runtime/scim-handler.js";
 import { parseSyncConfig, SOURCES, type SyncConfig } from "../handlers/sources/index.js";
 import { OktaClient } from "../handlers/sources/okta/client.js";
 import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
@@ -20,6 +22,7 @@ import { drain, LocalEventSource, startLocalSqs } from "./event-source.js";
 import type { FakeOkta } from "./fakes/fake-okta.js";
 import { FakeTallyfy, type FakeTallyfyOptions } from "./fakes/fake-tallyfy.js";
 import { type DeadLetter, readDeadLetters } from "./report.js";
+import { startScimServer } from "./scim-server.js";
 
 export const DEFAULT_TEST_CONFIG = {
   memberDomains: ["example.com"],
@@ -58,6 +61,8 @@ export interface TestPipelineOptions {
   readonly sources?: readonly AnyIdentitySource[];
   /** The environment sources connect from, as the ingest function's would be. @default {} */
   readonly environment?: Readonly<Record<string, string>>;
+  /** Serve the SCIM endpoint on loopback, accepting these bearer tokens. @default no SCIM endpoint */
+  readonly scim?: { readonly tokens: readonly string[] };
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
@@ -150,8 +155,22 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     })),
   ];
 
+  const scim =
+    options.scim &&
+    (await startScimServer(
+      createScimHandler({
+        db: DynamoDBDocumentClient.from(dynamo.client),
+        tableName: dynamo.tableName,
+        sqs: sqsClient,
+        ingestQueueUrl: queues.ingest.url,
+        tokens: async () => options.scim?.tokens ?? [],
+      }),
+    ));
+
   return {
     sqs: sqsClient,
+    /** The SCIM endpoint's base URL, `http://127.0.0.1:<port>/scim/v2`, when `scim` was given. */
+    scimUrl: scim?.url,
     queues,
     tallyfy,
     tallies,
@@ -192,6 +211,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       );
     },
     async stop(): Promise<void> {
+      await scim?.stop();
       await Promise.all([sqs.stop(), tallyfy.stop(), dynamo.stop()]);
     },
   };

@@ -11,6 +11,7 @@ import {
 import type { SQSRecord } from "aws-lambda";
 import { SyncError } from "../core/errors.js";
 import { deduplicationIdOf, messageGroupIdOf, type ReconcileMessage } from "../core/reconcile-message.js";
+import { SOURCE_ATTRIBUTE } from "../core/source.js";
 
 /** SQS refused some or all of a send. Transient: the same send may succeed later. */
 export class QueueSendError extends SyncError {
@@ -68,6 +69,19 @@ export class IngestQueue {
     private readonly sqs: SQSClient,
     private readonly ingestQueueUrl: string,
   ) {}
+
+  /** Queues a source's bodies, stamped with its id so ingest reads them with that source. */
+  public async sendFrom(source: string, bodies: readonly string[]): Promise<void> {
+    await sendInBatches(
+      this.sqs,
+      this.ingestQueueUrl,
+      `${source} messages`,
+      bodies.map((body) => ({
+        MessageBody: body,
+        MessageAttributes: { [SOURCE_ATTRIBUTE]: { DataType: "String", StringValue: source } },
+      })),
+    );
+  }
 
   /** Queues bodies as messages of their own; each then succeeds or fails alone. */
   public async requeue(bodies: readonly { body: string; eventId: string }[]): Promise<void> {

@@ -10,8 +10,9 @@ export type { SyncConfig };
 
 import { canonicalSource } from "./canonical/index.js";
 import { oktaSource } from "./okta/index.js";
+import { scimSource } from "./scim/index.js";
 
-export const SOURCES: readonly AnyIdentitySource[] = [oktaSource, canonicalSource];
+export const SOURCES: readonly AnyIdentitySource[] = [oktaSource, scimSource, canonicalSource];
 
 /** The whole sync configuration: the core keys plus one key per source that has a configuration. */
 export function syncConfigSchema(sources: readonly AnyIdentitySource[] = SOURCES) {

@@ -1,0 +1,91 @@
+/**
+ * PATCH (RFC 7644 section 3.5.2) as identity providers really send it, applied with `scim-patch`:
+ * operation names in any case, paths with value filters, `replace` without a path whose value is
+ * keyed by dotted or URN-prefixed paths, and member removal by value array (Entra) or by filter
+ * (Okta). This file only checks and normalises the operations; the library applies them.
+ */
+import { type ScimPatchOperation, scimPatch } from "scim-patch";
+import { invalidPath, invalidSyntax, invalidValue, ScimRequestError } from "./errors.js";
+import { type ResourceType, resolvePath } from "./resources.js";
+
+/** Attributes a client may never set. */
+const READ_ONLY = new Set(["id", "groups", "meta"]);
+const IGNORED_KEYS = new Set(["schemas", "meta"]);
+
+/**
+ * Applies a PatchOp body to a resource (a plain object of its attributes) and returns the result,
+ * still to be validated by the resource's reader. Throws a {@link ScimRequestError} for a body,
+ * operation or path the endpoint cannot take; nothing is applied then.
+ */
+export function applyPatch(
+  resource: Record<string, unknown>,
+  body: unknown,
+  type: ResourceType,
+  id: string,
+): Record<string, unknown> {
+  const operations = (body as { Operations?: unknown } | null)?.Operations;
+  if (!body || typeof body !== "object" || !Array.isArray(operations) || operations.length === 0) {
+    throw invalidSyntax('a PATCH body must be a PatchOp with a non-empty "Operations" array');
+  }
+  const normalised = operations.map((operation, index) => normalise(operation, index, type, id));
+  try {
+    return scimPatch({ ...resource, schemas: [], meta: {} } as never, normalised, {
+      mutateDocument: false,
+      treatMissingAsAdd: true,
+    }) as unknown as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ScimRequestError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw invalidValue(`the PATCH could not be applied: ${message.replace(/^Invalid SCIM Patch: /, "")}`);
+  }
+}
+
+function normalise(operation: unknown, index: number, type: ResourceType, id: string): ScimPatchOperation {
+  const where = `Operations[${index}]`;
+  if (!operation || typeof operation !== "object") throw invalidSyntax(`${where} must be an object`);
+  const { op, path, value } = operation as { op?: unknown; path?: unknown; value?: unknown };
+  const name = typeof op === "string" ? op.toLowerCase() : undefined;
+  if (name !== "add" && name !== "remove" && name !== "replace") {
+    throw invalidSyntax(`${where}.op must be add, remove or replace (any case), not ${JSON.stringify(op)}`);
+  }
+  if (path === undefined || path === null || path === "") {
+    if (name === "remove") throw new ScimRequestError(400, `${where}: remove needs a path`, "noTarget");
+    if (!value || typeof value !== "object" || Array.isArray(value)) {
+      throw invalidValue(`${where}: without a path, the value must be an object of attributes`);
+    }
+    return { op: name, value: normaliseValueKeys(value as Record<string, unknown>, where, type, id) };
+  }
+  if (typeof path !== "string") throw invalidPath(`${where}.path must be a string`);
+  const resolved = resolvePath(path, type);
+  if (!resolved) throw invalidPath(`${where}: ${type} has no attribute "${path}"`);
+  checkWritable(resolved, where);
+  return name === "remove" ? { op: name, path: resolved, value } : { op: name, path: resolved, value };
+}
+
+/** `{"name.givenName": …, "urn:…:User:department": …}` (Entra) or nested objects (RFC): both. */
+function normaliseValueKeys(
+  value: Record<string, unknown>,
+  where: string,
+  type: ResourceType,
+  id: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (IGNORED_KEYS.has(key)) continue;
+    // Okta sends the group's own id with every rename.
+    if (key === "id") {
+      if (v === id) continue;
+      throw new ScimRequestError(400, `${where}: id is read-only`, "mutability");
+    }
+    const resolved = resolvePath(key, type);
+    if (!resolved) throw invalidPath(`${where}: ${type} has no attribute "${key}"`);
+    checkWritable(resolved, where);
+    out[resolved] = v;
+  }
+  return out;
+}
+
+function checkWritable(path: string, where: string): void {
+  const root = /^[^.[]+/.exec(path)?.[0] ?? path;
+  if (READ_ONLY.has(root)) throw new ScimRequestError(400, `${where}: ${root} is read-only`, "mutability");
+}

@@ -1,0 +1,641 @@
+/**
+ * The SCIM 2.0 service provider (RFC 7644): `/Users`, `/Groups` and the discovery endpoints, over
+ * a {@link ScimStore}. It answers from what it keeps and never calls Tallyfy: each change is
+ * stored, then its identity events are handed to `queue` (the ingest queue, in production), and
+ * the pipeline reconciles Tallyfy from there. A request is answered only once its events are
+ * queued; one that fails on the way is refused as transient (503), and the IdP retries it.
+ */
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import type { IdentityEvent } from "../../core/identity-event.js";
+import { invalidSyntax, invalidValue, notFound, ScimRequestError } from "./errors.js";
+import { parseFilter } from "./filter.js";
+import { applyPatch } from "./patch.js";
+import { emailOf, personOf } from "./person.js";
+import {
+  etagOf,
+  listResponse,
+  MAX_GROUP_MEMBERS,
+  MAX_PAYLOAD_BYTES,
+  MAX_RESULTS,
+  project,
+  renderGroup,
+  renderUser,
+  resourceTypes,
+  schemas,
+  serviceProviderConfig,
+} from "./render.js";
+import {
+  ERROR_SCHEMA,
+  type GroupResource,
+  type ResourceType,
+  readGroup,
+  readUser,
+  type UserResource,
+} from "./resources.js";
+import {
+  type GroupChange,
+  type GroupRecord,
+  type ScimMessage,
+  type ScimStore,
+  UserNameTakenError,
+  type UserRecord,
+} from "./store.js";
+
+export interface ScimRequest {
+  readonly method: string;
+  /** The request path; everything up to `/v2` (or the stage) is ignored. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** Header names in any case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string | null;
+}
+
+export interface ScimResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface ScimServiceDeps {
+  readonly store: ScimStore;
+  /** Queues the messages' events for ingest; throws when they may not all be queued. */
+  readonly queue: (messages: readonly ScimMessage[]) => Promise<void>;
+  /** The bearer tokens accepted now (the current one, and the previous during a rotation). */
+  readonly tokens: () => Promise<readonly string[]>;
+  /**
+   * Tokens read past any cache, after a token did not match (a rotation may have just happened);
+   * undefined when a fresh read is not due.
+   */
+  readonly refreshTokens?: () => Promise<readonly string[] | undefined>;
+  /** Told of every failure answered with 503, to log it. */
+  readonly onError?: (error: unknown) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default crypto.randomUUID */
+  readonly newId?: () => string;
+}
+
+const MEDIA_TYPE = "application/scim+json";
+/** Events per ingest message: a fraction of SQS's 256 KB, and a few seconds of ingest work. */
+const EVENTS_PER_MESSAGE = 50;
+const MAX_ATTEMPTS = 8;
+
+/** A change kept failing to be stored because others kept changing the resource. Transient. */
+export class ScimConflictError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "ScimConflictError";
+  }
+}
+
+export class ScimService {
+  readonly #now: () => number;
+  readonly #newId: () => string;
+
+  public constructor(private readonly deps: ScimServiceDeps) {
+    this.#now = deps.now ?? Date.now;
+    this.#newId = deps.newId ?? randomUUID;
+  }
+
+  /** Answers one request; never throws. `baseUrl` is the endpoint's `…/scim/v2` as clients see it. */
+  public async handle(request: ScimRequest, baseUrl: string): Promise<ScimResponse> {
+    try {
+      await this.#authorize(request.headers);
+      if (request.body && Buffer.byteLength(request.body) > MAX_PAYLOAD_BYTES) {
+        throw new ScimRequestError(413, `the body is larger than ${MAX_PAYLOAD_BYTES} bytes`);
+      }
+      return await this.#route(request, baseUrl.replace(/\/+$/, ""));
+    } catch (error) {
+      if (error instanceof ScimRequestError) {
+        return errorResponse(error.status, error.message, error.scimType, error.headers);
+      }
+      this.deps.onError?.(error);
+      return errorResponse(
+        503,
+        "the request could not be completed; nothing is lost by retrying it",
+        undefined,
+        {
+          "Retry-After": "5",
+        },
+      );
+    }
+  }
+
+  async #authorize(headers: ScimRequest["headers"]): Promise<void> {
+    const header = headerOf(headers, "authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const challenge = { "WWW-Authenticate": 'Bearer realm="scim"' };
+    if (!match?.[1]) throw new ScimRequestError(401, "a bearer token is required", undefined, challenge);
+    const presented = digest(match[1]);
+    const accepts = (tokens: readonly string[]) => {
+      let accepted = false;
+      // Every token is compared, each in constant time, so timing tells nothing about any of them.
+      for (const token of tokens) {
+        if (token && timingSafeEqual(presented, digest(token))) accepted = true;
+      }
+      return accepted;
+    };
+    if (accepts(await this.deps.tokens())) return;
+    const fresh = await this.deps.refreshTokens?.();
+    if (fresh && accepts(fresh)) return;
+    throw new ScimRequestError(401, "the bearer token is not valid", undefined, challenge);
+  }
+
+  async #route(request: ScimRequest, base: string): Promise<ScimResponse> {
+    const match = /\/(Users|Groups|ServiceProviderConfigs?|ResourceTypes|Schemas)(?:\/([^/]+))?\/?$/i.exec(
+      request.path,
+    );
+    if (!match) throw notFound(`no SCIM endpoint at ${request.path}`);
+    const endpoint = (match[1] ?? "").toLowerCase();
+    const id = match[2] && decodeURIComponent(match[2]);
+    const method = request.method.toUpperCase();
+    const { query } = request;
+    if (endpoint === "users" || endpoint === "groups") {
+      const type: ResourceType = endpoint === "users" ? "User" : "Group";
+      if (id === undefined) {
+        if (method === "GET") return this.#list(type, query, base);
+        if (method === "POST")
+          return type === "User" ? this.#createUser(request, base) : this.#createGroup(request, base);
+      } else {
+        if (method === "GET") return this.#get(type, id, query, base);
+        if (method === "PUT" || method === "PATCH") {
+          return type === "User" ? this.#changeUser(request, id, base) : this.#changeGroup(request, id, base);
+        }
+        if (method === "DELETE")
+          return type === "User" ? this.#deleteUser(request, id) : this.#deleteGroup(request, id);
+      }
+      throw new ScimRequestError(405, `${method} is not supported on /${match[1]}${id ? "/{id}" : ""}`);
+    }
+    if (method !== "GET") throw new ScimRequestError(405, `${method} is not supported on /${match[1]}`);
+    if (endpoint.startsWith("serviceproviderconfig")) return ok(serviceProviderConfig(base));
+    const documents = endpoint === "resourcetypes" ? resourceTypes(base) : schemas(base);
+    if (id === undefined) return ok(listResponse(documents, documents.length, 1));
+    const document = documents.find((d) => d.id === id);
+    if (!document) throw notFound(`no ${match[1]} ${id}`);
+    return ok(document);
+  }
+
+  // Users
+
+  async #createUser(request: ScimRequest, base: string): Promise<ScimResponse> {
+    const user = readUser(jsonOf(request));
+    const email = emailOf(user);
+    const existing = await this.deps.store.userIdByName(user.userName);
+    if (existing !== undefined) {
+      // A retried create whose events were not queued is queued now; the answer is still 409.
+      const record = await this.deps.store.user(existing);
+      if (record?.outbox) await this.#flushUser(record);
+      throw takenError(user.userName);
+    }
+    const now = this.#now();
+    const draft: UserRecord = {
+      id: this.#newId(),
+      resource: user,
+      version: 1,
+      created: now,
+      lastModified: now,
+      email,
+    };
+    const record = { ...draft, outbox: [userMessage(draft, undefined)] };
+    try {
+      if (!(await this.deps.store.putUser(record))) throw takenError(user.userName);
+    } catch (error) {
+      if (error instanceof UserNameTakenError) throw takenError(user.userName);
+      throw error;
+    }
+    await this.#flushUser(record);
+    const body = renderUser(record, base);
+    return ok(body, 201, { Location: `${base}/Users/${record.id}`, ETag: etagOf(record.version) });
+  }
+
+  async #changeUser(request: ScimRequest, id: string, base: string): Promise<ScimResponse> {
+    const body = jsonOf(request);
+    const record = await this.#updateUser(id, request, (current) =>
+      request.method.toUpperCase() === "PUT"
+        ? readUser(body)
+        : readUser(applyPatch(attributesOf(current.resource), body, "User", id)),
+    );
+    return ok(
+      project(renderUser(record, base), "User", request.query.attributes, request.query.excludedAttributes),
+      200,
+      {
+        ETag: etagOf(record.version),
+      },
+    );
+  }
+
+  async #updateUser(
+    id: string,
+    request: ScimRequest,
+    change: (current: UserRecord) => UserResource,
+  ): Promise<UserRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.#liveUser(id, request);
+      const resource = change(current);
+      emailOf(resource);
+      const draft: UserRecord = {
+        ...current,
+        resource,
+        version: current.version + 1,
+        lastModified: Math.max(this.#now(), current.lastModified + 1),
+        outbox: undefined,
+      };
+      const record = { ...draft, outbox: [userMessage(draft, current)] };
+      try {
+        if (await this.deps.store.putUser(record, current)) {
+          await this.#flushUser(record);
+          return record;
+        }
+      } catch (error) {
+        if (error instanceof UserNameTakenError) throw takenError(resource.userName);
+        throw error;
+      }
+    }
+    throw new ScimConflictError(`user ${id} kept changing while this request was applied`);
+  }
+
+  async #deleteUser(request: ScimRequest, id: string): Promise<ScimResponse> {
+    const user = await this.#liveUser(id, request);
+    // Out of every group first, so no group goes on naming a user that is gone.
+    for (const groupId of await this.deps.store.groupsOf(id)) {
+      await this.#updateGroup(groupId, undefined, (g) => ({
+        resource: g.resource,
+        members: g.members.filter((m) => m !== id),
+      })).catch((error: unknown) => {
+        if (!(error instanceof ScimRequestError && error.status === 404)) throw error;
+      });
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = attempt === 0 ? user : await this.#liveUser(id, request);
+      const lastModified = Math.max(this.#now(), current.lastModified + 1);
+      const version = current.version + 1;
+      const departure: IdentityEvent = {
+        id: `scim-user-${id}-${version}`,
+        time: new Date(lastModified).toISOString(),
+        type: "user.deactivated",
+        source: "scim",
+        user: { email: current.email },
+      };
+      const record: UserRecord = {
+        ...current,
+        version,
+        lastModified,
+        deleted: true,
+        outbox: [{ subject: id, events: [departure] }],
+      };
+      if (await this.deps.store.putUser(record, current)) {
+        await this.#flushUser(record);
+        return { status: 204, headers: {} };
+      }
+    }
+    throw new ScimConflictError(`user ${id} kept changing while it was deleted`);
+  }
+
+  /** The stored user, its pending events queued first; 404 when there is none (or it is deleted). */
+  async #liveUser(id: string, request?: ScimRequest): Promise<UserRecord> {
+    let record = await this.deps.store.user(id);
+    if (record?.outbox) {
+      await this.#flushUser(record);
+      record = record.deleted ? undefined : { ...record, outbox: undefined };
+    }
+    if (!record || record.deleted) throw notFound(`no User ${id}`);
+    if (request) checkPrecondition(request, record.version);
+    return record;
+  }
+
+  async #flushUser(record: UserRecord): Promise<void> {
+    await this.deps.queue(record.outbox ?? []);
+    if (record.deleted) await this.deps.store.deleteUser(record);
+    else await this.deps.store.userQueued(record.id, record.version);
+  }
+
+  // Groups
+
+  async #createGroup(request: ScimRequest, base: string): Promise<ScimResponse> {
+    const group = readGroup(jsonOf(request));
+    const members = unique((group.members ?? []).map((m) => m.value));
+    await this.#checkMembers(members);
+    const now = this.#now();
+    const { members: _members, ...resource } = group;
+    const record: GroupRecord = {
+      id: this.#newId(),
+      resource,
+      members,
+      version: 1,
+      created: now,
+      lastModified: now,
+      outbox: { added: members, removed: [] },
+    };
+    if (!(await this.deps.store.putGroup(record))) throw new ScimConflictError("a new group id was taken");
+    await this.#flushGroup(record);
+    const body = renderGroup(record, base);
+    return ok(body, 201, { Location: `${base}/Groups/${record.id}`, ETag: etagOf(record.version) });
+  }
+
+  async #changeGroup(request: ScimRequest, id: string, base: string): Promise<ScimResponse> {
+    const body = jsonOf(request);
+    const isPut = request.method.toUpperCase() === "PUT";
+    const record = await this.#updateGroup(id, request, (current) => {
+      const group = isPut
+        ? readGroup(body)
+        : readGroup(applyPatch(groupAttributes(current), body, "Group", id));
+      const { members, ...resource } = group;
+      return { resource, members: unique((members ?? []).map((m) => m.value)) };
+    });
+    // Entra expects 204 for a group PATCH; a PUT returns the group.
+    if (!isPut) return { status: 204, headers: { ETag: etagOf(record.version) } };
+    return ok(renderGroup(record, base), 200, { ETag: etagOf(record.version) });
+  }
+
+  async #deleteGroup(request: ScimRequest, id: string): Promise<ScimResponse> {
+    await this.#updateGroup(id, request, (g) => ({ resource: g.resource, members: [] }), true);
+    return { status: 204, headers: {} };
+  }
+
+  async #updateGroup(
+    id: string,
+    request: ScimRequest | undefined,
+    change: (current: GroupRecord) => Pick<GroupRecord, "resource" | "members">,
+    deleted = false,
+  ): Promise<GroupRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.#liveGroup(id, request);
+      const next = change(current);
+      const before = new Set(current.members);
+      const after = new Set(next.members);
+      const added = next.members.filter((m) => !before.has(m));
+      const removed = current.members.filter((m) => !after.has(m));
+      await this.#checkMembers(added);
+      const renamed = !sameNames(namesOf(current.resource), namesOf(next.resource));
+      const outbox: GroupChange = {
+        added,
+        removed,
+        ...(renamed ? { renamedFrom: namesOf(current.resource) } : {}),
+      };
+      const record: GroupRecord = {
+        ...current,
+        ...next,
+        version: current.version + 1,
+        lastModified: Math.max(this.#now(), current.lastModified + 1),
+        outbox,
+        ...(deleted ? { deleted } : {}),
+      };
+      if (await this.deps.store.putGroup(record, current.version)) {
+        await this.#flushGroup(record);
+        return record;
+      }
+    }
+    throw new ScimConflictError(`group ${id} kept changing while this request was applied`);
+  }
+
+  async #liveGroup(id: string, request?: ScimRequest): Promise<GroupRecord> {
+    let record = await this.deps.store.group(id);
+    if (record?.outbox) {
+      await this.#flushGroup(record);
+      record = record.deleted ? undefined : { ...record, outbox: undefined };
+    }
+    if (!record || record.deleted) throw notFound(`no Group ${id}`);
+    if (request) checkPrecondition(request, record.version);
+    return record;
+  }
+
+  /** Every member must be a user this endpoint provisioned, and a group must fit in one item. */
+  async #checkMembers(added: readonly string[]): Promise<void> {
+    if (added.length === 0) return;
+    if (added.length > MAX_GROUP_MEMBERS) {
+      throw new ScimRequestError(413, `a group holds at most ${MAX_GROUP_MEMBERS} members`);
+    }
+    const known = new Set((await this.deps.store.users(added)).filter((u) => !u.deleted).map((u) => u.id));
+    const unknown = added.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw invalidValue(
+        `members must be users provisioned here; unknown: ${unknown.slice(0, 5).join(", ")}`,
+      );
+    }
+  }
+
+  /**
+   * Queues a group change's membership events and notes each membership on the user's side.
+   * Safe to repeat: the events' ids and versions are the change's own.
+   */
+  async #flushGroup(record: GroupRecord): Promise<void> {
+    const change = record.outbox ?? { added: [], removed: [] };
+    const names = namesOf(record.resource);
+    const before = change.renamedFrom ?? names;
+    const kept = change.renamedFrom ? record.members.filter((m) => !change.added.includes(m)) : [];
+    const users = new Map(
+      (await this.deps.store.users(unique([...change.added, ...change.removed, ...kept]))).map((u) => [
+        u.id,
+        u.email,
+      ]),
+    );
+    const time = new Date(record.lastModified).toISOString();
+    const events: IdentityEvent[] = [];
+    const add = (
+      type: "group.member_added" | "group.member_removed",
+      userId: string,
+      groups: readonly string[],
+    ) => {
+      const email = users.get(userId);
+      if (!email) return;
+      for (const name of groups) {
+        events.push({
+          id: `scim-group-${record.id}-${record.version}-${events.length}`,
+          time,
+          type,
+          source: "scim",
+          user: { email },
+          group: { name },
+        });
+      }
+    };
+    for (const userId of change.removed) add("group.member_removed", userId, before);
+    for (const userId of change.added) add("group.member_added", userId, names);
+    for (const userId of kept) {
+      add(
+        "group.member_removed",
+        userId,
+        before.filter((n) => !names.some((m) => sameName(m, n))),
+      );
+      add(
+        "group.member_added",
+        userId,
+        names.filter((n) => !before.some((m) => sameName(m, n))),
+      );
+    }
+    for (const userId of change.added)
+      await this.deps.store.noteMembership(userId, record.id, true, record.version);
+    for (const userId of change.removed)
+      await this.deps.store.noteMembership(userId, record.id, false, record.version);
+    const messages: ScimMessage[] = [];
+    for (let start = 0; start < events.length; start += EVENTS_PER_MESSAGE) {
+      messages.push({ events: events.slice(start, start + EVENTS_PER_MESSAGE) });
+    }
+    await this.deps.queue(messages);
+    if (record.deleted) await this.deps.store.deleteGroup(record.id, record.version);
+    else await this.deps.store.groupQueued(record.id, record.version);
+  }
+
+  // Reads
+
+  async #get(
+    type: ResourceType,
+    id: string,
+    query: ScimRequest["query"],
+    base: string,
+  ): Promise<ScimResponse> {
+    const body =
+      type === "User"
+        ? renderUser(await this.#liveUser(id), base)
+        : renderGroup(await this.#liveGroup(id), base);
+    const version = (body.meta as { version: string }).version;
+    return ok(project(body, type, query.attributes, query.excludedAttributes), 200, { ETag: version });
+  }
+
+  async #list(type: ResourceType, query: ScimRequest["query"], base: string): Promise<ScimResponse> {
+    const startIndex = Math.max(1, integer(query.startIndex, "startIndex") ?? 1);
+    const count = Math.min(MAX_RESULTS, Math.max(0, integer(query.count, "count") ?? MAX_RESULTS));
+    const filter = query.filter?.trim() ? parseFilter(query.filter, type) : undefined;
+    const render = (r: UserRecord | GroupRecord) =>
+      type === "User" ? renderUser(r as UserRecord, base) : renderGroup(r as GroupRecord, base);
+    let candidates: (UserRecord | GroupRecord)[];
+    const lookup = filter?.lookup;
+    if (lookup?.attribute === "id") {
+      candidates = [
+        await (type === "User" ? this.deps.store.user(lookup.value) : this.deps.store.group(lookup.value)),
+      ].filter((r): r is UserRecord | GroupRecord => r !== undefined);
+    } else if (type === "User" && lookup?.attribute === "userName") {
+      const id = await this.deps.store.userIdByName(lookup.value);
+      const user = id === undefined ? undefined : await this.deps.store.user(id);
+      candidates = user ? [user] : [];
+    } else {
+      candidates = type === "User" ? await this.deps.store.allUsers() : await this.deps.store.allGroups();
+    }
+    const matching = candidates
+      .filter((r) => !r.deleted)
+      .map(render)
+      .filter((r) => !filter || filter.matches(r));
+    const page = matching.slice(startIndex - 1, startIndex - 1 + count);
+    return ok(
+      listResponse(
+        page.map((r) => project(r, type, query.attributes, query.excludedAttributes)),
+        matching.length,
+        startIndex,
+      ),
+    );
+  }
+}
+
+/** The events a stored user means: created, deactivated or reactivated when `active` says so, else updated. */
+function userMessage(record: UserRecord, previous: UserRecord | undefined): ScimMessage {
+  const { user, warnings } = personOf(record.resource);
+  const active = record.resource.active;
+  const was = previous?.resource.active;
+  const type = !active
+    ? was === false
+      ? "user.updated"
+      : "user.deactivated"
+    : previous === undefined
+      ? "user.created"
+      : was === false
+        ? "user.reactivated"
+        : "user.updated";
+  return {
+    subject: record.id,
+    events: [
+      {
+        id: `scim-user-${record.id}-${record.version}`,
+        time: new Date(record.lastModified).toISOString(),
+        type,
+        source: "scim",
+        user,
+      } as IdentityEvent,
+    ],
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+/** The names a group is mapped by in the configuration: its displayName, and the IdP's id for it. */
+function namesOf(resource: Omit<GroupResource, "members">): string[] {
+  return unique([resource.displayName, resource.externalId].filter((n): n is string => Boolean(n?.trim())));
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n) => b.some((m) => sameName(m, n)));
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+function attributesOf(resource: UserResource): Record<string, unknown> {
+  return structuredClone(resource) as Record<string, unknown>;
+}
+
+function groupAttributes(group: GroupRecord): Record<string, unknown> {
+  return { ...structuredClone(group.resource), members: group.members.map((value) => ({ value })) };
+}
+
+function jsonOf(request: ScimRequest): unknown {
+  if (!request.body?.trim()) throw invalidSyntax("the request has no body");
+  try {
+    return JSON.parse(request.body);
+  } catch {
+    throw invalidSyntax("the body is not valid JSON");
+  }
+}
+
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^-?\d+$/.test(value)) throw invalidValue(`${name} must be an integer`);
+  return Number(value);
+}
+
+function checkPrecondition(request: ScimRequest, version: number): void {
+  const wanted = headerOf(request.headers, "if-match");
+  if (wanted === undefined || wanted.trim() === "*") return;
+  const tags = wanted.split(",").map((t) => t.trim());
+  if (!tags.includes(etagOf(version)) && !tags.includes(`"${version}"`)) {
+    throw new ScimRequestError(412, `the resource is at version ${etagOf(version)}, not ${wanted}`);
+  }
+}
+
+function takenError(userName: string): ScimRequestError {
+  return new ScimRequestError(409, `userName ${userName} is already taken`, "uniqueness");
+}
+
+function headerOf(headers: ScimRequest["headers"], name: string): string | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+function ok(body: unknown, status = 200, headers: Record<string, string> = {}): ScimResponse {
+  return { status, headers: { "Content-Type": MEDIA_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+function errorResponse(
+  status: number,
+  detail: string,
+  scimType: string | undefined,
+  headers: Readonly<Record<string, string>> = {},
+): ScimResponse {
+  return {
+    status,
+    headers: { "Content-Type": MEDIA_TYPE, ...headers },
+    body: JSON.stringify({
+      schemas: [ERROR_SCHEMA],
+      status: String(status),
+      ...(scimType ? { scimType } : {}),
+      detail,
+    }),
+  };
+}

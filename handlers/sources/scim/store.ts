@@ -1,0 +1,84 @@
+/**
+ * What the SCIM endpoint keeps, behind a small interface: the DynamoDB implementation is
+ * `directory/scim-store.ts`, in the directory's table. Each write is conditional on the version
+ * read, and carries an outbox: the identity events the change means, kept until they are queued,
+ * so a change stored but not yet queued is queued by the next request that reads it.
+ */
+import type { IdentityEvent } from "../../core/identity-event.js";
+import type { GroupResource, UserResource } from "./resources.js";
+
+/** One ingest message: events about one user (with their SCIM id) or one group's members. */
+export interface ScimMessage {
+  /** The SCIM user id the events are about: the directory links it to the email on first sight. */
+  readonly subject?: string;
+  readonly events: readonly IdentityEvent[];
+  readonly warnings?: readonly string[];
+}
+
+export interface UserRecord {
+  readonly id: string;
+  readonly resource: UserResource;
+  /** Bumped by every write; `meta.version` and the ETag. */
+  readonly version: number;
+  readonly created: number;
+  /** Epoch milliseconds, strictly increasing per user: the version of the facts it sets. */
+  readonly lastModified: number;
+  /** The email the user was first provisioned under, as the directory's link keeps it. */
+  readonly email: string;
+  readonly outbox?: readonly ScimMessage[];
+  /** Deleted, with its last events still to queue. */
+  readonly deleted?: boolean;
+}
+
+/** A group change not yet known to be queued: who joined, who left, and the names before a rename. */
+export interface GroupChange {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly renamedFrom?: readonly string[];
+}
+
+export interface GroupRecord {
+  readonly id: string;
+  readonly resource: Omit<GroupResource, "members">;
+  /** Member user ids. */
+  readonly members: readonly string[];
+  readonly version: number;
+  readonly created: number;
+  readonly lastModified: number;
+  readonly outbox?: GroupChange;
+  readonly deleted?: boolean;
+}
+
+/** Another user holds the userName. */
+export class UserNameTakenError extends Error {
+  public constructor(public readonly userName: string) {
+    super(`userName ${userName} is taken`);
+    this.name = "UserNameTakenError";
+  }
+}
+
+export interface ScimStore {
+  user(id: string): Promise<UserRecord | undefined>;
+  users(ids: readonly string[]): Promise<UserRecord[]>;
+  /** The id of the user with this userName, compared ignoring case. */
+  userIdByName(userName: string): Promise<string | undefined>;
+  allUsers(): Promise<UserRecord[]>;
+  /**
+   * Writes the user if its version is still `previous`'s (or it is new): false when another
+   * write got there first. Claims the userName; throws {@link UserNameTakenError} when another user holds it.
+   */
+  putUser(record: UserRecord, previous?: UserRecord): Promise<boolean>;
+  /** Forgets the outbox of this version: its events are queued. */
+  userQueued(id: string, version: number): Promise<void>;
+  deleteUser(record: UserRecord): Promise<void>;
+
+  group(id: string): Promise<GroupRecord | undefined>;
+  allGroups(): Promise<GroupRecord[]>;
+  putGroup(record: GroupRecord, previousVersion?: number): Promise<boolean>;
+  groupQueued(id: string, version: number): Promise<void>;
+  deleteGroup(id: string, version: number): Promise<void>;
+  /** The ids of the groups the user is a member of. */
+  groupsOf(userId: string): Promise<string[]>;
+  /** Notes the user's membership of the group as of the group's version; an older note never wins. */
+  noteMembership(userId: string, groupId: string, member: boolean, version: number): Promise<void>;
+}
