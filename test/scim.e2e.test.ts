@@ -72,3 +72,366 @@ describe("the SCIM fixtures, as Entra ID and Okta sent them", () => {
     expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
 });
+
+describe("a provisioning cycle", () => {
+  it("as Entra ID runs it: match, create, update, add to a group, disable, enable, delete", async () => {
+    // Prepare
+    const scim = await start();
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    const filter = encodeURIComponent('userName eq "carol.diaz@example.com"');
+
+    // Act
+    const before = await scim.call("GET", `/Users?filter=${filter}`);
+    const created = await scim.call("POST", "/Users", entraUser("carol.diaz@example.com", { title: "Analyst" }));
+    const id = created.body.id;
+    const updated = await scim.call("PATCH", `/Users/${id}`, {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      Operations: [
+        { op: "Replace", path: "title", value: "Lead Analyst" },
+        { op: "Replace", path: "name.givenName", value: "Caroline" },
+      ],
+    });
+    const group = await scim.call("POST", "/Groups", {
+      schemas: [
+        "urn:ietf:params:scim:schemas:core:2.0:Group",
+        "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group",
+      ],
+      externalId: "e5f0c7a2-6d3b-4c1e-9f8a-0b1c2d3e4f50",
+      displayName: "Engineering",
+      members: [],
+    });
+    const found = await scim.call(
+      "GET",
+      `/Groups?filter=${encodeURIComponent('displayName eq "engineering"')}&excludedAttributes=members`,
+    );
+    const added = await scim.call("PATCH", `/Groups/${group.body.id}`, {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: id }] }],
+    });
+    await pipeline.drain();
+    const invited = { ...pipeline.tallyfy.memberByEmail("carol.diaz@example.com") };
+    const inGroup = membersOf(pipeline.tallyfy, "Engineering");
+    const disable = { op: "Replace", path: "active", value: "False" };
+    await scim.call("PATCH", `/Users/${id}`, { schemas: [], Operations: [disable] });
+    await pipeline.drain();
+    const disabled = pipeline.tallyfy.memberByEmail("carol.diaz@example.com")?.status;
+    await scim.call("PATCH", `/Users/${id}`, { Operations: [{ ...disable, value: "True" }] });
+    await pipeline.drain();
+    const enabled = pipeline.tallyfy.memberByEmail("carol.diaz@example.com")?.status;
+    const deleted = await scim.call("DELETE", `/Users/${id}`);
+    await pipeline.drain();
+
+    // Assess
+    expect(before.body).toMatchObject({ totalResults: 0, Resources: [] });
+    expect([created.status, updated.status, group.status, added.status, deleted.status]).toEqual([201, 200, 201, 204, 204]);
+    expect(updated.body).toMatchObject({ title: "Lead Analyst", name: { givenName: "Caroline" } });
+    expect(found.body.totalResults).toBe(1);
+    expect(found.body.Resources[0].members).toBeUndefined();
+    expect(invited).toMatchObject({ first_name: "Caroline", job_title: "Lead Analyst", role: "standard" });
+    expect(inGroup).toEqual(["carol.diaz@example.com"]);
+    expect(disabled).toBe("disabled");
+    expect(enabled).not.toBe("disabled");
+    expect(pipeline.tallyfy.memberByEmail("carol.diaz@example.com")?.status).toBe("disabled");
+    expect((await scim.call("GET", `/Users/${id}`)).status).toBe(404);
+    expect((await scim.call("GET", `/Groups/${group.body.id}`)).body.members).toEqual([]);
+    expect(await pipeline.deadLetters("ingest")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
+  });
+
+  it("as Okta runs it: match, create, PUT, push a group, change its members, deactivate, reactivate", async () => {
+    // Prepare
+    const scim = await start();
+    pipeline.tallyfy.addGroup({ name: "Sales" });
+    const okta = { "User-Agent": "Okta SCIM Client 1.0.0" };
+    const oktaUser = (login: string, first: string, oktaId: string) => ({
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      userName: login,
+      name: { givenName: first, familyName: "Okta" },
+      emails: [{ primary: true, value: login, type: "work" }],
+      displayName: `${first} Okta`,
+      locale: "en-US",
+      externalId: oktaId,
+      groups: [],
+      password: "never-stored-1!",
+      active: true,
+    });
+
+    // Act
+    const match = await scim.call(
+      "GET",
+      `/Users?filter=${encodeURIComponent('userName eq "dave@example.com"')}&startIndex=1&count=100`,
+      undefined,
+      okta,
+    );
+    const dave = await scim.call("POST", "/Users", oktaUser("dave@example.com", "Dave", "00u1dave"), okta);
+    const erin = await scim.call("POST", "/Users", oktaUser("erin@example.com", "Erin", "00u1erin"), okta);
+    const copy = await scim.call("GET", `/Users/${dave.body.id}`, undefined, okta);
+    const put = await scim.call("PUT", `/Users/${dave.body.id}`, { ...copy.body, title: "Account Executive" }, okta);
+    const pushed = await scim.call("POST", "/Groups", { schemas: [], displayName: "Sales", members: [] }, okta);
+    const gid = pushed.body.id;
+    const rename = { op: "replace", value: { id: gid, displayName: "Sales" } };
+    await scim.call(
+      "PATCH",
+      `/Groups/${gid}`,
+      {
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        Operations: [
+          rename,
+          {
+            op: "add",
+            path: "members",
+            value: [
+              { value: dave.body.id, display: "dave@example.com" },
+              { value: erin.body.id, display: "erin@example.com" },
+            ],
+          },
+        ],
+      },
+      okta,
+    );
+    await pipeline.drain();
+    const both = membersOf(pipeline.tallyfy, "Sales");
+    await scim.call(
+      "PATCH",
+      `/Groups/${gid}`,
+      { Operations: [rename, { op: "remove", path: `members[value eq "${erin.body.id}"]` }] },
+      okta,
+    );
+    await scim.call("PATCH", `/Users/${dave.body.id}`, { Operations: [{ op: "replace", value: { active: false } }] }, okta);
+    await pipeline.drain();
+    const deactivated = pipeline.tallyfy.memberByEmail("dave@example.com")?.status;
+    await scim.call("PATCH", `/Users/${dave.body.id}`, { Operations: [{ op: "replace", value: { active: true } }] }, okta);
+    await pipeline.drain();
+
+    // Assess
+    expect(match.body.totalResults).toBe(0);
+    expect([dave.status, erin.status, put.status, pushed.status]).toEqual([201, 201, 200, 201]);
+    expect(dave.body.password).toBeUndefined();
+    expect(JSON.stringify(copy.body)).not.toContain("never-stored");
+    expect(pipeline.tallyfy.memberByEmail("dave@example.com")).toMatchObject({
+      first_name: "Dave",
+      job_title: "Account Executive",
+    });
+    expect(both).toEqual(["dave@example.com", "erin@example.com"]);
+    expect(membersOf(pipeline.tallyfy, "Sales")).toEqual(["dave@example.com"]);
+    expect(deactivated).toBe("disabled");
+    expect(pipeline.tallyfy.memberByEmail("dave@example.com")?.status).not.toBe("disabled");
+    expect(await pipeline.deadLetters("ingest")).toEqual([]);
+    expect(await pipeline.deadLetters("reconcile")).toEqual([]);
+  });
+});
+
+const patchOp = (...Operations: unknown[]) => ({
+  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+  Operations,
+});
+
+describe("what real clients send", () => {
+  it("takes Entra's 2020 form: one replace without a path, keyed by dotted and URN-prefixed paths", async () => {
+    // Prepare
+    const scim = await start();
+    const user = await scim.call("POST", "/Users", entraUser("frank.ode@example.com"));
+    await pipeline.drain();
+
+    // Act
+    const patched = await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({
+        op: "replace",
+        value: {
+          displayName: "Frankie Ode",
+          "name.givenName": "Frankie",
+          "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Finance",
+          "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "7781",
+          "urn:ietf:params:scim:schemas:extension:tallyfy:2.0:User:jobDescription": "Closes the books",
+          active: true,
+        },
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(patched.status).toBe(200);
+    expect(patched.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]).toEqual({
+      department: "Finance",
+      employeeNumber: "7781",
+    });
+    expect(pipeline.tallyfy.memberByEmail("frank.ode@example.com")).toMatchObject({
+      first_name: "Frankie",
+      team: "Finance",
+      job_description: "Closes the books",
+    });
+  });
+
+  it("makes an Entra B2B guest a Tallyfy guest under their own email, not the #EXT# UPN", async () => {
+    // Prepare
+    const scim = await start();
+    const upn = "gina.ray_partner.org#EXT#@acme.onmicrosoft.com";
+
+    // Act
+    const created = await scim.call(
+      "POST",
+      "/Users",
+      entraUser(upn, {
+        emails: [{ primary: true, type: "work", value: "gina.ray@partner.org" }],
+        name: { givenName: "Gina", familyName: "Ray" },
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(created.status).toBe(201);
+    expect(pipeline.tallyfy.guests.get("gina.ray@partner.org")).toMatchObject({ first_name: "Gina" });
+    expect([...pipeline.tallyfy.members.values()].map((m) => m.email)).not.toContain("gina.ray@partner.org");
+  });
+
+  it("compares userName ignoring case, in filters and in uniqueness", async () => {
+    // Prepare
+    const scim = await start();
+    await scim.call("POST", "/Users", entraUser("hal.moss@example.com"));
+
+    // Act
+    const found = await scim.call("GET", `/Users?filter=${encodeURIComponent('userName eq "HAL.Moss@Example.com"')}`);
+    const byEmail = await scim.call(
+      "GET",
+      `/Users?filter=${encodeURIComponent('emails[type eq "work" and value co "MOSS"]')}&attributes=userName`,
+    );
+    const duplicate = await scim.call("POST", "/Users", entraUser("Hal.Moss@example.com"));
+
+    // Assess
+    expect(found.body.totalResults).toBe(1);
+    expect(byEmail.body.Resources).toEqual([
+      { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], id: found.body.Resources[0].id, userName: "hal.moss@example.com" },
+    ]);
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body).toMatchObject({
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+      status: "409",
+      scimType: "uniqueness",
+    });
+  });
+
+  it("removes members by value array (Entra) and replaces them all, roles following the groups", async () => {
+    // Prepare
+    const scim = await start();
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    const ids: string[] = [];
+    for (const name of ["ida.lee", "jon.kim", "kay.wu"]) {
+      ids.push((await scim.call("POST", "/Users", entraUser(`${name}@example.com`))).body.id);
+    }
+    const [ida, jon, kay] = ids as [string, string, string];
+    const admins = await scim.call("POST", "/Groups", { displayName: "Tallyfy Admins", members: [{ value: ida }] });
+    const eng = await scim.call("POST", "/Groups", {
+      displayName: "Engineering",
+      members: [{ value: ida }, { value: jon }, { value: kay }],
+    });
+    await pipeline.drain();
+    const adminBefore = pipeline.tallyfy.memberByEmail("ida.lee@example.com")?.role;
+
+    // Act
+    await scim.call("PATCH", `/Groups/${eng.body.id}`, patchOp({ op: "Remove", path: "members", value: [{ value: jon }] }));
+    await scim.call("PATCH", `/Groups/${admins.body.id}`, patchOp({ op: "replace", path: "members", value: [{ value: kay }] }));
+    await pipeline.drain();
+
+    // Assess
+    expect(adminBefore).toBe("admin");
+    expect(membersOf(pipeline.tallyfy, "Engineering")).toEqual(["ida.lee@example.com", "kay.wu@example.com"]);
+    expect(pipeline.tallyfy.memberByEmail("ida.lee@example.com")?.role).toBe("standard");
+    expect(pipeline.tallyfy.memberByEmail("kay.wu@example.com")?.role).toBe("admin");
+  });
+
+  it("follows a group mapped by the identity provider's id through a rename", async () => {
+    // Prepare
+    const objectId = "9b8a7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d";
+    const scim = await start({ ...DEFAULT_TEST_CONFIG, groups: { [objectId]: "Partners" } });
+    pipeline.tallyfy.addGroup({ name: "Partners" });
+    const user = await scim.call("POST", "/Users", entraUser("lou.fox@example.com"));
+    const group = await scim.call("POST", "/Groups", {
+      externalId: objectId,
+      displayName: "Partner managers",
+      members: [{ value: user.body.id }],
+    });
+    await pipeline.drain();
+    const before = membersOf(pipeline.tallyfy, "Partners");
+
+    // Act
+    const renamed = await scim.call(
+      "PATCH",
+      `/Groups/${group.body.id}`,
+      patchOp({ op: "Replace", path: "displayName", value: "Partner success" }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(renamed.status).toBe(204);
+    expect(before).toEqual(["lou.fox@example.com"]);
+    expect(membersOf(pipeline.tallyfy, "Partners")).toEqual(["lou.fox@example.com"]);
+    expect((await scim.call("GET", `/Groups/${group.body.id}`)).body.displayName).toBe("Partner success");
+  });
+
+  it("answers the discovery endpoints", async () => {
+    // Prepare
+    const scim = await start();
+
+    // Act
+    const config = await scim.call("GET", "/ServiceProviderConfig");
+    const types = await scim.call("GET", "/ResourceTypes");
+    const user = await scim.call("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User");
+
+    // Assess
+    expect(config.body).toMatchObject({ patch: { supported: true }, bulk: { supported: false }, filter: { supported: true } });
+    expect(types.body.Resources.map((r: { id: string }) => r.id)).toEqual(["User", "Group"]);
+    expect(user.body.attributes.find((a: { name: string }) => a.name === "userName")).toMatchObject({
+      uniqueness: "server",
+      required: true,
+    });
+  });
+});
+
+describe("bad input gets the right SCIM error, and nothing is written", () => {
+  const cases: [string, (id: string) => [string, string, unknown, Record<string, string>?], number, string?][] = [
+    ["malformed JSON", () => ["POST", "/Users", '{"userName": "x@example.com",'], 400, "invalidSyntax"],
+    ["a PATCH without Operations", (id) => ["PATCH", `/Users/${id}`, { schemas: [] }], 400, "invalidSyntax"],
+    [
+      "an unknown attribute path",
+      (id) => ["PATCH", `/Users/${id}`, patchOp({ op: "replace", path: "favouriteColour", value: "red" })],
+      400,
+      "invalidPath",
+    ],
+    ["an invalid filter", () => ["GET", `/Users?filter=${encodeURIComponent('userName eq')}`, undefined], 400, "invalidFilter"],
+    ["an unknown attribute in a filter", () => ["GET", `/Users?filter=${encodeURIComponent('shoeSize gt 9')}`, undefined], 400, "invalidFilter"],
+    ["a missing token", () => ["POST", "/Users", entraUser("new@example.com"), { Authorization: "" }], 401],
+    ["a wrong token", () => ["POST", "/Users", entraUser("new@example.com"), { Authorization: "Bearer wrong" }], 401],
+    ["a duplicate userName", () => ["POST", "/Users", entraUser("mia.cho@example.com")], 409, "uniqueness"],
+    ["a member that is no user", (id) => ["POST", "/Groups", { displayName: "Sales", members: [{ value: `${id}x` }] }], 400, "invalidValue"],
+    ["a body over 1 MiB", () => ["POST", "/Users", { ...entraUser("big@example.com"), title: "x".repeat(1_100_000) }], 413],
+    ["a user without an email", () => ["POST", "/Users", entraUser("nomail#EXT#@acme.onmicrosoft.com", { emails: [] })], 400, "invalidValue"],
+    ["an unknown id", () => ["PATCH", "/Users/no-such-id", patchOp({ op: "replace", path: "title", value: "x" })], 404],
+    ["a string where a boolean belongs", (id) => ["PATCH", `/Users/${id}`, patchOp({ op: "replace", path: "active", value: "maybe" })], 400, "invalidValue"],
+  ];
+
+  it.each(cases)("%s", async (_name, request, status, scimType) => {
+    // Prepare
+    const scim = await start();
+    const existing = await scim.call("POST", "/Users", entraUser("mia.cho@example.com", { title: "Buyer" }));
+    await pipeline.drain();
+    const ingested = pipeline.tallies.ingest.reduce((n, t) => n + t.received, 0);
+    const [method, resource, body, headers] = request(existing.body.id);
+
+    // Act
+    const answer = await scim.call(method, resource, body, headers);
+    await pipeline.drain();
+
+    // Assess
+    expect(answer.status).toBe(status);
+    expect(answer.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(status) });
+    if (scimType) expect(answer.body.scimType).toBe(scimType);
+    if (status === 401) expect(answer.headers.get("www-authenticate")).toContain("Bearer");
+    expect(pipeline.tallies.ingest.reduce((n, t) => n + t.received, 0)).toBe(ingested);
+    const users = await scim.call("GET", "/Users");
+    expect(users.body.totalResults).toBe(1);
+    expect(users.body.Resources[0]).toMatchObject({ userName: "mia.cho@example.com", title: "Buyer", active: true });
+    expect((await scim.call("GET", "/Groups")).body.totalResults).toBe(0);
+  });
+});
