@@ -2,7 +2,7 @@
  * The whole pipeline on this machine: fauxqs queues, the directory on dynalite, the fake Tallyfy,
  * and both real handlers driven by local event source mappings.
  */
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
@@ -62,7 +62,11 @@ export interface TestPipelineOptions {
   /** The environment sources connect from, as the ingest function's would be. @default {} */
   readonly environment?: Readonly<Record<string, string>>;
   /** Serve the SCIM endpoint on loopback, accepting these bearer tokens. @default no SCIM endpoint */
-  readonly scim?: { readonly tokens: readonly string[] };
+  readonly scim?: {
+    readonly tokens: readonly string[];
+    /** Wraps the SCIM function's SQS client, to inject faults. @default the pipeline's client */
+    readonly sqs?: (client: SQSClient) => SQSClient;
+  };
 }
 
 export async function startPipeline(options: TestPipelineOptions = {}) {
@@ -161,7 +165,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       createScimHandler({
         db: DynamoDBDocumentClient.from(dynamo.client),
         tableName: dynamo.tableName,
-        sqs: sqsClient,
+        sqs: options.scim.sqs?.(sqsClient) ?? sqsClient,
         ingestQueueUrl: queues.ingest.url,
         tokens: async () => options.scim?.tokens ?? [],
       }),

@@ -3,6 +3,7 @@
  * ingest and reconcile queues, into the fake Tallyfy. Each test checks the SCIM answer and the
  * final Tallyfy state.
  */
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../local/pipeline.js";
 import { expectConserved, membersOf } from "./support/e2e.js";
@@ -433,5 +434,93 @@ describe("bad input gets the right SCIM error, and nothing is written", () => {
     expect(users.body.totalResults).toBe(1);
     expect(users.body.Resources[0]).toMatchObject({ userName: "mia.cho@example.com", title: "Buyer", active: true });
     expect((await scim.call("GET", "/Groups")).body.totalResults).toBe(0);
+  });
+});
+
+describe("nothing stored is lost, and concurrent changes to one group keep every member", () => {
+  /** An SQS client whose next `failures` sends fail, as a throttled or unreachable SQS would. */
+  function failingSends(failures: { left: number }) {
+    return (client: SQSClient) =>
+      new Proxy(client, {
+        get(target, property, receiver) {
+          if (property !== "send") return Reflect.get(target, property, receiver);
+          return (command: unknown) => {
+            if (failures.left > 0) {
+              failures.left--;
+              return Promise.reject(Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }));
+            }
+            return target.send(command as never);
+          };
+        },
+      });
+  }
+
+  it("a create stored but not queued is answered 503, and the IdP's retry (409) queues it", async () => {
+    // Prepare
+    const failures = { left: 1 };
+    pipeline = await startPipeline({ scim: { tokens: [SCIM_TOKEN], sqs: failingSends(failures) } });
+    const scim = scimClient(pipeline.scimUrl ?? "");
+
+    // Act
+    const first = await scim.call("POST", "/Users", entraUser("nia.obi@example.com"));
+    await pipeline.drain();
+    const afterFirst = pipeline.tallyfy.memberByEmail("nia.obi@example.com");
+    const retry = await scim.call("POST", "/Users", entraUser("nia.obi@example.com"));
+    await pipeline.drain();
+
+    // Assess
+    expect(first.status).toBe(503);
+    expect(first.headers.get("retry-after")).toBe("5");
+    expect(afterFirst).toBeUndefined();
+    expect(retry.status).toBe(409);
+    expect(pipeline.tallyfy.memberByEmail("nia.obi@example.com")).toMatchObject({ first_name: "Nia" });
+  });
+
+  it("a deletion stored but not queued still deprovisions when the IdP retries it", async () => {
+    // Prepare
+    const failures = { left: 0 };
+    pipeline = await startPipeline({ scim: { tokens: [SCIM_TOKEN], sqs: failingSends(failures) } });
+    const scim = scimClient(pipeline.scimUrl ?? "");
+    const user = await scim.call("POST", "/Users", entraUser("oli.ng@example.com"));
+    await pipeline.drain();
+
+    // Act
+    failures.left = 1;
+    const first = await scim.call("DELETE", `/Users/${user.body.id}`);
+    await pipeline.drain();
+    const afterFirst = pipeline.tallyfy.memberByEmail("oli.ng@example.com")?.status;
+    const retry = await scim.call("DELETE", `/Users/${user.body.id}`);
+    await pipeline.drain();
+
+    // Assess
+    expect(first.status).toBe(503);
+    expect(afterFirst).not.toBe("disabled");
+    expect(retry.status).toBe(404);
+    expect(pipeline.tallyfy.memberByEmail("oli.ng@example.com")?.status).toBe("disabled");
+  });
+
+  it("twelve concurrent member adds to one group, retried on 503 as IdPs do, all land", async () => {
+    // Prepare
+    const scim = await start();
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    const users: string[] = [];
+    for (let i = 0; i < 12; i++) users.push((await scim.call("POST", "/Users", entraUser(`p${i}.q@example.com`))).body.id);
+    const group = await scim.call("POST", "/Groups", { displayName: "Engineering", members: [] });
+
+    // Act
+    const statuses = await Promise.all(
+      users.map(async (id) => {
+        for (;;) {
+          const answer = await scim.call("PATCH", `/Groups/${group.body.id}`, patchOp({ op: "Add", path: "members", value: [{ value: id }] }));
+          if (answer.status !== 503) return answer.status;
+        }
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(statuses.every((s) => s === 204)).toBe(true);
+    expect((await scim.call("GET", `/Groups/${group.body.id}`)).body.members).toHaveLength(12);
+    expect(membersOf(pipeline.tallyfy, "Engineering")).toHaveLength(12);
   });
 });
