@@ -14,7 +14,8 @@ import {
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import type { DirectoryTable } from "./directory-table.js";
-import { type EndpointToQueue, uniqueName } from "./ingress/endpoint-to-queue.js";
+import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
+import { uniqueName } from "./ingress/rest-api.js";
 import type { SyncQueues } from "./queues.js";
 
 export interface OperationsProps {

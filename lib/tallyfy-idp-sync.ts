@@ -31,8 +31,9 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-name
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
-import { type EndpointLogging, EndpointToQueue, pascal, uniqueName } from "./ingress/endpoint-to-queue.js";
+import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
+import { type EndpointLogging, uniqueName } from "./ingress/rest-api.js";
 import { createAlarms, createDashboard } from "./operations.js";
 import { createQueues } from "./queues.js";
 import { Setting, VISIBILITY_FACTOR } from "./settings.js";

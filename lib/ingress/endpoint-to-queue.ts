@@ -12,16 +12,14 @@ import {
   aws_apigateway as apigateway,
   CfnOutput,
   aws_iam as iam,
-  aws_logs as logs,
-  Names,
-  RemovalPolicy,
+  type aws_logs as logs,
   Stack,
   type aws_sqs as sqs,
   Validations,
-  aws_wafv2 as wafv2,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import { type EndpointIngress, SOURCE_ATTRIBUTE } from "../../handlers/core/source.js";
+import { type EndpointLogging, guardedRestApi } from "./rest-api.js";
 
 export interface EndpointToQueueProps {
   /** Where accepted bodies go. */
@@ -52,13 +50,8 @@ export interface EndpointToQueueProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * The stage's CloudWatch logging. API Gateway writes logs only through one role set for the
-   * whole region (`AWS::ApiGateway::Account`), which this stack does not take over unless told:
-   * - `"off"`: no access or execution logs; the stage's metrics and alarms remain;
-   * - `"account-role-exists"`: the region already has the role; access and execution logs, in log
-   *   groups this stack creates and deletes;
-   * - `"create-account-role"`: as above, and set the region's role (replacing any other stack's,
-   *   and left in place when this stack is deleted, so other APIs keep logging).
+   * The stage's CloudWatch logging (see {@link EndpointLogging}: access and execution logs need a
+   * region-wide role this stack sets only with `"create-account-role"`).
    * @default "off"
    */
   readonly logging?: EndpointLogging;
@@ -77,8 +70,6 @@ export interface EndpointToQueueProps {
   readonly webAclArn?: string;
 }
 
-export type EndpointLogging = "off" | "account-role-exists" | "create-account-role";
-
 /** Bodies must be under this many bytes: the ingest queue's message size limit. */
 export const MAX_ENDPOINT_BODY_BYTES = 262_144;
 
@@ -94,54 +85,17 @@ export class EndpointToQueue extends Construct {
   public constructor(scope: Construct, id: string, props: EndpointToQueueProps) {
     super(scope, id);
     const { endpoint, sourceId } = props;
-    const logging = props.logging ?? "off";
-    const cidrs = props.allowedSourceCidrs ?? [];
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const accessLogs =
-      logging === "off"
-        ? undefined
-        : new logs.LogGroup(this, "AccessLogs", { retention, removalPolicy: RemovalPolicy.DESTROY });
-    this.api = new apigateway.RestApi(this, "Api", {
-      // Unique per stack: the API's alarms use the ApiName dimension.
-      restApiName: uniqueName(this),
+    this.logging = props.logging ?? "off";
+    this.api = guardedRestApi(this, {
       description: endpoint.description,
-      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
-      ...(cidrs.length > 0 ? { policy: sourceIpPolicy(cidrs) } : {}),
-      ...(logging === "create-account-role"
-        ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
-        : { cloudWatchRole: false }),
-      deployOptions: {
-        stageName: endpoint.stageName,
-        throttlingRateLimit: props.throttlingRateLimit ?? 50,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
-        ...(accessLogs
-          ? {
-              loggingLevel: apigateway.MethodLoggingLevel.ERROR,
-              accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-              accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
-            }
-          : {}),
-        // Bodies carry staff names and emails: never into logs.
-        dataTraceEnabled: false,
-      },
+      stageName: endpoint.stageName,
+      throttlingRateLimit: props.throttlingRateLimit ?? 50,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      logRetention: props.logRetention,
+      logging: this.logging,
+      allowedSourceCidrs: props.allowedSourceCidrs,
+      webAclArn: props.webAclArn,
     });
-    if (accessLogs) {
-      // The group API Gateway writes execution logs to, created here (before the stage starts
-      // writing) so it expires and goes with the stack.
-      const executionLogs = new logs.LogGroup(this, "ExecutionLogs", {
-        logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${endpoint.stageName}`,
-        retention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      this.api.deploymentStage.node.addDependency(executionLogs);
-    }
-    this.logging = logging;
-    if (props.webAclArn) {
-      new wafv2.CfnWebACLAssociation(this, "WebAcl", {
-        resourceArn: this.api.deploymentStage.stageArn,
-        webAclArn: props.webAclArn,
-      });
-    }
     // Logical ids keep the names they had when this construct was Okta's alone, so an update
     // never replaces a deployed key (which the provider would then have to be given again).
     const validator = this.api.addRequestValidator("Validator", {
@@ -281,48 +235,7 @@ export class EndpointToQueue extends Construct {
           "No compute behind the API: API key, throttling, a body-shape model and the queue's size limit bound it; add a WAF web ACL to the stage if your policy requires one",
       },
     );
-    if (this.logging === "create-account-role") {
-      const partition =
-        "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
-      Validations.of(this.api).acknowledge({
-        id: `AwsSolutions-IAM4[Policy::${partition}]`,
-        reason:
-          "API Gateway's account-level role for writing its execution logs to CloudWatch, as AWS documents it",
-      });
-    }
-    if (this.logging === "off") {
-      const reason =
-        "API Gateway logs only through a region-wide role this stack does not take over by default (apiLogging turns logs on); every request is still counted in the stage's metrics, and 4xx and 5xx alarm";
-      Validations.of(this.api).acknowledge(
-        { id: "AwsSolutions-APIG1", reason },
-        { id: "AwsSolutions-APIG6", reason },
-      );
-    }
   }
-}
-
-/** The stack and the construct's path: unique even with two copies of the construct in one stack. */
-export function uniqueName(scope: Construct): string {
-  return Names.uniqueResourceName(scope, { maxLength: 64, separator: "-" });
-}
-
-/** Anyone may invoke, but only from these ranges: a Deny outside them wins over the Allow. */
-function sourceIpPolicy(cidrs: readonly string[]): iam.PolicyDocument {
-  const invoke = {
-    actions: ["execute-api:Invoke"],
-    resources: ["execute-api:/*"],
-    principals: [new iam.AnyPrincipal()],
-  };
-  return new iam.PolicyDocument({
-    statements: [
-      new iam.PolicyStatement({ ...invoke, effect: iam.Effect.ALLOW }),
-      new iam.PolicyStatement({
-        ...invoke,
-        effect: iam.Effect.DENY,
-        conditions: { NotIpAddress: { "aws:SourceIp": [...cidrs] } },
-      }),
-    ],
-  });
 }
 
 /** SendMessage with the body unchanged, stamped with the source so ingest need not guess it. */

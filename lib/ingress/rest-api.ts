@@ -1,0 +1,143 @@
+/**
+ * What every REST API of the stack shares, whatever is behind it: a regional API named after its
+ * stack, a throttled stage, CloudWatch logging as the `EndpointLogging` mode allows, an optional
+ * address allow-list and WAF web ACL. A function, not a construct: it builds its resources in the
+ * caller's scope, so the webhook endpoints keep the logical ids they were deployed with.
+ */
+import {
+  aws_apigateway as apigateway,
+  aws_iam as iam,
+  aws_logs as logs,
+  Names,
+  RemovalPolicy,
+  Validations,
+  aws_wafv2 as wafv2,
+} from "aws-cdk-lib";
+import type { Construct } from "constructs";
+
+/**
+ * A stage's CloudWatch logging. API Gateway writes logs (access and execution alike) only through
+ * one role set for the whole region (`AWS::ApiGateway::Account`), which this stack does not take
+ * over unless told:
+ * - `"off"`: no access or execution logs; the stage's metrics and alarms remain;
+ * - `"account-role-exists"`: the region already has the role; access and execution logs, in log
+ *   groups this stack creates and deletes;
+ * - `"create-account-role"`: as above, and set the region's role (replacing any other stack's,
+ *   and left in place when this stack is deleted, so other APIs keep logging).
+ */
+export type EndpointLogging = "off" | "account-role-exists" | "create-account-role";
+
+export interface GuardedRestApiOptions {
+  readonly description: string;
+  readonly stageName: string;
+  /** Steady requests a second the stage accepts before answering 429. */
+  readonly throttlingRateLimit: number;
+  /** Requests accepted in a burst. */
+  readonly throttlingBurstLimit: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default "off" */
+  readonly logging?: EndpointLogging;
+  /** @default - any address */
+  readonly allowedSourceCidrs?: readonly string[];
+  /** @default - none */
+  readonly webAclArn?: string;
+}
+
+/** Builds the API in `scope` as `Api`, with `AccessLogs`, `ExecutionLogs` and `WebAcl` beside it. */
+export function guardedRestApi(scope: Construct, options: GuardedRestApiOptions): apigateway.RestApi {
+  const logging = options.logging ?? "off";
+  const cidrs = options.allowedSourceCidrs ?? [];
+  const retention = options.logRetention ?? logs.RetentionDays.ONE_MONTH;
+  const accessLogs =
+    logging === "off"
+      ? undefined
+      : new logs.LogGroup(scope, "AccessLogs", { retention, removalPolicy: RemovalPolicy.DESTROY });
+  const api = new apigateway.RestApi(scope, "Api", {
+    // Unique per stack: the API's alarms use the ApiName dimension.
+    restApiName: uniqueName(scope),
+    description: options.description,
+    endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+    ...(cidrs.length > 0 ? { policy: sourceIpPolicy(cidrs) } : {}),
+    ...(logging === "create-account-role"
+      ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+      : { cloudWatchRole: false }),
+    deployOptions: {
+      stageName: options.stageName,
+      throttlingRateLimit: options.throttlingRateLimit,
+      throttlingBurstLimit: options.throttlingBurstLimit,
+      ...(accessLogs
+        ? {
+            loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+            accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+            accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+          }
+        : {}),
+      // Bodies carry staff names and emails: never into logs.
+      dataTraceEnabled: false,
+    },
+  });
+  if (accessLogs) {
+    // The group API Gateway writes execution logs to, created here (before the stage starts
+    // writing) so it expires and goes with the stack.
+    const executionLogs = new logs.LogGroup(scope, "ExecutionLogs", {
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${options.stageName}`,
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    api.deploymentStage.node.addDependency(executionLogs);
+  }
+  if (options.webAclArn) {
+    new wafv2.CfnWebACLAssociation(scope, "WebAcl", {
+      resourceArn: api.deploymentStage.stageArn,
+      webAclArn: options.webAclArn,
+    });
+  }
+  acknowledgeLogging(api, logging);
+  return api;
+}
+
+/** cdk-nag AwsSolutions findings that follow from the logging mode, each with its reason. */
+function acknowledgeLogging(api: apigateway.RestApi, logging: EndpointLogging): void {
+  if (logging === "create-account-role") {
+    const partition =
+      "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
+    Validations.of(api).acknowledge({
+      id: `AwsSolutions-IAM4[Policy::${partition}]`,
+      reason:
+        "API Gateway's account-level role for writing its execution logs to CloudWatch, as AWS documents it",
+    });
+  }
+  if (logging === "off") {
+    const reason =
+      "API Gateway logs only through a region-wide role this stack does not take over by default (apiLogging turns logs on); every request is still counted in the stage's metrics, and 4xx and 5xx alarm";
+    Validations.of(api).acknowledge(
+      { id: "AwsSolutions-APIG1", reason },
+      { id: "AwsSolutions-APIG6", reason },
+    );
+  }
+}
+
+/** The stack and the construct's path: unique even with two copies of the construct in one stack. */
+export function uniqueName(scope: Construct): string {
+  return Names.uniqueResourceName(scope, { maxLength: 64, separator: "-" });
+}
+
+/** Anyone may invoke, but only from these ranges: a Deny outside them wins over the Allow. */
+function sourceIpPolicy(cidrs: readonly string[]): iam.PolicyDocument {
+  const invoke = {
+    actions: ["execute-api:Invoke"],
+    resources: ["execute-api:/*"],
+    principals: [new iam.AnyPrincipal()],
+  };
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({ ...invoke, effect: iam.Effect.ALLOW }),
+      new iam.PolicyStatement({
+        ...invoke,
+        effect: iam.Effect.DENY,
+        conditions: { NotIpAddress: { "aws:SourceIp": [...cidrs] } },
+      }),
+    ],
+  });
+}
