@@ -18,6 +18,10 @@
  *   --dry-run                   with --tallyfy-url: make only reads; print the writes it would make
  *   --tallyfy-state <file>      on exit, write the Tallyfy organization's final state there as JSON
  *   --verbose                   show the handlers' JSON logs
+ *   --scim                      serve the SCIM endpoint (the real `handlers/scim.ts`) instead of replaying
+ *                               events, until Ctrl-C; then finish the pipeline and print the report
+ *   --port <port>               with --scim: the port to serve on (default 8787)
+ *   --scim-token <token>        with --scim: the bearer token clients must send (default local-scim-token)
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -25,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SqsHandler } from "../handlers/runtime/batch.js";
+import type { ScimHandler } from "../handlers/runtime/scim-handler.js";
 import { recogniseOkta } from "../handlers/sources/okta/events.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
@@ -35,11 +40,13 @@ import { FakeSecretsManager } from "./fakes/fake-secrets-manager.js";
 import { FakeTallyfy } from "./fakes/fake-tallyfy.js";
 import { seedAcme } from "./fakes/okta-directory.js";
 import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
+import { type LocalScimServer, startScimServer } from "./scim-server.js";
 import { writeTallyfyState } from "./tallyfy-state.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRET_ID = "tallyfy-idp-sync/local";
 const OKTA_SECRET_ID = "tallyfy-idp-sync/okta-local";
+const SCIM_SECRET_ID = "tallyfy-idp-sync/scim-local";
 
 const { values: args } = parseArgs({
   options: {
@@ -51,6 +58,9 @@ const { values: args } = parseArgs({
     "dry-run": { type: "boolean", default: false },
     "tallyfy-state": { type: "string" },
     verbose: { type: "boolean", default: false },
+    scim: { type: "boolean", default: false },
+    port: { type: "string", default: "8787" },
+    "scim-token": { type: "string", default: "local-scim-token" },
   },
 });
 
@@ -77,6 +87,7 @@ async function main(): Promise<number> {
   const okta = await FakeOkta.start({ apiTokens: ["okta-local-token"] });
   seedAcme(okta);
   secrets.secrets.set(OKTA_SECRET_ID, JSON.stringify({ orgUrl: okta.url, apiToken: "okta-local-token" }));
+  secrets.secrets.set(SCIM_SECRET_ID, args["scim-token"]);
 
   const configJson = readFileSync(args.config, "utf8");
   Object.assign(process.env, {
@@ -97,6 +108,7 @@ async function main(): Promise<number> {
     TALLYFY_SECRET_ID: SECRET_ID,
     TALLYFY_ORG_ID: args.org ?? fake?.organizationId ?? "",
     TALLYFY_API_URL: tallyfyUrl,
+    SCIM_TOKEN_SECRET_ID: SCIM_SECRET_ID,
   });
   // Each entry point reads its environment when loaded, as in Lambda; the two differ only in their DLQ.
   process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.ingestDeadLetter.url;
@@ -135,22 +147,37 @@ async function main(): Promise<number> {
   console.log(`  config    ${path.relative(process.cwd(), args.config)}`);
   console.log("");
 
-  const files = eventFiles(args.events);
-  for (const [index, file] of files.entries()) {
-    const bodies = bodiesOf(file);
-    const before = fake ? snapshot(fake) : undefined;
-    const callsBefore = calls.length;
-    for (const body of bodies) {
-      await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.queues.ingest.url, MessageBody: body }));
+  const before = fake ? snapshot(fake) : undefined;
+  const replayEvents = async () => {
+    const files = eventFiles(args.events);
+    for (const [index, file] of files.entries()) {
+      const bodies = bodiesOf(file);
+      const stepStart = fake ? snapshot(fake) : undefined;
+      const callsBefore = calls.length;
+      for (const body of bodies) {
+        await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.queues.ingest.url, MessageBody: body }));
+      }
+      const drained = await drain(sqs.client, sources, 120_000);
+      console.log(`${index + 1}. ${path.basename(file)}  ${bodies.map(summary).join("; ")}`);
+      const lines = fake && stepStart ? describeChanges(stepStart, snapshot(fake)) : [];
+      const writes = calls.slice(callsBefore).filter((c) => c.method !== "GET");
+      if (!fake)
+        lines.push(
+          ...writes.map((c) => `${c.dryRun ? "would" : "did"} ${c.method} ${c.path} -> ${c.status}`),
+        );
+      for (const line of lines.length > 0 ? lines : ["(no change in Tallyfy)"]) console.log(`   ${line}`);
+      if (!drained) console.log("   ! the queues did not drain within two minutes");
     }
-    const drained = await drain(sqs.client, sources, 120_000);
-    console.log(`${index + 1}. ${path.basename(file)}  ${bodies.map(summary).join("; ")}`);
+  };
+  if (args.scim) {
+    const served = await serveScim(sources, sqs.client, Number(args.port));
+    if (!served) return 2;
     const lines = fake && before ? describeChanges(before, snapshot(fake)) : [];
-    const writes = calls.slice(callsBefore).filter((c) => c.method !== "GET");
-    if (!fake)
-      lines.push(...writes.map((c) => `${c.dryRun ? "would" : "did"} ${c.method} ${c.path} -> ${c.status}`));
+    console.log("");
+    console.log("What changed in Tallyfy:");
     for (const line of lines.length > 0 ? lines : ["(no change in Tallyfy)"]) console.log(`   ${line}`);
-    if (!drained) console.log("   ! the queues did not drain within two minutes");
+  } else {
+    await replayEvents();
   }
 
   console.log("");
@@ -282,3 +309,50 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * Serves the real SCIM function on loopback until SIGINT or SIGTERM, running the pipeline
+ * meanwhile; then stops taking requests and lets the pipeline finish. False when the port is taken.
+ */
+async function serveScim(
+  sources: Parameters<typeof drain>[1],
+  client: Parameters<typeof drain>[0],
+  port: number,
+): Promise<boolean> {
+  const { handler } = (await import("../handlers/scim.js")) as { handler: ScimHandler };
+  let server: LocalScimServer;
+  try {
+    server = await startScimServer(handler, port);
+  } catch (error) {
+    console.error(
+      `cannot serve SCIM on 127.0.0.1:${port}: ${(error as Error).message}; choose another --port`,
+    );
+    return false;
+  }
+  console.log(`SCIM endpoint: ${server.url}`);
+  console.log(`  bearer token: the --scim-token value (default local-scim-token). Ctrl-C to stop.`);
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  // The pipeline runs while the endpoint serves, as the event source mappings would.
+  const running = (async () => {
+    while (!stopping) {
+      await drain(client, sources, 5_000);
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 200))]);
+    }
+  })();
+  await stopped;
+  await server.stop();
+  await running;
+  console.log("");
+  console.log("Stopped serving; finishing the pipeline...");
+  if (!(await drain(client, sources, 120_000)))
+    console.log("   ! the queues did not drain within two minutes");
+  return true;
+}
