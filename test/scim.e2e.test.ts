@@ -83,7 +83,11 @@ describe("a provisioning cycle", () => {
 
     // Act
     const before = await scim.call("GET", `/Users?filter=${filter}`);
-    const created = await scim.call("POST", "/Users", entraUser("carol.diaz@example.com", { title: "Analyst" }));
+    const created = await scim.call(
+      "POST",
+      "/Users",
+      entraUser("carol.diaz@example.com", { title: "Analyst" }),
+    );
     const id = created.body.id;
     const updated = await scim.call("PATCH", `/Users/${id}`, {
       schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -124,7 +128,9 @@ describe("a provisioning cycle", () => {
 
     // Assess
     expect(before.body).toMatchObject({ totalResults: 0, Resources: [] });
-    expect([created.status, updated.status, group.status, added.status, deleted.status]).toEqual([201, 200, 201, 204, 204]);
+    expect([created.status, updated.status, group.status, added.status, deleted.status]).toEqual([
+      201, 200, 201, 204, 204,
+    ]);
     expect(updated.body).toMatchObject({ title: "Lead Analyst", name: { givenName: "Caroline" } });
     expect(found.body.totalResults).toBe(1);
     expect(found.body.Resources[0].members).toBeUndefined();
@@ -167,8 +173,18 @@ describe("a provisioning cycle", () => {
     const dave = await scim.call("POST", "/Users", oktaUser("dave@example.com", "Dave", "00u1dave"), okta);
     const erin = await scim.call("POST", "/Users", oktaUser("erin@example.com", "Erin", "00u1erin"), okta);
     const copy = await scim.call("GET", `/Users/${dave.body.id}`, undefined, okta);
-    const put = await scim.call("PUT", `/Users/${dave.body.id}`, { ...copy.body, title: "Account Executive" }, okta);
-    const pushed = await scim.call("POST", "/Groups", { schemas: [], displayName: "Sales", members: [] }, okta);
+    const put = await scim.call(
+      "PUT",
+      `/Users/${dave.body.id}`,
+      { ...copy.body, title: "Account Executive" },
+      okta,
+    );
+    const pushed = await scim.call(
+      "POST",
+      "/Groups",
+      { schemas: [], displayName: "Sales", members: [] },
+      okta,
+    );
     const gid = pushed.body.id;
     const rename = { op: "replace", value: { id: gid, displayName: "Sales" } };
     await scim.call(
@@ -198,10 +214,20 @@ describe("a provisioning cycle", () => {
       { Operations: [rename, { op: "remove", path: `members[value eq "${erin.body.id}"]` }] },
       okta,
     );
-    await scim.call("PATCH", `/Users/${dave.body.id}`, { Operations: [{ op: "replace", value: { active: false } }] }, okta);
+    await scim.call(
+      "PATCH",
+      `/Users/${dave.body.id}`,
+      { Operations: [{ op: "replace", value: { active: false } }] },
+      okta,
+    );
     await pipeline.drain();
     const deactivated = pipeline.tallyfy.memberByEmail("dave@example.com")?.status;
-    await scim.call("PATCH", `/Users/${dave.body.id}`, { Operations: [{ op: "replace", value: { active: true } }] }, okta);
+    await scim.call(
+      "PATCH",
+      `/Users/${dave.body.id}`,
+      { Operations: [{ op: "replace", value: { active: true } }] },
+      okta,
+    );
     await pipeline.drain();
 
     // Assess
@@ -293,7 +319,10 @@ describe("what real clients send", () => {
     await scim.call("POST", "/Users", entraUser("hal.moss@example.com"));
 
     // Act
-    const found = await scim.call("GET", `/Users?filter=${encodeURIComponent('userName eq "HAL.Moss@Example.com"')}`);
+    const found = await scim.call(
+      "GET",
+      `/Users?filter=${encodeURIComponent('userName eq "HAL.Moss@Example.com"')}`,
+    );
     const byEmail = await scim.call(
       "GET",
       `/Users?filter=${encodeURIComponent('emails[type eq "work" and value co "MOSS"]')}&attributes=userName`,
@@ -303,7 +332,11 @@ describe("what real clients send", () => {
     // Assess
     expect(found.body.totalResults).toBe(1);
     expect(byEmail.body.Resources).toEqual([
-      { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], id: found.body.Resources[0].id, userName: "hal.moss@example.com" },
+      {
+        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        id: found.body.Resources[0].id,
+        userName: "hal.moss@example.com",
+      },
     ]);
     expect(duplicate.status).toBe(409);
     expect(duplicate.body).toMatchObject({
@@ -322,7 +355,10 @@ describe("what real clients send", () => {
       ids.push((await scim.call("POST", "/Users", entraUser(`${name}@example.com`))).body.id);
     }
     const [ida, jon, kay] = ids as [string, string, string];
-    const admins = await scim.call("POST", "/Groups", { displayName: "Tallyfy Admins", members: [{ value: ida }] });
+    const admins = await scim.call("POST", "/Groups", {
+      displayName: "Tallyfy Admins",
+      members: [{ value: ida }],
+    });
     const eng = await scim.call("POST", "/Groups", {
       displayName: "Engineering",
       members: [{ value: ida }, { value: jon }, { value: kay }],
@@ -331,8 +367,16 @@ describe("what real clients send", () => {
     const adminBefore = pipeline.tallyfy.memberByEmail("ida.lee@example.com")?.role;
 
     // Act
-    await scim.call("PATCH", `/Groups/${eng.body.id}`, patchOp({ op: "Remove", path: "members", value: [{ value: jon }] }));
-    await scim.call("PATCH", `/Groups/${admins.body.id}`, patchOp({ op: "replace", path: "members", value: [{ value: kay }] }));
+    await scim.call(
+      "PATCH",
+      `/Groups/${eng.body.id}`,
+      patchOp({ op: "Remove", path: "members", value: [{ value: jon }] }),
+    );
+    await scim.call(
+      "PATCH",
+      `/Groups/${admins.body.id}`,
+      patchOp({ op: "replace", path: "members", value: [{ value: kay }] }),
+    );
     await pipeline.drain();
 
     // Assess
@@ -381,7 +425,11 @@ describe("what real clients send", () => {
     const user = await scim.call("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User");
 
     // Assess
-    expect(config.body).toMatchObject({ patch: { supported: true }, bulk: { supported: false }, filter: { supported: true } });
+    expect(config.body).toMatchObject({
+      patch: { supported: true },
+      bulk: { supported: false },
+      filter: { supported: true },
+    });
     expect(types.body.Resources.map((r: { id: string }) => r.id)).toEqual(["User", "Group"]);
     expect(user.body.attributes.find((a: { name: string }) => a.name === "userName")).toMatchObject({
       uniqueness: "server",
@@ -391,7 +439,12 @@ describe("what real clients send", () => {
 });
 
 describe("bad input gets the right SCIM error, and nothing is written", () => {
-  const cases: [string, (id: string) => [string, string, unknown, Record<string, string>?], number, string?][] = [
+  const cases: [
+    string,
+    (id: string) => [string, string, unknown, Record<string, string>?],
+    number,
+    string?,
+  ][] = [
     ["malformed JSON", () => ["POST", "/Users", '{"userName": "x@example.com",'], 400, "invalidSyntax"],
     ["a PATCH without Operations", (id) => ["PATCH", `/Users/${id}`, { schemas: [] }], 400, "invalidSyntax"],
     [
@@ -400,16 +453,53 @@ describe("bad input gets the right SCIM error, and nothing is written", () => {
       400,
       "invalidPath",
     ],
-    ["an invalid filter", () => ["GET", `/Users?filter=${encodeURIComponent('userName eq')}`, undefined], 400, "invalidFilter"],
-    ["an unknown attribute in a filter", () => ["GET", `/Users?filter=${encodeURIComponent('shoeSize gt 9')}`, undefined], 400, "invalidFilter"],
+    [
+      "an invalid filter",
+      () => ["GET", `/Users?filter=${encodeURIComponent("userName eq")}`, undefined],
+      400,
+      "invalidFilter",
+    ],
+    [
+      "an unknown attribute in a filter",
+      () => ["GET", `/Users?filter=${encodeURIComponent("shoeSize gt 9")}`, undefined],
+      400,
+      "invalidFilter",
+    ],
     ["a missing token", () => ["POST", "/Users", entraUser("new@example.com"), { Authorization: "" }], 401],
-    ["a wrong token", () => ["POST", "/Users", entraUser("new@example.com"), { Authorization: "Bearer wrong" }], 401],
+    [
+      "a wrong token",
+      () => ["POST", "/Users", entraUser("new@example.com"), { Authorization: "Bearer wrong" }],
+      401,
+    ],
     ["a duplicate userName", () => ["POST", "/Users", entraUser("mia.cho@example.com")], 409, "uniqueness"],
-    ["a member that is no user", (id) => ["POST", "/Groups", { displayName: "Sales", members: [{ value: `${id}x` }] }], 400, "invalidValue"],
-    ["a body over 1 MiB", () => ["POST", "/Users", { ...entraUser("big@example.com"), title: "x".repeat(1_100_000) }], 413],
-    ["a user without an email", () => ["POST", "/Users", entraUser("nomail#EXT#@acme.onmicrosoft.com", { emails: [] })], 400, "invalidValue"],
-    ["an unknown id", () => ["PATCH", "/Users/no-such-id", patchOp({ op: "replace", path: "title", value: "x" })], 404],
-    ["a string where a boolean belongs", (id) => ["PATCH", `/Users/${id}`, patchOp({ op: "replace", path: "active", value: "maybe" })], 400, "invalidValue"],
+    [
+      "a member that is no user",
+      (id) => ["POST", "/Groups", { displayName: "Sales", members: [{ value: `${id}x` }] }],
+      400,
+      "invalidValue",
+    ],
+    [
+      "a body over 1 MiB",
+      () => ["POST", "/Users", { ...entraUser("big@example.com"), title: "x".repeat(1_100_000) }],
+      413,
+    ],
+    [
+      "a user without an email",
+      () => ["POST", "/Users", entraUser("nomail#EXT#@acme.onmicrosoft.com", { emails: [] })],
+      400,
+      "invalidValue",
+    ],
+    [
+      "an unknown id",
+      () => ["PATCH", "/Users/no-such-id", patchOp({ op: "replace", path: "title", value: "x" })],
+      404,
+    ],
+    [
+      "a string where a boolean belongs",
+      (id) => ["PATCH", `/Users/${id}`, patchOp({ op: "replace", path: "active", value: "maybe" })],
+      400,
+      "invalidValue",
+    ],
   ];
 
   it.each(cases)("%s", async (_name, request, status, scimType) => {
@@ -426,13 +516,20 @@ describe("bad input gets the right SCIM error, and nothing is written", () => {
 
     // Assess
     expect(answer.status).toBe(status);
-    expect(answer.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(status) });
+    expect(answer.body).toMatchObject({
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+      status: String(status),
+    });
     if (scimType) expect(answer.body.scimType).toBe(scimType);
     if (status === 401) expect(answer.headers.get("www-authenticate")).toContain("Bearer");
     expect(pipeline.tallies.ingest.reduce((n, t) => n + t.received, 0)).toBe(ingested);
     const users = await scim.call("GET", "/Users");
     expect(users.body.totalResults).toBe(1);
-    expect(users.body.Resources[0]).toMatchObject({ userName: "mia.cho@example.com", title: "Buyer", active: true });
+    expect(users.body.Resources[0]).toMatchObject({
+      userName: "mia.cho@example.com",
+      title: "Buyer",
+      active: true,
+    });
     expect((await scim.call("GET", "/Groups")).body.totalResults).toBe(0);
   });
 });
@@ -447,7 +544,9 @@ describe("nothing stored is lost, and concurrent changes to one group keep every
           return (command: unknown) => {
             if (failures.left > 0) {
               failures.left--;
-              return Promise.reject(Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }));
+              return Promise.reject(
+                Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }),
+              );
             }
             return target.send(command as never);
           };
@@ -504,14 +603,19 @@ describe("nothing stored is lost, and concurrent changes to one group keep every
     const scim = await start();
     pipeline.tallyfy.addGroup({ name: "Engineering" });
     const users: string[] = [];
-    for (let i = 0; i < 12; i++) users.push((await scim.call("POST", "/Users", entraUser(`p${i}.q@example.com`))).body.id);
+    for (let i = 0; i < 12; i++)
+      users.push((await scim.call("POST", "/Users", entraUser(`p${i}.q@example.com`))).body.id);
     const group = await scim.call("POST", "/Groups", { displayName: "Engineering", members: [] });
 
     // Act
     const statuses = await Promise.all(
       users.map(async (id) => {
         for (;;) {
-          const answer = await scim.call("PATCH", `/Groups/${group.body.id}`, patchOp({ op: "Add", path: "members", value: [{ value: id }] }));
+          const answer = await scim.call(
+            "PATCH",
+            `/Groups/${group.body.id}`,
+            patchOp({ op: "Add", path: "members", value: [{ value: id }] }),
+          );
           if (answer.status !== 503) return answer.status;
         }
       }),
