@@ -1,4 +1,4 @@
-/** The two Lambda functions' common build: Node 24 on arm64, ESM bundled by the local esbuild, JSON logs. */
+/** The Lambda functions' common build: Node 24 on arm64, ESM bundled by the local esbuild, JSON logs. */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -10,6 +10,7 @@ import {
 } from "aws-cdk-lib";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 
 const handlers = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "handlers");
 
@@ -17,7 +18,7 @@ export interface SyncFunctionProps {
   /** The entry point's file under `handlers/`, e.g. `ingest.ts`. */
   readonly entry: string;
   readonly timeout: Duration;
-  /** Ids of secrets and queues, never a secret. */
+  /** Ids of secrets and queues, never a secret; Powertools' names and source maps are added. */
   readonly environment: Record<string, string>;
   /**
    * Retention of the function's log group.
@@ -61,7 +62,12 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-    environment: props.environment,
+    environment: {
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS: "--enable-source-maps",
+      ...props.environment,
+    },
     bundling: {
       format: OutputFormat.ESM,
       minify: true,

@@ -27,7 +27,6 @@ import type * as z from "zod";
 import type { SyncConfigInput } from "../handlers/core/config.js";
 import { describeIssues } from "../handlers/core/issues.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
@@ -326,9 +325,6 @@ export class TallyfyIdpSync extends Construct {
       MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
       RECONCILE_QUEUE_URL: this.reconcileQueue.queueUrl,
       DIRECTORY_TABLE_NAME: this.directory.table.tableName,
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      NODE_OPTIONS: "--enable-source-maps",
     };
     this.ingestFunction = syncFunction(this, "IngestFunction", {
       entry: "ingest.ts",
