@@ -40,6 +40,7 @@ const HANDLER_ENV = {
   DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111111111111/dlq",
   TALLYFY_SECRET_ID: "tallyfy",
   TALLYFY_ORG_ID: "org",
+  SCIM_TOKEN_SECRET_ID: "scim",
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   POWERTOOLS_METRICS_DISABLED: "true",
 };
@@ -87,6 +88,12 @@ export async function measureColdStart(runs = 21): Promise<ColdStartResult[]> {
       { name: "sdk-only baseline", contents: BASELINE },
       { name: "ingest", file: path.join(root, "handlers", "ingest.ts") },
       { name: "apply", file: path.join(root, "handlers", "apply.ts") },
+      { name: "scim", file: path.join(root, "handlers", "scim.ts") },
+      // What the SCIM function's two SCIM libraries cost on their own.
+      {
+        name: "scim libraries only",
+        contents: `import { scimPatch } from "scim-patch"; import { parse, filter } from "scim2-parse-filter"; export { scimPatch, parse, filter };`,
+      },
     ];
     const files: string[] = [];
     for (const entry of entries) files.push(await bundle(entry, outDir));

@@ -9,6 +9,9 @@
  *   --scale <n>         run n times faster: limit x n, latency and window / n (default 10)
  *   --concurrency <n>   apply pollers at once (default 2, the stack's default)
  *   --runs <n>          fresh processes per cold-start measurement (default 21)
+ *   --scim-runs <n>     runs of the SCIM latency measurement (default 3)
+ *   --scim-requests <n> requests of each kind per SCIM run (default 1000)
+ *   --only <part>       replay, scim or cold (default: all three)
  */
 import "./quiet.js";
 import path from "node:path";
@@ -16,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { measureColdStart, writeJson } from "./cold-start.js";
 import { type ReplayResult, replayNaive, replayPipeline } from "./replay.js";
+import { measureScim, type ScimRun } from "./scim.js";
 import { disorder, generateWorkload } from "./workload.js";
 
 const { values } = parseArgs({
@@ -26,6 +30,9 @@ const { values } = parseArgs({
     scale: { type: "string", default: "10" },
     concurrency: { type: "string", default: "2" },
     runs: { type: "string", default: "21" },
+    "scim-runs": { type: "string", default: "3" },
+    "scim-requests": { type: "string", default: "1000" },
+    only: { type: "string" },
   },
 });
 const options = {
@@ -38,7 +45,68 @@ const options = {
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 const pad = (text: string, width: number) => text.padEnd(width);
 
+const wants = (part: string) => values.only === undefined || values.only === part;
+
 async function main(): Promise<void> {
+  const results: Record<string, unknown> = { at: new Date().toISOString(), node: process.version };
+  if (wants("replay")) Object.assign(results, await benchReplay());
+  if (wants("scim")) results.scim = await benchScim();
+  if (wants("cold")) results.coldStart = await benchColdStart();
+  writeJson(path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "latest.json"), results);
+}
+
+/** Min, median and max of a figure over the runs. */
+function spread(values: readonly number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    min: sorted[0] ?? Number.NaN,
+    median: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+}
+
+async function benchScim() {
+  const runs: ScimRun[] = [];
+  const count = Number(values["scim-runs"]);
+  const requests = Number(values["scim-requests"]);
+  for (let run = 0; run < count; run++) runs.push(await measureScim(requests));
+  console.log(
+    `\nSCIM endpoint on loopback (real handler, dynalite, fauxqs): ${count} runs of ${requests} requests each; min / median / max over the runs`,
+  );
+  console.log(`${pad("request", 22)}${pad("p50 ms", 22)}${pad("p99 ms", 22)}p50 vs baseline`);
+  const table: Record<string, unknown> = {};
+  for (const kind of ["baseline", "create", "patch", "filteredGet"] as const) {
+    const p50 = spread(runs.map((r) => r[kind].p50));
+    const p99 = spread(runs.map((r) => r[kind].p99));
+    const ratio = spread(runs.map((r) => r[kind].p50 / r.baseline.p50));
+    const three = (s: { min: number; median: number; max: number }) =>
+      `${fmt(s.min, 1)} / ${fmt(s.median, 1)} / ${fmt(s.max, 1)}`;
+    console.log(
+      `${pad(kind === "baseline" ? "baseline (config GET)" : kind, 22)}${pad(three(p50), 22)}${pad(three(p99), 22)}${three(ratio)}`,
+    );
+    table[kind] = { p50, p99, p50VsBaseline: ratio };
+  }
+  return { runs: count, requests, ...table };
+}
+
+async function benchColdStart() {
+  const cold = await measureColdStart(Number(values.runs));
+  const baseline = cold[0];
+  console.log(`\n${pad("bundle", 22)}${pad("KB", 9)}${pad("x size", 8)}${pad("import ms", 11)}x import`);
+  for (const c of cold) {
+    console.log(
+      `${pad(c.name, 22)}${pad(fmt(c.bytes / 1024, 0), 9)}${pad(fmt(c.bytes / (baseline?.bytes ?? 1)), 8)}${pad(fmt(c.medianImportMs, 1), 11)}${fmt(c.medianImportMs / (baseline?.medianImportMs ?? 1))}`,
+    );
+  }
+  console.log("(target: each handler <= 1.30x the baseline in size and import time)");
+  return cold.map((c) => ({
+    ...c,
+    sizeVsBaseline: c.bytes / (baseline?.bytes ?? 1),
+    importVsBaseline: c.medianImportMs / (baseline?.medianImportMs ?? 1),
+  }));
+}
+
+async function benchReplay() {
   const workload = generateWorkload({ seed: Number(values.seed) });
   console.log(
     `workload: seed ${values.seed}, ${workload.members.length} members, ${workload.groups.size} groups, ${workload.events.length} events`,
@@ -114,19 +182,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const cold = await measureColdStart(Number(values.runs));
-  const baseline = cold[0];
-  console.log(`\n${pad("bundle", 20)}${pad("KB", 9)}${pad("x size", 8)}${pad("import ms", 11)}x import`);
-  for (const c of cold) {
-    console.log(
-      `${pad(c.name, 20)}${pad(fmt(c.bytes / 1024, 0), 9)}${pad(fmt(c.bytes / (baseline?.bytes ?? 1)), 8)}${pad(fmt(c.medianImportMs, 1), 11)}${fmt(c.medianImportMs / (baseline?.medianImportMs ?? 1))}`,
-    );
-  }
-  console.log("(target: each handler <= 1.30x the baseline in size and import time)");
-
-  const results = {
-    at: new Date().toISOString(),
-    node: process.version,
+  return {
     options: { ...options, seed: Number(values.seed) },
     workload: { events: workload.events.length, counts: workload.counts, lowerBound: workload.lowerBound },
     replay: replay.map((r: ReplayResult) => ({
@@ -140,13 +196,7 @@ async function main(): Promise<void> {
       callsVsLowerBound: ours.calls / workload.lowerBound,
       wallVsFloor: ours.wallMs / ours.floorMs,
     },
-    coldStart: cold.map((c) => ({
-      ...c,
-      sizeVsBaseline: c.bytes / (baseline?.bytes ?? 1),
-      importVsBaseline: c.medianImportMs / (baseline?.medianImportMs ?? 1),
-    })),
   };
-  writeJson(path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "latest.json"), results);
 }
 
 main().then(
