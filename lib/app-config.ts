@@ -66,6 +66,14 @@ export const AppConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** A SCIM 2.0 endpoint for Entra ID or Okta provisioning; its token is generated at deployment. */
+  scim: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      throttlingRateLimit: Setting.throttlingRateLimit.optional(),
+      throttlingBurstLimit: Setting.throttlingBurstLimit.optional(),
+    })
+    .optional(),
 });
 
 export type AppConfig = z.output<typeof AppConfigSchema>;

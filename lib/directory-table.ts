@@ -4,8 +4,14 @@
  * the record of who was provisioned from where.
  */
 import { aws_cloudwatch as cloudwatch, Duration, aws_dynamodb as dynamodb, RemovalPolicy } from "aws-cdk-lib";
-import type { IGrantable } from "aws-cdk-lib/aws-iam";
+import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
+
+/**
+ * Every key the SCIM store writes starts with this (`SCIM_KEY_PREFIX` in
+ * handlers/directory/scim-store.ts, which lib/ cannot import: it loads the DynamoDB SDK).
+ */
+export const SCIM_KEY_PREFIX = "scim#";
 
 export interface DirectoryTableProps {
   /**
@@ -45,6 +51,28 @@ export class DirectoryTable extends Construct {
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     );
+  }
+
+  /**
+   * The SCIM endpoint keeps its Users and Groups beside the desired state, under keys of their
+   * own: it may read and write those items and no other, so it can never touch a person's
+   * desired state. ForAllValues is vacuously true of a request naming no partition key (a Scan):
+   * none of these actions can be made without one, and Scan is not granted.
+   */
+  public grantScim(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+      ],
+      resourceArns: [this.table.tableArn],
+      conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${SCIM_KEY_PREFIX}*`] } },
+    });
   }
 
   /**

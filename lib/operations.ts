@@ -1,6 +1,7 @@
 /**
  * What an operator watches: an alarm on every way a change can stall or be lost (dead letters,
- * old messages, failing or throttled functions, refused webhooks), and a dashboard of the
+ * old messages, failing or throttled functions, refused webhooks, a failing or slow SCIM
+ * endpoint), and a dashboard of the
  * metrics the handlers emit, by the names the code emits them under.
  */
 import {
@@ -16,6 +17,7 @@ import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime
 import type { DirectoryTable } from "./directory-table.js";
 import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
 import { uniqueName } from "./ingress/rest-api.js";
+import type { ScimEndpoint } from "./ingress/scim-endpoint.js";
 import type { SyncQueues } from "./queues.js";
 
 export interface OperationsProps {
@@ -34,6 +36,8 @@ export interface OperationsProps {
   }[];
   /** The enabled sources that call their provider's API, for the throttling graph. */
   readonly hydratingSources: readonly string[];
+  /** The SCIM endpoint, when enabled. */
+  readonly scim?: ScimEndpoint;
   /** Alarm when the oldest message in a source queue is older than this. */
   readonly maxMessageAge: Duration;
   /** Where alarms are sent. @default - alarms without actions */
@@ -45,12 +49,19 @@ const fiveMinutes = { period: Duration.minutes(5) };
 export function createAlarms(scope: Construct, props: OperationsProps): cloudwatch.Alarm[] {
   const { queues, maxMessageAge } = props;
   const alarms: cloudwatch.Alarm[] = [];
-  const add = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+  const add = (
+    id: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    description: string,
+    options: Partial<Pick<cloudwatch.AlarmProps, "evaluationPeriods" | "comparisonOperator">> = {},
+  ) => {
     const alarm = new cloudwatch.Alarm(scope, id, {
       metric,
       threshold,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      comparisonOperator:
+        options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
@@ -92,6 +103,32 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       endpoint.api.metricServerError({ ...fiveMinutes, statistic: "Sum" }),
       1,
       text.errors,
+    );
+  }
+  if (props.scim) {
+    const { api } = props.scim;
+    add(
+      "ScimErrorsAlarm",
+      api.metricServerError({ ...fiveMinutes, statistic: "Sum" }),
+      1,
+      "The SCIM endpoint failed requests; the identity provider retries them: see the scim function's logs",
+    );
+    // A few refusals are ordinary SCIM (a userName taken, a filter the endpoint does not support);
+    // a run of them is a wrong token or a mapping the endpoint refuses, and provisioning stalls.
+    add(
+      "ScimRejectedAlarm",
+      api.metricClientError({ ...fiveMinutes, statistic: "Sum" }),
+      20,
+      "Many refused SCIM requests: a wrong token in the identity provider, or a mapping it sends that the endpoint refuses; the IdP's provisioning logs show which",
+      { comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
+    );
+    // Three periods in a row: one slow cold start or bulk patch is not worth waking anyone for.
+    add(
+      "ScimLatencyAlarm",
+      api.metricLatency({ ...fiveMinutes, statistic: "p99" }),
+      5_000,
+      "The SCIM endpoint's p99 latency has been over 5 s for 15 minutes: identity providers time out and retry; see the scim function's duration and the directory's throttling",
+      { evaluationPeriods: 3, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
   }
   if (props.eventBridgeDeadLetter) {
@@ -187,5 +224,20 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
       ],
     }),
   );
+  if (props.scim) {
+    const { api } = props.scim;
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "SCIM endpoint",
+        width: 24,
+        left: [
+          api.metricCount({ ...fiveMinutes, statistic: "Sum", label: "requests" }),
+          api.metricClientError({ ...fiveMinutes, statistic: "Sum", label: "4xx (refused)" }),
+          api.metricServerError({ ...fiveMinutes, statistic: "Sum", label: "5xx (failed)" }),
+        ],
+        right: [api.metricLatency({ ...fiveMinutes, statistic: "p99", label: "p99 latency (ms)" })],
+      }),
+    );
+  }
   return dashboard;
 }

@@ -36,4 +36,15 @@ export const Setting = {
   alarmEmail: z.email("must be an email address"),
   eventBusName: z.string().trim().min(1, "must not be empty"),
   secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN"),
+  // A stage cannot exceed the region's account-level quota (10,000 requests a second, bursts of
+  // 5,000, by default), and a limit of 0 would refuse every request.
+  throttlingRateLimit: z
+    .number()
+    .positive("must be over 0 and at most 10000 requests a second (API Gateway's regional quota)")
+    .max(10_000, "must be over 0 and at most 10000 requests a second (API Gateway's regional quota)"),
+  throttlingBurstLimit: z
+    .number()
+    .int()
+    .min(1, "must be a whole number from 1 to 5000 (API Gateway's regional quota)")
+    .max(5_000, "must be a whole number from 1 to 5000 (API Gateway's regional quota)"),
 } as const;

@@ -54,6 +54,7 @@ export class TallyfyIdpSyncStack extends Stack {
         eventHook: config.okta.eventHook,
         logStreamEventBusName: config.okta.logStreamEventBusName,
       },
+      scim: config.scim,
     });
     if (/^(your-|example|change)/i.test(tallyfy.organizationId)) {
       Annotations.of(this).addWarningV2(

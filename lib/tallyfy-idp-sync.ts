@@ -1,6 +1,7 @@
 /**
  * `TallyfyIdpSync`: the whole product as one construct. Queues, the two Lambdas and their event
- * source mappings, the Tallyfy secret, an optional EventBridge route, alarms and a dashboard.
+ * source mappings, the Tallyfy secret, an optional EventBridge route, an optional SCIM endpoint,
+ * alarms and a dashboard.
  * Infrastructure only: the runtime code it bundles lives under `handlers/`.
  */
 import {
@@ -33,6 +34,7 @@ import { syncFunction } from "./functions.js";
 import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
 import { type EndpointLogging, uniqueName } from "./ingress/rest-api.js";
+import { ScimEndpoint } from "./ingress/scim-endpoint.js";
 import { createAlarms, createDashboard } from "./operations.js";
 import { createQueues } from "./queues.js";
 import { Setting, VISIBILITY_FACTOR } from "./settings.js";
@@ -93,6 +95,33 @@ export interface OktaSourceProps {
    * @default - no Log Streaming rule
    */
   readonly logStreamEventBusName?: string;
+}
+
+/** The SCIM 2.0 endpoint identity providers provision into (see `ScimEndpoint`). */
+export interface ScimProps {
+  /**
+   * Build the endpoint: an API, its function and the token secret.
+   * @default false
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * An existing secret holding the bearer token (a plain string, or `{"token", "previousToken"}`).
+   * @default - a new secret holding a 64-character token generated at deployment
+   */
+  readonly tokenSecret?: secretsmanager.ISecret;
+
+  /**
+   * Steady requests a second the stage accepts before answering 429.
+   * @default 25
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Requests accepted in a burst.
+   * @default 50
+   */
+  readonly throttlingBurstLimit?: number;
 }
 
 export interface TallyfyIdpSyncProps {
@@ -207,31 +236,39 @@ export interface TallyfyIdpSyncProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * CloudWatch logging of the webhook endpoints' stages (see `EndpointLogging`): API Gateway logs
-   * only through a region-wide role, which this stack sets only with `"create-account-role"`.
+   * CloudWatch logging of the endpoints' stages, webhooks and SCIM (see `EndpointLogging`): API
+   * Gateway logs only through a region-wide role, which this stack sets only with
+   * `"create-account-role"`.
    * @default "off"
    */
   readonly apiLogging?: EndpointLogging;
 
   /**
-   * Only these address ranges (CIDR) may call the webhook endpoints: the identity provider's
-   * published egress ranges. The API key is still required.
+   * Only these address ranges (CIDR) may call the endpoints, webhooks and SCIM alike: the identity
+   * providers' published egress ranges (all of them, when SCIM and a webhook come from different
+   * providers). The API key or bearer token is still required.
    * @default - any address
    */
   readonly endpointAllowedCidrs?: readonly string[];
 
   /**
-   * A regional WAF web ACL's ARN to associate with every webhook endpoint's stage.
+   * A regional WAF web ACL's ARN to associate with every endpoint's stage, webhooks and SCIM.
    * @default - none
    */
   readonly endpointWebAclArn?: string;
 
   /**
-   * X-Ray active tracing of both functions: Lambda's own segments (invocation, cold start), no
+   * X-Ray active tracing of the functions: Lambda's own segments (invocation, cold start), no
    * tracing SDK in the bundle, so no cost to import time; X-Ray charges per trace.
    * @default false
    */
   readonly tracing?: boolean;
+
+  /**
+   * A SCIM 2.0 endpoint for Entra ID or Okta provisioning.
+   * @default - none
+   */
+  readonly scim?: ScimProps;
 }
 
 /** Props that fail validation, all reported at once. */
@@ -270,6 +307,8 @@ export class TallyfyIdpSync extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly alarmTopic?: sns.ITopic;
+  /** The SCIM 2.0 endpoint, when enabled. */
+  public readonly scim?: ScimEndpoint;
 
   /** The Okta credential, when Okta is enabled. */
   public get oktaSecret(): secretsmanager.ISecret | undefined {
@@ -443,6 +482,7 @@ export class TallyfyIdpSync extends Construct {
       }
     }
     this.endpoints = endpoints;
+    this.scim = props.scim?.enabled ? this.#scim(props.scim, props, endpoints) : undefined;
 
     // Setup alarms and the dashboard
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail ? this.#alarmTopic(props.alarmEmail) : undefined);
@@ -458,6 +498,7 @@ export class TallyfyIdpSync extends Construct {
         return endpoint && text ? [{ id: `${pascal(source.id)}Hook`, endpoint, text }] : [];
       }),
       hydratingSources: enabled.filter((e) => e.source.connect).map((e) => e.source.id),
+      scim: this.scim,
       maxMessageAge: settings.maxMessageAge,
       alarmTopic: this.alarmTopic,
     };
@@ -466,6 +507,26 @@ export class TallyfyIdpSync extends Construct {
 
     this.#outputs();
     this.#acknowledgements(enabled, props);
+  }
+
+  #scim(scim: ScimProps, props: TallyfyIdpSyncProps, endpoints: ReadonlyMap<string, EndpointToQueue>) {
+    // The region has one API Gateway logging role: a webhook endpoint that already sets it is
+    // enough, as a second AWS::ApiGateway::Account would race the first.
+    const roleSetter = [...endpoints.values()].find((e) => e.logging === "create-account-role");
+    const endpoint = new ScimEndpoint(this, "Scim", {
+      directory: this.directory,
+      ingestQueue: this.ingestQueue,
+      tokenSecret: scim.tokenSecret,
+      throttlingRateLimit: scim.throttlingRateLimit,
+      throttlingBurstLimit: scim.throttlingBurstLimit,
+      logRetention: props.logRetention,
+      logging: roleSetter ? "account-role-exists" : props.apiLogging,
+      allowedSourceCidrs: props.endpointAllowedCidrs,
+      webAclArn: props.endpointWebAclArn,
+      tracing: props.tracing,
+    });
+    if (roleSetter) endpoint.api.deploymentStage.node.addDependency(roleSetter.api);
+    return endpoint;
   }
 
   /**
@@ -622,6 +683,10 @@ function validate(props: TallyfyIdpSyncProps): Settings {
   check("tallyfyOrganizationId", Setting.tallyfyOrganizationId, props.tallyfyOrganizationId ?? "");
   if (props.tallyfyApiUrl !== undefined) check("tallyfyApiUrl", Setting.tallyfyApiUrl, props.tallyfyApiUrl);
   if (props.alarmEmail !== undefined) check("alarmEmail", Setting.alarmEmail, props.alarmEmail);
+  if (props.scim?.throttlingRateLimit !== undefined)
+    check("scim.throttlingRateLimit", Setting.throttlingRateLimit, props.scim.throttlingRateLimit);
+  if (props.scim?.throttlingBurstLimit !== undefined)
+    check("scim.throttlingBurstLimit", Setting.throttlingBurstLimit, props.scim.throttlingBurstLimit);
   if (props.eventBridge?.eventBusName !== undefined)
     check("eventBridge.eventBusName", Setting.eventBusName, props.eventBridge.eventBusName);
   check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
