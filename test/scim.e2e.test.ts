@@ -628,3 +628,94 @@ describe("nothing stored is lost, and concurrent changes to one group keep every
     expect(membersOf(pipeline.tallyfy, "Engineering")).toHaveLength(12);
   });
 });
+
+describe("what the README promises of each request", () => {
+  it("an inactive create invites nobody; an app role names the role; a bad value is left out, the rest applies", async () => {
+    // Prepare
+    const scim = await start();
+
+    // Act
+    const inactive = await scim.call(
+      "POST",
+      "/Users",
+      entraUser("ray.inactive@example.com", { active: false }),
+    );
+    const admin = await scim.call(
+      "POST",
+      "/Users",
+      entraUser("sam.boss@example.com", {
+        roles: [{ primary: "True", type: "WindowsAzureActiveDirectoryRole", value: "admin" }],
+      }),
+    );
+    const masked = await scim.call(
+      "POST",
+      "/Users",
+      entraUser("tia.mask@example.com", { title: "***", timezone: "Europe/Paris" }),
+    );
+    const longName = await scim.call(
+      "POST",
+      "/Users",
+      entraUser("vic.long@example.com", {
+        name: { givenName: "Vic", familyName: "Longfellow-Featherstonehaugh-Smythe" },
+      }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect([inactive.status, admin.status, masked.status, longName.status]).toEqual([201, 201, 201, 201]);
+    expect(pipeline.tallyfy.memberByEmail("ray.inactive@example.com")).toBeUndefined();
+    expect(pipeline.tallyfy.memberByEmail("sam.boss@example.com")?.role).toBe("admin");
+    expect(pipeline.tallyfy.memberByEmail("tia.mask@example.com")).toMatchObject({
+      job_title: null,
+      timezone: "Europe/Paris",
+    });
+    // Without a valid last name Tallyfy cannot invite: the reason goes to the dead-letter queue.
+    expect(pipeline.tallyfy.memberByEmail("vic.long@example.com")).toBeUndefined();
+    expect(await pipeline.deadLetters("ingest")).toEqual([]);
+    expect((await pipeline.deadLetters("reconcile")).map((d) => [d.errorType, d.entity])).toEqual([
+      ["CannotCreateError", "person:vic.long@example.com"],
+    ]);
+  });
+
+  it("refuses a change made against an old version (If-Match), and deleting a group takes its members out", async () => {
+    // Prepare
+    const scim = await start();
+    pipeline.tallyfy.addGroup({ name: "Sales" });
+    const user = await scim.call("POST", "/Users", entraUser("uma.vale@example.com"));
+    const group = await scim.call("POST", "/Groups", {
+      displayName: "Sales",
+      members: [{ value: user.body.id }],
+    });
+    await pipeline.drain();
+    const before = membersOf(pipeline.tallyfy, "Sales");
+
+    // Act
+    const stale = await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({ op: "replace", path: "title", value: "x" }),
+      {
+        "If-Match": 'W/"0"',
+      },
+    );
+    const current = await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({ op: "replace", path: "title", value: "Rep" }),
+      {
+        "If-Match": user.body.meta.version,
+      },
+    );
+    const deleted = await scim.call("DELETE", `/Groups/${group.body.id}`);
+    await pipeline.drain();
+
+    // Assess
+    expect(stale.status).toBe(412);
+    expect(current.status).toBe(200);
+    expect(deleted.status).toBe(204);
+    expect(before).toEqual(["uma.vale@example.com"]);
+    expect(membersOf(pipeline.tallyfy, "Sales")).toEqual([]);
+    expect(pipeline.tallyfy.memberByEmail("uma.vale@example.com")?.job_title).toBe("Rep");
+    expect((await scim.call("GET", `/Groups/${group.body.id}`)).status).toBe(404);
+  });
+});
