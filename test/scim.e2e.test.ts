@@ -719,3 +719,33 @@ describe("what the README promises of each request", () => {
     expect((await scim.call("GET", `/Groups/${group.body.id}`)).status).toBe(404);
   });
 });
+
+describe("an email change", () => {
+  it("applies the rest to the member provisioned under the old email, and reports the change once", async () => {
+    // Prepare
+    const scim = await start();
+    const user = await scim.call("POST", "/Users", entraUser("wes.old@example.com"));
+    await pipeline.drain();
+
+    // Act
+    const emails = { op: "Replace", path: 'emails[type eq "work"].value', value: "wes.new@example.com" };
+    await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp(emails, { op: "Replace", path: "title", value: "Chef" }),
+    );
+    await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({ op: "Replace", path: "title", value: "Head Chef" }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(pipeline.tallyfy.memberByEmail("wes.old@example.com")?.job_title).toBe("Head Chef");
+    expect(pipeline.tallyfy.memberByEmail("wes.new@example.com")).toBeUndefined();
+    const letters = await pipeline.deadLetters("ingest");
+    expect(letters.map((l) => l.errorType)).toEqual(["EmailChangeError"]);
+    expect(letters[0]?.errorMessage).toContain("wes.old@example.com to wes.new@example.com");
+  });
+});

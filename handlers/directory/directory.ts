@@ -237,9 +237,31 @@ export class Directory {
     }
   }
 
-  /** Notes that a change of the linked user's email to `email` was reported, so it is reported once. */
-  public async emailChangeReported(source: string, userId: string, email: string): Promise<void> {
-    await this.#update(linkKey(source, userId), "SET reported = :e", "attribute_exists(pk)", {
+  /**
+   * Claims the report of a change of the linked user's email to `email`: true for exactly one
+   * caller, however many messages carry the change at once, so it is reported once.
+   */
+  public async claimEmailChangeReport(source: string, userId: string, email: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: linkKey(source, userId), sk: ITEM },
+          UpdateExpression: "SET reported = :e ADD etag :one",
+          ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(reported) OR reported <> :e)",
+          ExpressionAttributeValues: { ":e": personKey(email), ":one": 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Gives a claimed report back when it could not be sent, so the retry reports it. */
+  public async releaseEmailChangeReport(source: string, userId: string, email: string): Promise<void> {
+    await this.#update(linkKey(source, userId), "REMOVE reported", "reported = :e", {
       ":e": personKey(email),
     });
   }

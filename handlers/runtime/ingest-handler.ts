@@ -153,13 +153,20 @@ async function recordTranslation(
           // The rest applies to the person this sync provisioned; the email change goes, once, to
           // an administrator.
           events = events.map((e) => (e.user ? { ...e, user: { ...e.user, email: linked } } : e));
-          if (reported !== personKey(first)) {
-            await deps.deadLetters.send(record, {
-              errorType: EmailChangeError.name,
-              errorMessage: `${source} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${linked}`,
-              eventId: about.eventId,
-            });
-            await deps.directory.emailChangeReported(source, translation.subject, first);
+          if (
+            reported !== personKey(first) &&
+            (await deps.directory.claimEmailChangeReport(source, translation.subject, first))
+          ) {
+            try {
+              await deps.deadLetters.send(record, {
+                errorType: EmailChangeError.name,
+                errorMessage: `${source} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${linked}`,
+                eventId: about.eventId,
+              });
+            } catch (error) {
+              await deps.directory.releaseEmailChangeReport(source, translation.subject, first);
+              throw error;
+            }
             logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
           }
         }
