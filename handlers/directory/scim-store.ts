@@ -19,12 +19,22 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import {
-  type GroupRecord,
-  type ScimStore,
-  UserNameTakenError,
-  type UserRecord,
-} from "../sources/scim/store.js";
+
+/** What the store needs of a User record (`sources/scim/store.ts` has the whole shape). */
+export interface StoredUser {
+  readonly id: string;
+  readonly version: number;
+  readonly resource: { readonly userName: string };
+}
+
+/** What the store needs of a Group record. */
+export interface StoredGroup {
+  readonly id: string;
+  readonly version: number;
+}
+
+/** How a write of a user ended: another write got there first, or another user holds the userName. */
+export type UserWrite = "written" | "conflict" | "taken";
 
 const USERS = "scim#users";
 const GROUPS = "scim#groups";
@@ -33,7 +43,11 @@ const ITEM = "-";
 /** Every key this store writes starts with this: the SCIM function's IAM policy is limited to it. */
 export const SCIM_KEY_PREFIX = "scim#";
 
-export class DynamoScimStore implements ScimStore {
+/**
+ * Implements `ScimStore` (`sources/scim/store.ts`) for records of any shape with these keys: the
+ * directory imports nothing of the sources.
+ */
+export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends StoredGroup> {
   public constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -70,13 +84,12 @@ export class DynamoScimStore implements ScimStore {
     return (await this.#query(USERS)) as unknown as UserRecord[];
   }
 
-  public async putUser(record: UserRecord, previous?: UserRecord): Promise<boolean> {
+  public async putUser(record: UserRecord, previous?: UserRecord): Promise<UserWrite> {
     const renamed = !previous || nameKey(previous.resource.userName) !== nameKey(record.resource.userName);
-    if (renamed) await this.#claim(record.resource.userName, record.id);
+    if (renamed && !(await this.#claim(record.resource.userName, record.id))) return "taken";
     const written = await this.#put(USERS, record, previous?.version);
-    if (!written && renamed && previous) await this.#release(record.resource.userName, record.id);
-    if (written && renamed && previous) await this.#release(previous.resource.userName, record.id);
-    return written;
+    if (renamed) await this.#release((written ? previous : record)?.resource.userName, record.id);
+    return written ? "written" : "conflict";
   }
 
   public async userQueued(id: string, version: number): Promise<void> {
@@ -157,7 +170,7 @@ export class DynamoScimStore implements ScimStore {
     return items;
   }
 
-  async #put(pk: string, record: UserRecord | GroupRecord, previousVersion?: number): Promise<boolean> {
+  async #put(pk: string, record: StoredUser | StoredGroup, previousVersion?: number): Promise<boolean> {
     try {
       await this.db.send(
         new PutCommand({
@@ -202,7 +215,8 @@ export class DynamoScimStore implements ScimStore {
     );
   }
 
-  async #claim(userName: string, id: string): Promise<void> {
+  /** False when another user holds the userName. */
+  async #claim(userName: string, id: string): Promise<boolean> {
     try {
       await this.db.send(
         new PutCommand({
@@ -212,13 +226,15 @@ export class DynamoScimStore implements ScimStore {
           ExpressionAttributeValues: { ":id": id },
         }),
       );
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new UserNameTakenError(userName);
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
 
-  async #release(userName: string, id: string): Promise<void> {
+  async #release(userName: string | undefined, id: string): Promise<void> {
+    if (userName === undefined) return;
     await ignoringConflict(
       this.db.send(
         new DeleteCommand({

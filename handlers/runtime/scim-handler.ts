@@ -11,6 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { DynamoScimStore } from "../directory/scim-store.js";
 import { scimMessageBody } from "../sources/scim/index.js";
 import { type ScimRequest, ScimService } from "../sources/scim/service.js";
+import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
 import { logger } from "./observability.js";
 import { IngestQueue } from "./queues.js";
 
@@ -31,7 +32,7 @@ export function createScimHandler(deps: ScimHandlerDeps): ScimHandler {
   const ingest = new IngestQueue(deps.sqs, deps.ingestQueueUrl);
   let lastFresh = 0;
   const service = new ScimService({
-    store: new DynamoScimStore(deps.db, deps.tableName),
+    store: new DynamoScimStore<UserRecord, GroupRecord>(deps.db, deps.tableName),
     queue: (messages) => ingest.sendFrom("scim", messages.map(scimMessageBody)),
     tokens: async () => deps.tokens(false),
     refreshTokens: async () => {

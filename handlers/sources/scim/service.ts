@@ -32,14 +32,7 @@ import {
   readUser,
   type UserResource,
 } from "./resources.js";
-import {
-  type GroupChange,
-  type GroupRecord,
-  type ScimMessage,
-  type ScimStore,
-  UserNameTakenError,
-  type UserRecord,
-} from "./store.js";
+import type { GroupChange, GroupRecord, ScimMessage, ScimStore, UserRecord } from "./store.js";
 
 export interface ScimRequest {
   readonly method: string;
@@ -198,12 +191,8 @@ export class ScimService {
       email,
     };
     const record = { ...draft, outbox: [userMessage(draft, undefined)] };
-    try {
-      if (!(await this.deps.store.putUser(record))) throw takenError(user.userName);
-    } catch (error) {
-      if (error instanceof UserNameTakenError) throw takenError(user.userName);
-      throw error;
-    }
+    // A new id cannot conflict: either way, someone else holds the userName.
+    if ((await this.deps.store.putUser(record)) !== "written") throw takenError(user.userName);
     await this.#flushUser(record);
     const body = renderUser(record, base);
     return ok(body, 201, { Location: `${base}/Users/${record.id}`, ETag: etagOf(record.version) });
@@ -242,14 +231,11 @@ export class ScimService {
         outbox: undefined,
       };
       const record = { ...draft, outbox: [userMessage(draft, current)] };
-      try {
-        if (await this.deps.store.putUser(record, current)) {
-          await this.#flushUser(record);
-          return record;
-        }
-      } catch (error) {
-        if (error instanceof UserNameTakenError) throw takenError(resource.userName);
-        throw error;
+      const written = await this.deps.store.putUser(record, current);
+      if (written === "taken") throw takenError(resource.userName);
+      if (written === "written") {
+        await this.#flushUser(record);
+        return record;
       }
     }
     throw new ScimConflictError(`user ${id} kept changing while this request was applied`);
@@ -284,7 +270,7 @@ export class ScimService {
         deleted: true,
         outbox: [{ subject: id, events: [departure] }],
       };
-      if (await this.deps.store.putUser(record, current)) {
+      if ((await this.deps.store.putUser(record, current)) === "written") {
         await this.#flushUser(record);
         return { status: 204, headers: {} };
       }

@@ -49,14 +49,6 @@ export interface GroupRecord {
   readonly deleted?: boolean;
 }
 
-/** Another user holds the userName. */
-export class UserNameTakenError extends Error {
-  public constructor(public readonly userName: string) {
-    super(`userName ${userName} is taken`);
-    this.name = "UserNameTakenError";
-  }
-}
-
 export interface ScimStore {
   user(id: string): Promise<UserRecord | undefined>;
   users(ids: readonly string[]): Promise<UserRecord[]>;
@@ -64,10 +56,10 @@ export interface ScimStore {
   userIdByName(userName: string): Promise<string | undefined>;
   allUsers(): Promise<UserRecord[]>;
   /**
-   * Writes the user if its version is still `previous`'s (or it is new): false when another
-   * write got there first. Claims the userName; throws {@link UserNameTakenError} when another user holds it.
+   * Writes the user if its version is still `previous`'s (or it is new), claiming its userName:
+   * `conflict` when another write got there first, `taken` when another user holds the userName.
    */
-  putUser(record: UserRecord, previous?: UserRecord): Promise<boolean>;
+  putUser(record: UserRecord, previous?: UserRecord): Promise<"written" | "conflict" | "taken">;
   /** Forgets the outbox of this version: its events are queued. */
   userQueued(id: string, version: number): Promise<void>;
   deleteUser(record: UserRecord): Promise<void>;
