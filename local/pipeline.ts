@@ -66,6 +66,8 @@ export interface TestPipelineOptions {
     readonly tokens: readonly string[];
     /** Wraps the SCIM function's SQS client, to inject faults. @default the pipeline's client */
     readonly sqs?: (client: SQSClient) => SQSClient;
+    /** Wraps the SCIM function's DynamoDB client, to inject faults. @default a client of the pipeline's table */
+    readonly db?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
   };
 }
 
@@ -163,7 +165,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     options.scim &&
     (await startScimServer(
       createScimHandler({
-        db: DynamoDBDocumentClient.from(dynamo.client),
+        db: (options.scim.db ?? ((db) => db))(DynamoDBDocumentClient.from(dynamo.client)),
         tableName: dynamo.tableName,
         sqs: options.scim.sqs?.(sqsClient) ?? sqsClient,
         ingestQueueUrl: queues.ingest.url,

@@ -4,6 +4,7 @@
  * final Tallyfy state.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../local/pipeline.js";
 import { expectConserved, membersOf } from "./support/e2e.js";
@@ -535,24 +536,29 @@ describe("bad input gets the right SCIM error, and nothing is written", () => {
 });
 
 describe("nothing stored is lost, and concurrent changes to one group keep every member", () => {
-  /** An SQS client whose next `failures` sends fail, as a throttled or unreachable SQS would. */
-  function failingSends(failures: { left: number }) {
-    return (client: SQSClient) =>
+  /** A client whose next `failures.left` sends of a matching command fail, as a throttled or unreachable service would. */
+  function failing<T extends object>(
+    failures: { left: number },
+    matches: (command: unknown) => boolean = () => true,
+  ) {
+    return (client: T): T =>
       new Proxy(client, {
         get(target, property, receiver) {
-          if (property !== "send") return Reflect.get(target, property, receiver);
+          const value = Reflect.get(target, property, receiver);
+          if (property !== "send") return value;
           return (command: unknown) => {
-            if (failures.left > 0) {
+            if (failures.left > 0 && matches(command)) {
               failures.left--;
               return Promise.reject(
                 Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }),
               );
             }
-            return target.send(command as never);
+            return (value as (c: unknown) => Promise<unknown>).call(target, command);
           };
         },
       });
   }
+  const failingSends = (failures: { left: number }) => failing<SQSClient>(failures);
 
   it("a create stored but not queued is answered 503, and the IdP's retry (409) queues it", async () => {
     // Prepare
@@ -596,6 +602,33 @@ describe("nothing stored is lost, and concurrent changes to one group keep every
     expect(afterFirst).not.toBe("disabled");
     expect(retry.status).toBe(404);
     expect(pipeline.tallyfy.memberByEmail("oli.ng@example.com")?.status).toBe("disabled");
+  });
+
+  it("a create that failed between claiming the userName and storing the user does not block it", async () => {
+    // Prepare
+    const failures = { left: 1 };
+    const userPut = (command: unknown) =>
+      command instanceof PutCommand &&
+      (command.input.Item as { pk?: string } | undefined)?.pk === "scim#users";
+    pipeline = await startPipeline({
+      scim: { tokens: [SCIM_TOKEN], db: failing<DynamoDBDocumentClient>(failures, userPut) },
+    });
+    const scim = scimClient(pipeline.scimUrl ?? "");
+
+    // Act
+    const first = await scim.call("POST", "/Users", entraUser("pia.lund@example.com"));
+    const found = await scim.call(
+      "GET",
+      `/Users?filter=${encodeURIComponent('userName eq "pia.lund@example.com"')}`,
+    );
+    const retry = await scim.call("POST", "/Users", entraUser("pia.lund@example.com"));
+    await pipeline.drain();
+
+    // Assess
+    expect(first.status).toBe(503);
+    expect(found.body.totalResults).toBe(0);
+    expect(retry.status).toBe(201);
+    expect(pipeline.tallyfy.memberByEmail("pia.lund@example.com")).toMatchObject({ first_name: "Pia" });
   });
 
   it("twelve concurrent member adds to one group, retried on 503 as IdPs do, all land", async () => {

@@ -175,15 +175,19 @@ export class ScimService {
     const user = readUser(jsonOf(request));
     const email = emailOf(user);
     const existing = await this.deps.store.userIdByName(user.userName);
+    let id = this.#newId();
     if (existing !== undefined) {
       // A retried create whose events were not queued is queued now; the answer is still 409.
       const record = await this.deps.store.user(existing);
       if (record?.outbox) await this.#flushUser(record);
-      throw takenError(user.userName);
+      if (record && !record.deleted) throw takenError(user.userName);
+      // Nobody holds the name: a create stopped between claiming it and storing the user. Its id
+      // is the one the claim accepts.
+      if (!record) id = existing;
     }
     const now = this.#now();
     const draft: UserRecord = {
-      id: this.#newId(),
+      id,
       resource: user,
       version: 1,
       created: now,
