@@ -44,7 +44,7 @@ export const Setting = {
     .max(10_000, "must be over 0 and at most 10000 requests a second (API Gateway's regional quota)"),
   throttlingBurstLimit: z
     .number()
-    .int()
+    .int("must be a whole number from 1 to 5000 (API Gateway's regional quota)")
     .min(1, "must be a whole number from 1 to 5000 (API Gateway's regional quota)")
     .max(5_000, "must be a whole number from 1 to 5000 (API Gateway's regional quota)"),
 } as const;
