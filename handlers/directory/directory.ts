@@ -38,6 +38,7 @@ import {
 } from "../core/desired-state.js";
 import { SyncError } from "../core/errors.js";
 import type { IdentityEvent } from "../core/identity-event.js";
+import { written } from "./conditional.js";
 
 /** What a reconcile last applied: the revision, under which configuration. */
 export interface Reconciled {
@@ -242,8 +243,8 @@ export class Directory {
    * caller, however many messages carry the change at once, so it is reported once.
    */
   public async claimEmailChangeReport(source: string, userId: string, email: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return written(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: linkKey(source, userId), sk: ITEM },
@@ -251,12 +252,8 @@ export class Directory {
           ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(reported) OR reported <> :e)",
           ExpressionAttributeValues: { ":e": personKey(email), ":one": 1 },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Gives a claimed report back when it could not be sent, so the retry reports it. */
@@ -347,20 +344,16 @@ export class Directory {
    */
   async #putIfUnchanged(item: Record<string, unknown>): Promise<boolean> {
     const etag = item.etag as number | undefined;
-    try {
-      await this.db.send(
+    return written(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...item, etag: (etag ?? 0) + 1 },
           ConditionExpression: etag === undefined ? "attribute_not_exists(etag)" : "etag = :etag",
           ExpressionAttributeValues: etag === undefined ? undefined : { ":etag": etag },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async #update(

@@ -9,7 +9,6 @@
  *   version that set it, so deleting a user finds their groups.
  * Every write of a resource is conditional on the version read.
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -19,6 +18,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { written } from "./conditional.js";
 
 /** What the store needs of a User record (`sources/scim/store.ts` has the whole shape). */
 export interface StoredUser {
@@ -171,8 +171,8 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
   }
 
   async #put(pk: string, record: StoredUser | StoredGroup, previousVersion?: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return written(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           // Through JSON: a resource read by zod may hold keys whose value is undefined.
@@ -180,12 +180,8 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
           ConditionExpression: previousVersion === undefined ? "attribute_not_exists(pk)" : "version = :v",
           ExpressionAttributeValues: previousVersion === undefined ? undefined : { ":v": previousVersion },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async #queued(pk: string, id: string, version: number): Promise<void> {
@@ -217,20 +213,16 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
 
   /** False when another user holds the userName. */
   async #claim(userName: string, id: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return written(
+      this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: nameKey(userName), sk: ITEM, id },
           ConditionExpression: "attribute_not_exists(pk) OR id = :id",
           ExpressionAttributeValues: { ":id": id },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async #release(userName: string | undefined, id: string): Promise<void> {
@@ -259,9 +251,5 @@ function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
 
 /** A condition that failed means a newer write got there first: what it wrote stands. */
 async function ignoringConflict(write: Promise<unknown>): Promise<void> {
-  try {
-    await write;
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+  await written(write);
 }

@@ -283,15 +283,13 @@ export class ScimService {
   }
 
   /** The stored user, its pending events queued first; 404 when there is none (or it is deleted). */
-  async #liveUser(id: string, request?: ScimRequest): Promise<UserRecord> {
-    let record = await this.deps.store.user(id);
-    if (record?.outbox) {
-      await this.#flushUser(record);
-      record = record.deleted ? undefined : { ...record, outbox: undefined };
-    }
-    if (!record || record.deleted) throw notFound(`no User ${id}`);
-    if (request) checkPrecondition(request, record.version);
-    return record;
+  #liveUser(id: string, request?: ScimRequest): Promise<UserRecord> {
+    return live(
+      () => this.deps.store.user(id),
+      (r) => this.#flushUser(r),
+      `no User ${id}`,
+      request,
+    );
   }
 
   async #flushUser(record: UserRecord): Promise<void> {
@@ -379,15 +377,13 @@ export class ScimService {
     throw new ScimConflictError(`group ${id} kept changing while this request was applied`);
   }
 
-  async #liveGroup(id: string, request?: ScimRequest): Promise<GroupRecord> {
-    let record = await this.deps.store.group(id);
-    if (record?.outbox) {
-      await this.#flushGroup(record);
-      record = record.deleted ? undefined : { ...record, outbox: undefined };
-    }
-    if (!record || record.deleted) throw notFound(`no Group ${id}`);
-    if (request) checkPrecondition(request, record.version);
-    return record;
+  #liveGroup(id: string, request?: ScimRequest): Promise<GroupRecord> {
+    return live(
+      () => this.deps.store.group(id),
+      (r) => this.#flushGroup(r),
+      `no Group ${id}`,
+      request,
+    );
   }
 
   /** Every member must be a user this endpoint provisioned, and a group must fit in one item. */
@@ -515,6 +511,26 @@ export class ScimService {
       ),
     );
   }
+}
+
+/**
+ * A stored resource, its pending events queued first; 404 when there is none (or it is deleted),
+ * 412 when the request's If-Match names another version.
+ */
+async function live<R extends UserRecord | GroupRecord>(
+  read: () => Promise<R | undefined>,
+  flush: (record: R) => Promise<void>,
+  missing: string,
+  request: ScimRequest | undefined,
+): Promise<R> {
+  let record = await read();
+  if (record?.outbox) {
+    await flush(record);
+    record = record.deleted ? undefined : { ...record, outbox: undefined };
+  }
+  if (!record || record.deleted) throw notFound(missing);
+  if (request) checkPrecondition(request, record.version);
+  return record;
 }
 
 /** The events a stored user means: created, deactivated or reactivated when `active` says so, else updated. */
