@@ -26,6 +26,11 @@ export type Translation = (
        * email on first sight; later events under another email are an email change.
        */
       readonly subject?: string;
+      /**
+       * The email the source first provisioned `subject` under, when it keeps it (SCIM does): the
+       * link is made to it whatever order the messages are read in.
+       */
+      readonly linkEmail?: string;
     }
   | {
       /**

@@ -148,7 +148,11 @@ async function recordTranslation(
       const first = events.find((e) => e.user !== undefined)?.user?.email;
       if (translation.subject !== undefined && first !== undefined) {
         const source = sourceId;
-        const { email: linked, reported } = await deps.directory.link(source, translation.subject, first);
+        const { email: linked, reported } = await deps.directory.link(
+          source,
+          translation.subject,
+          translation.linkEmail ?? first,
+        );
         if (linked !== personKey(first)) {
           // The rest applies to the person this sync provisioned; the email change goes, once, to
           // an administrator.

@@ -11,12 +11,13 @@ import { identityEventFrom } from "../../core/identity-event.js";
 import type { IdentitySource } from "../../core/source.js";
 import type { ScimMessage } from "./store.js";
 
-/** The ingest message the SCIM endpoint sends: `{"kind": "scim.changes", "subject"?, "events", "warnings"?}`. */
+/** The ingest message the SCIM endpoint sends: `{"kind": "scim.changes", "subject"?, "linkEmail"?, "events", "warnings"?}`. */
 export const SCIM_MESSAGE_KIND = "scim.changes";
 
 const ScimMessageSchema = z.object({
   kind: z.literal(SCIM_MESSAGE_KIND),
   subject: z.string().min(1).optional(),
+  linkEmail: z.email().optional(),
   events: z.array(z.unknown()).min(1).max(100),
   warnings: z.array(z.string()).optional(),
 });
@@ -50,6 +51,7 @@ export const scimSource: IdentitySource = {
       events,
       warnings: parsed.data.warnings,
       subject: parsed.data.subject,
+      linkEmail: parsed.data.linkEmail,
       about: { kind: parsed.data.subject ? "scim.user" : "scim.group", eventId: first?.id },
     };
   },

@@ -27,7 +27,7 @@ export function applyPatch(
   if (!body || typeof body !== "object" || !Array.isArray(operations) || operations.length === 0) {
     throw invalidSyntax('a PATCH body must be a PatchOp with a non-empty "Operations" array');
   }
-  const normalised = operations.map((operation, index) => normalise(operation, index, type, id));
+  const normalised = operations.flatMap((operation, index) => normalise(operation, index, type, id));
   try {
     return scimPatch({ ...resource, schemas: [], meta: {} } as never, normalised, {
       mutateDocument: false,
@@ -40,7 +40,7 @@ export function applyPatch(
   }
 }
 
-function normalise(operation: unknown, index: number, type: ResourceType, id: string): ScimPatchOperation {
+function normalise(operation: unknown, index: number, type: ResourceType, id: string): ScimPatchOperation[] {
   const where = `Operations[${index}]`;
   if (!operation || typeof operation !== "object") throw invalidSyntax(`${where} must be an object`);
   const { op, path, value } = operation as { op?: unknown; path?: unknown; value?: unknown };
@@ -53,13 +53,40 @@ function normalise(operation: unknown, index: number, type: ResourceType, id: st
     if (!value || typeof value !== "object" || Array.isArray(value)) {
       throw invalidValue(`${where}: without a path, the value must be an object of attributes`);
     }
-    return { op: name, value: normaliseValueKeys(value as Record<string, unknown>, where, type, id) };
+    return [{ op: name, value: normaliseValueKeys(value as Record<string, unknown>, where, type, id) }];
   }
   if (typeof path !== "string") throw invalidPath(`${where}.path must be a string`);
   const resolved = resolvePath(path, type);
   if (!resolved) throw invalidPath(`${where}: ${type} has no attribute "${path}"`);
   checkWritable(resolved, where);
-  return name === "remove" ? { op: name, path: resolved, value } : { op: name, path: resolved, value };
+  const target = withBooleans(resolved);
+  if (name === "remove") {
+    // Entra removes members by a value array: each entry by its value alone, whatever else it names.
+    if (Array.isArray(value) && !target.includes("[")) {
+      return value.map((entry: { value?: unknown }) => {
+        if (typeof entry?.value !== "string")
+          throw invalidValue(`${where}: each value to remove needs a "value"`);
+        return { op: name, path: `${target}[value eq ${JSON.stringify(entry.value)}]` };
+      });
+    }
+    return [{ op: name, path: target, value }];
+  }
+  if (/:manager$/.test(target)) return [{ op: "replace", path: target, value: managerOf(value) }];
+  return [{ op: name, path: target, value }];
+}
+
+/** Entra's manager: a one-element array (its tutorial) or the id alone (what it sends). */
+function managerOf(value: unknown): unknown {
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === "string" ? { value: first } : first;
+}
+
+/** `roles[primary eq "True"]`: Entra quotes booleans, which are kept as booleans. */
+function withBooleans(path: string): string {
+  return path.replace(
+    /\b(eq|ne)\s+"(true|false)"/gi,
+    (_m, op: string, b: string) => `${op} ${b.toLowerCase()}`,
+  );
 }
 
 /** `{"name.givenName": …, "urn:…:User:department": …}` (Entra) or nested objects (RFC): both. */
@@ -80,10 +107,23 @@ function normaliseValueKeys(
     const resolved = resolvePath(key, type);
     if (!resolved) throw invalidPath(`${where}: ${type} has no attribute "${key}"`);
     checkWritable(resolved, where);
-    out[resolved] = v;
+    // An extension or a single complex attribute as a nested object (the RFC's form) sets the
+    // sub-attributes it names and leaves the others, as the RFC says; flattened, the library does.
+    if (FLATTENED.test(resolved) && v && typeof v === "object" && !Array.isArray(v)) {
+      for (const [sub, subValue] of Object.entries(v)) {
+        const subPath = resolvePath(`${resolved}${resolved.startsWith("urn:") ? ":" : "."}${sub}`, type);
+        if (!subPath) throw invalidPath(`${where}: ${type} has no attribute "${key}.${sub}"`);
+        out[subPath] = /:manager$/.test(subPath) ? managerOf(subValue) : subValue;
+      }
+      continue;
+    }
+    out[resolved] = /:manager$/.test(resolved) ? managerOf(v) : v;
   }
   return out;
 }
+
+/** What a path-less value may nest: an extension's URN, or `name`. */
+const FLATTENED = /^(urn:.*:(User|Group)|name)$/;
 
 function checkWritable(path: string, where: string): void {
   const root = /^[^.[]+/.exec(path)?.[0] ?? path;

@@ -88,6 +88,7 @@ export function project(
       const value = resource[root];
       if (value === undefined) continue;
       if (sub === undefined || !value || typeof value !== "object") out[root] = value;
+      else if (Array.isArray(value)) out[root] = value.map((entry: Json) => pick(entry, sub));
       else out[root] = { ...(out[root] as Json | undefined), ...pick(value as Json, sub) };
     }
     return out;

@@ -43,6 +43,20 @@ const multi = (name: string, subs: readonly string[] = ["value", "display", "typ
     subAttributes: subs.map((s) => (s === "primary" ? { name: s, type: "boolean" } : str(s))),
   }) as AttributeDefinition;
 
+/** Read-only, common to both resource types: filters may use it (`meta.lastModified gt "…"`). */
+const META: AttributeDefinition = {
+  name: "meta",
+  type: "complex",
+  mutability: "readOnly",
+  subAttributes: [
+    str("resourceType", { mutability: "readOnly", caseExact: true }),
+    { name: "created", type: "dateTime", mutability: "readOnly" },
+    { name: "lastModified", type: "dateTime", mutability: "readOnly" },
+    { name: "location", type: "reference", mutability: "readOnly" },
+    str("version", { mutability: "readOnly", caseExact: true }),
+  ],
+};
+
 export const USER_ATTRIBUTES: readonly AttributeDefinition[] = [
   str("id", { mutability: "readOnly", caseExact: true, uniqueness: "server" }),
   str("externalId", { caseExact: true }),
@@ -89,6 +103,7 @@ export const USER_ATTRIBUTES: readonly AttributeDefinition[] = [
   multi("entitlements"),
   multi("roles"),
   multi("x509Certificates"),
+  META,
 ];
 
 export const ENTERPRISE_ATTRIBUTES: readonly AttributeDefinition[] = [
@@ -110,6 +125,7 @@ export const GROUP_ATTRIBUTES: readonly AttributeDefinition[] = [
     multiValued: true,
     subAttributes: [str("value", { caseExact: true }), str("$ref"), str("display"), str("type")],
   },
+  META,
 ];
 
 /** The attributes of a resource type, by schema URN; the core schema's URN is also its prefix. */
@@ -163,7 +179,8 @@ export const UserResourceSchema = z.object({
   preferredLanguage: text.optional(),
   locale: text.optional(),
   timezone: text.optional(),
-  active: bool.default(true),
+  /** Absent: true on a create, unchanged on an update. */
+  active: bool.optional(),
   emails: multiValue.optional(),
   phoneNumbers: multiValue.optional(),
   ims: multiValue.optional(),
@@ -182,6 +199,8 @@ export const UserResourceSchema = z.object({
       manager: z
         .union([
           z.object({ value: text.optional(), $ref: text.optional(), displayName: text.optional() }),
+          // Entra sends the manager's id alone.
+          text.transform((value) => ({ value })),
           // Entra's tutorial adds the manager as a one-element array.
           z
             .array(z.object({ value: text.optional(), $ref: text.optional(), displayName: text.optional() }))
@@ -284,7 +303,9 @@ export function resolvePath(path: string, type: ResourceType): string | undefine
     if (rest === "") return urn;
     if (!rest.startsWith(":")) return undefined;
     rest = rest.slice(1);
-    prefix = `${urn}:`;
+    // The core schema's attributes are plain names; an extension's keep their URN.
+    const core = urn === Object.keys(schemas)[0];
+    prefix = core ? "" : `${urn}:`;
     attributes = schemas[urn] ?? [];
   } else if (rest.toLowerCase().startsWith("urn:")) {
     return undefined;

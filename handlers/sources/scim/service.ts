@@ -6,7 +6,7 @@
  * queued; one that fails on the way is refused as transient (503), and the IdP retries it.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
-import type { IdentityEvent } from "../../core/identity-event.js";
+import type { EventUser, IdentityEvent } from "../../core/identity-event.js";
 import { invalidSyntax, invalidValue, notFound, ScimRequestError } from "./errors.js";
 import { parseFilter } from "./filter.js";
 import { applyPatch } from "./patch.js";
@@ -32,7 +32,7 @@ import {
   readUser,
   type UserResource,
 } from "./resources.js";
-import type { GroupChange, GroupRecord, ScimMessage, ScimStore, UserRecord } from "./store.js";
+import type { GroupChange, GroupRecord, ScimMessage, ScimStore, UserRecord, Written } from "./store.js";
 
 export interface ScimRequest {
   readonly method: string;
@@ -141,7 +141,7 @@ export class ScimService {
     );
     if (!match) throw notFound(`no SCIM endpoint at ${request.path}`);
     const endpoint = (match[1] ?? "").toLowerCase();
-    const id = match[2] && decodeURIComponent(match[2]);
+    const id = match[2] && decoded(match[2]);
     const method = request.method.toUpperCase();
     const { query } = request;
     if (endpoint === "users" || endpoint === "groups") {
@@ -174,21 +174,16 @@ export class ScimService {
   async #createUser(request: ScimRequest, base: string): Promise<ScimResponse> {
     const user = readUser(jsonOf(request));
     const email = emailOf(user);
-    const existing = await this.deps.store.userIdByName(user.userName);
-    let id = this.#newId();
-    if (existing !== undefined) {
-      // A retried create whose events were not queued is queued now; the answer is still 409.
-      const record = await this.deps.store.user(existing);
-      if (record?.outbox) await this.#flushUser(record);
-      if (record && !record.deleted) throw takenError(user.userName);
-      // Nobody holds the name: a create stopped between claiming it and storing the user. Its id
-      // is the one the claim accepts.
-      if (!record) id = existing;
-    }
+    // A retried create whose events were not queued is queued now; the answer is still 409.
+    await this.#holder(
+      await this.deps.store.userIdByName(user.userName),
+      (id) => this.#liveUser(id),
+      user.userName,
+    );
     const now = this.#now();
     const draft: UserRecord = {
-      id,
-      resource: user,
+      id: this.#newId(),
+      resource: { ...user, active: user.active ?? true },
       version: 1,
       created: now,
       lastModified: now,
@@ -196,19 +191,35 @@ export class ScimService {
     };
     const record = { ...draft, outbox: [userMessage(draft, undefined)] };
     // A new id cannot conflict: either way, someone else holds the userName.
-    if ((await this.deps.store.putUser(record)) !== "written") throw takenError(user.userName);
+    if (tooLarge(await this.deps.store.putUser(record)) !== "written") throw takenError(user.userName);
     await this.#flushUser(record);
     const body = renderUser(record, base);
     return ok(body, 201, { Location: `${base}/Users/${record.id}`, ETag: etagOf(record.version) });
   }
 
+  /** Refuses a name another live resource holds; a holder's pending events are queued on the way. */
+  async #holder(id: string | undefined, live: (id: string) => Promise<unknown>, name: string): Promise<void> {
+    if (id === undefined) return;
+    try {
+      await live(id);
+    } catch (error) {
+      // Gone, or deleted: the name is free (a claim left by a stopped request is released by the store).
+      if (error instanceof ScimRequestError && error.status === 404) return;
+      throw error;
+    }
+    throw takenError(name);
+  }
+
   async #changeUser(request: ScimRequest, id: string, base: string): Promise<ScimResponse> {
     const body = jsonOf(request);
-    const record = await this.#updateUser(id, request, (current) =>
-      request.method.toUpperCase() === "PUT"
-        ? readUser(body)
-        : readUser(applyPatch(attributesOf(current.resource), body, "User", id)),
-    );
+    const record = await this.#updateUser(id, request, (current) => {
+      const next =
+        request.method.toUpperCase() === "PUT"
+          ? readUser(body)
+          : readUser(applyPatch(attributesOf(current.resource), body, "User", id));
+      // A PUT or PATCH that leaves `active` out leaves it as it was.
+      return { ...next, active: next.active ?? current.resource.active };
+    });
     return ok(
       project(renderUser(record, base), "User", request.query.attributes, request.query.excludedAttributes),
       200,
@@ -235,7 +246,7 @@ export class ScimService {
         outbox: undefined,
       };
       const record = { ...draft, outbox: [userMessage(draft, current)] };
-      const written = await this.deps.store.putUser(record, current);
+      const written = tooLarge(await this.deps.store.putUser(record, current));
       if (written === "taken") throw takenError(resource.userName);
       if (written === "written") {
         await this.#flushUser(record);
@@ -303,7 +314,12 @@ export class ScimService {
   async #createGroup(request: ScimRequest, base: string): Promise<ScimResponse> {
     const group = readGroup(jsonOf(request));
     const members = unique((group.members ?? []).map((m) => m.value));
-    await this.#checkMembers(members);
+    await this.#checkMembers(members, members.length);
+    await this.#holder(
+      await this.deps.store.groupIdByName(group.displayName),
+      (id) => this.#liveGroup(id),
+      group.displayName,
+    );
     const now = this.#now();
     const { members: _members, ...resource } = group;
     const record: GroupRecord = {
@@ -315,7 +331,7 @@ export class ScimService {
       lastModified: now,
       outbox: { added: members, removed: [] },
     };
-    if (!(await this.deps.store.putGroup(record))) throw new ScimConflictError("a new group id was taken");
+    if (tooLarge(await this.deps.store.putGroup(record)) !== "written") throw takenError(group.displayName);
     await this.#flushGroup(record);
     const body = renderGroup(record, base);
     return ok(body, 201, { Location: `${base}/Groups/${record.id}`, ETag: etagOf(record.version) });
@@ -354,12 +370,12 @@ export class ScimService {
       const after = new Set(next.members);
       const added = next.members.filter((m) => !before.has(m));
       const removed = current.members.filter((m) => !after.has(m));
-      await this.#checkMembers(added);
-      const renamed = !sameNames(namesOf(current.resource), namesOf(next.resource));
+      await this.#checkMembers(added, next.members.length);
+      const renamed = !sameNames(namesOf(current), namesOf({ id, resource: next.resource }));
       const outbox: GroupChange = {
         added,
         removed,
-        ...(renamed ? { renamedFrom: namesOf(current.resource) } : {}),
+        ...(renamed ? { renamedFrom: namesOf(current) } : {}),
       };
       const record: GroupRecord = {
         ...current,
@@ -369,7 +385,9 @@ export class ScimService {
         outbox,
         ...(deleted ? { deleted } : {}),
       };
-      if (await this.deps.store.putGroup(record, current.version)) {
+      const written = tooLarge(await this.deps.store.putGroup(record, current));
+      if (written === "taken") throw takenError(record.resource.displayName);
+      if (written === "written") {
         await this.#flushGroup(record);
         return record;
       }
@@ -387,11 +405,11 @@ export class ScimService {
   }
 
   /** Every member must be a user this endpoint provisioned, and a group must fit in one item. */
-  async #checkMembers(added: readonly string[]): Promise<void> {
-    if (added.length === 0) return;
-    if (added.length > MAX_GROUP_MEMBERS) {
-      throw new ScimRequestError(413, `a group holds at most ${MAX_GROUP_MEMBERS} members`);
+  async #checkMembers(added: readonly string[], total: number): Promise<void> {
+    if (total > MAX_GROUP_MEMBERS) {
+      throw new ScimRequestError(413, `a group holds at most ${MAX_GROUP_MEMBERS} members, not ${total}`);
     }
+    if (added.length === 0) return;
     const known = new Set((await this.deps.store.users(added)).filter((u) => !u.deleted).map((u) => u.id));
     const unknown = added.filter((id) => !known.has(id));
     if (unknown.length > 0) {
@@ -407,7 +425,7 @@ export class ScimService {
    */
   async #flushGroup(record: GroupRecord): Promise<void> {
     const change = record.outbox ?? { added: [], removed: [] };
-    const names = namesOf(record.resource);
+    const names = namesOf(record);
     const before = change.renamedFrom ?? names;
     const kept = change.renamedFrom ? record.members.filter((m) => !change.added.includes(m)) : [];
     const users = new Map(
@@ -459,7 +477,7 @@ export class ScimService {
       messages.push({ events: events.slice(start, start + EVENTS_PER_MESSAGE) });
     }
     await this.deps.queue(messages);
-    if (record.deleted) await this.deps.store.deleteGroup(record.id, record.version);
+    if (record.deleted) await this.deps.store.deleteGroup(record);
     else await this.deps.store.groupQueued(record.id, record.version);
   }
 
@@ -498,10 +516,17 @@ export class ScimService {
     } else {
       candidates = type === "User" ? await this.deps.store.allUsers() : await this.deps.store.allGroups();
     }
-    const matching = candidates
-      .filter((r) => !r.deleted)
-      .map(render)
-      .filter((r) => !filter || filter.matches(r));
+    const live: (UserRecord | GroupRecord)[] = [];
+    for (const record of candidates) {
+      // The identity provider matches before it creates: a change stored but not yet queued
+      // (answered 503) is queued now, or it would never be sent again.
+      if (record.outbox) {
+        if (type === "User") await this.#flushUser(record as UserRecord);
+        else await this.#flushGroup(record as GroupRecord);
+      }
+      if (!record.deleted) live.push(record);
+    }
+    const matching = live.map(render).filter((r) => !filter || filter.matches(r));
     const page = matching.slice(startIndex - 1, startIndex - 1 + count);
     return ok(
       listResponse(
@@ -536,8 +561,8 @@ async function live<R extends UserRecord | GroupRecord>(
 /** The events a stored user means: created, deactivated or reactivated when `active` says so, else updated. */
 function userMessage(record: UserRecord, previous: UserRecord | undefined): ScimMessage {
   const { user, warnings } = personOf(record.resource);
-  const active = record.resource.active;
-  const was = previous?.resource.active;
+  const active = record.resource.active !== false;
+  const was = previous && previous.resource.active !== false;
   const type = !active
     ? was === false
       ? "user.updated"
@@ -549,22 +574,39 @@ function userMessage(record: UserRecord, previous: UserRecord | undefined): Scim
         : "user.updated";
   return {
     subject: record.id,
+    linkEmail: record.email,
     events: [
       {
         id: `scim-user-${record.id}-${record.version}`,
         time: new Date(record.lastModified).toISOString(),
         type,
         source: "scim",
-        user,
+        user: previous ? changedFields(user, personOf(previous.resource).user) : user,
       } as IdentityEvent,
     ],
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 
-/** The names a group is mapped by in the configuration: its displayName, and the IdP's id for it. */
-function namesOf(resource: Omit<GroupResource, "members">): string[] {
-  return unique([resource.displayName, resource.externalId].filter((n): n is string => Boolean(n?.trim())));
+/**
+ * Only what the request changed, with the email: an unchanged value sent again at a newer version
+ * would win over a newer decision made elsewhere (a role-group membership over the app role).
+ */
+function changedFields(user: EventUser, before: EventUser): EventUser {
+  const changed = Object.entries(user).filter(
+    ([field, value]) => field === "email" || before[field as keyof EventUser] !== value,
+  );
+  return Object.fromEntries(changed) as EventUser;
+}
+
+/**
+ * The names a group is mapped by in the configuration: its displayName, the IdP's id for it
+ * (`externalId`: Entra's object id), and its id here (Okta's pushed groups have no externalId).
+ */
+function namesOf({ id, resource }: Pick<GroupRecord, "id" | "resource">): string[] {
+  return unique(
+    [resource.displayName, resource.externalId, id].filter((n): n is string => Boolean(n?.trim())),
+  );
 }
 
 function sameName(a: string, b: string): boolean {
@@ -611,8 +653,28 @@ function checkPrecondition(request: ScimRequest, version: number): void {
   }
 }
 
-function takenError(userName: string): ScimRequestError {
-  return new ScimRequestError(409, `userName ${userName} is already taken`, "uniqueness");
+function takenError(name: string): ScimRequestError {
+  return new ScimRequestError(409, `${name} is already taken`, "uniqueness");
+}
+
+/** A path segment, decoded; one that is not valid percent-encoding names nothing. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw notFound(`no resource ${segment}`);
+  }
+}
+
+/** Passes on how a write ended, refusing one the store cannot hold: a retry would never fit either. */
+function tooLarge<W extends Written>(written: W): Exclude<W, "tooLarge"> {
+  if (written === "tooLarge") {
+    throw new ScimRequestError(
+      413,
+      "the resource with this change is too large to store: send a smaller change",
+    );
+  }
+  return written as Exclude<W, "tooLarge">;
 }
 
 function headerOf(headers: ScimRequest["headers"], name: string): string | undefined {

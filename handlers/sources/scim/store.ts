@@ -9,8 +9,13 @@ import type { GroupResource, UserResource } from "./resources.js";
 
 /** One ingest message: events about one user (with their SCIM id) or one group's members. */
 export interface ScimMessage {
-  /** The SCIM user id the events are about: the directory links it to the email on first sight. */
+  /** The SCIM user id the events are about. */
   readonly subject?: string;
+  /**
+   * The email the user was first provisioned under: the directory links `subject` to it, whatever
+   * order the messages are read in, and a later email is an email change.
+   */
+  readonly linkEmail?: string;
   readonly events: readonly IdentityEvent[];
   readonly warnings?: readonly string[];
 }
@@ -49,26 +54,32 @@ export interface GroupRecord {
   readonly deleted?: boolean;
 }
 
+export type Written = "written" | "conflict" | "taken" | "tooLarge";
+
 export interface ScimStore {
   user(id: string): Promise<UserRecord | undefined>;
   users(ids: readonly string[]): Promise<UserRecord[]>;
   /** The id of the user with this userName, compared ignoring case. */
   userIdByName(userName: string): Promise<string | undefined>;
   allUsers(): Promise<UserRecord[]>;
+  /** The id of the group with this displayName, compared ignoring case. */
+  groupIdByName(displayName: string): Promise<string | undefined>;
   /**
    * Writes the user if its version is still `previous`'s (or it is new), claiming its userName:
-   * `conflict` when another write got there first, `taken` when another user holds the userName.
+   * `conflict` when another write got there first, `taken` when another user holds the userName,
+   * `tooLarge` when the store cannot hold it.
    */
-  putUser(record: UserRecord, previous?: UserRecord): Promise<"written" | "conflict" | "taken">;
+  putUser(record: UserRecord, previous?: UserRecord): Promise<Written>;
   /** Forgets the outbox of this version: its events are queued. */
   userQueued(id: string, version: number): Promise<void>;
   deleteUser(record: UserRecord): Promise<void>;
 
   group(id: string): Promise<GroupRecord | undefined>;
   allGroups(): Promise<GroupRecord[]>;
-  putGroup(record: GroupRecord, previousVersion?: number): Promise<boolean>;
+  /** As {@link putUser}, claiming the displayName: groups' names are unique too, ignoring case. */
+  putGroup(record: GroupRecord, previous?: GroupRecord): Promise<Written>;
   groupQueued(id: string, version: number): Promise<void>;
-  deleteGroup(id: string, version: number): Promise<void>;
+  deleteGroup(record: GroupRecord): Promise<void>;
   /** The ids of the groups the user is a member of. */
   groupsOf(userId: string): Promise<string[]>;
   /** Notes the user's membership of the group as of the group's version; an older note never wins. */
