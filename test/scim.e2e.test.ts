@@ -663,11 +663,17 @@ describe("nothing stored is lost, and concurrent changes to one group keep every
 });
 
 describe("what the README promises of each request", () => {
-  it("an inactive create invites nobody; an app role names the role; a bad value is left out, the rest applies", async () => {
+  it("an inactive create invites nobody and disables a member Tallyfy has; an app role names the role; a bad value is left out, the rest applies", async () => {
     // Prepare
     const scim = await start();
+    pipeline.tallyfy.addMember({ email: "liz.gone@example.com", first_name: "Liz", last_name: "Gone" });
 
     // Act
+    const disabledThere = await scim.call(
+      "POST",
+      "/Users",
+      entraUser("liz.gone@example.com", { active: "False" }),
+    );
     const inactive = await scim.call(
       "POST",
       "/Users",
@@ -697,6 +703,8 @@ describe("what the README promises of each request", () => {
     // Assess
     expect([inactive.status, admin.status, masked.status, longName.status]).toEqual([201, 201, 201, 201]);
     expect(pipeline.tallyfy.memberByEmail("ray.inactive@example.com")).toBeUndefined();
+    expect(disabledThere.status).toBe(201);
+    expect(pipeline.tallyfy.memberByEmail("liz.gone@example.com")?.status).toBe("disabled");
     expect(pipeline.tallyfy.memberByEmail("sam.boss@example.com")?.role).toBe("admin");
     expect(pipeline.tallyfy.memberByEmail("tia.mask@example.com")).toMatchObject({
       job_title: null,
