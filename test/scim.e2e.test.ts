@@ -790,3 +790,40 @@ describe("an email change", () => {
     expect(letters[0]?.errorMessage).toContain("wes.old@example.com to wes.new@example.com");
   });
 });
+
+describe("an inactive user's profile", () => {
+  it("is kept while they are inactive and applied when they return", async () => {
+    // Prepare
+    const scim = await start();
+    const user = await scim.call("POST", "/Users", entraUser("yan.back@example.com", { title: "Clerk" }));
+    await pipeline.drain();
+    await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({ op: "Replace", path: "active", value: "False" }),
+    );
+    await pipeline.drain();
+
+    // Act
+    await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({ op: "Replace", path: "title", value: "Senior Clerk" }),
+    );
+    await pipeline.drain();
+    const whileAway = { ...pipeline.tallyfy.memberByEmail("yan.back@example.com") };
+    await scim.call(
+      "PATCH",
+      `/Users/${user.body.id}`,
+      patchOp({ op: "Replace", path: "active", value: "True" }),
+    );
+    await pipeline.drain();
+
+    // Assess
+    expect(whileAway).toMatchObject({ status: "disabled", job_title: "Clerk" });
+    expect(pipeline.tallyfy.memberByEmail("yan.back@example.com")).toMatchObject({
+      job_title: "Senior Clerk",
+    });
+    expect(pipeline.tallyfy.memberByEmail("yan.back@example.com")?.status).not.toBe("disabled");
+  });
+});

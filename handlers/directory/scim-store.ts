@@ -9,6 +9,9 @@
  *   version that set it, so deleting a user finds their groups.
  * Every write of a resource is conditional on the version read.
  */
+
+import { randomUUID } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -24,6 +27,10 @@ import { written } from "./conditional.js";
 export interface StoredUser {
   readonly id: string;
   readonly version: number;
+  readonly lastModified: number;
+  /** The email the user was first provisioned under: no other user may be given it. */
+  readonly email: string;
+  readonly deleted?: boolean;
   readonly resource: { readonly userName: string };
 }
 
@@ -31,6 +38,7 @@ export interface StoredUser {
 export interface StoredGroup {
   readonly id: string;
   readonly version: number;
+  readonly lastModified: number;
   readonly resource: { readonly displayName: string };
   readonly members: readonly string[];
   readonly outbox?: { readonly added: readonly string[]; readonly removed: readonly string[] };
@@ -40,18 +48,18 @@ export interface StoredGroup {
  * How a write ended: another write got there first, another resource holds the name, or the
  * resource is larger than a DynamoDB item (400 KB) can hold.
  */
-export type NamedWrite = "written" | "conflict" | "taken" | "tooLarge";
+export type NamedWrite = "written" | "conflict" | "taken" | "emailTaken" | "tooLarge";
 
 const USERS = "scim#users";
 const GROUPS = "scim#groups";
 const ITEM = "-";
 
-/** Users' userNames and groups' displayNames are unique, ignoring case: a claim item per name. */
-const NAMED = {
-  user: { pk: USERS, claims: "scim#username#", nameOf: (r: StoredUser) => r.resource.userName },
-  group: { pk: GROUPS, claims: "scim#groupname#", nameOf: (r: StoredGroup) => r.resource.displayName },
-} as const;
-type Kind = keyof typeof NAMED;
+/**
+ * userNames are unique, ignoring case, and so are the emails users were first provisioned under
+ * (Tallyfy keeps a member's email, so the directory keys a person by it): a claim item per name.
+ */
+const CLAIMS = "scim#username#";
+const EMAIL_CLAIMS = "scim#email#";
 
 /**
  * A claim whose holder does not have the name is stale once it is older than any request can run
@@ -97,19 +105,53 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
   }
 
   public async userIdByName(userName: string): Promise<string | undefined> {
-    return (await this.#get(claimKey("user", userName), ITEM))?.id as string | undefined;
-  }
-
-  public async groupIdByName(displayName: string): Promise<string | undefined> {
-    return (await this.#get(claimKey("group", displayName), ITEM))?.id as string | undefined;
+    return (await this.#get(claimKey(userName), ITEM))?.id as string | undefined;
   }
 
   public async allUsers(): Promise<UserRecord[]> {
     return (await this.#query(USERS)) as unknown as UserRecord[];
   }
 
-  public putUser(record: UserRecord, previous?: UserRecord): Promise<NamedWrite> {
-    return this.#putNamed("user", record, previous);
+  /**
+   * Writes the user if its version is still `previous`'s (or it is new), claiming a new userName
+   * first. A claim this request made is given back when its write did not land and the user does
+   * not hold the name; a claim it joined (the same user's concurrent request) is never given back.
+   */
+  public async putUser(record: UserRecord, previous?: UserRecord): Promise<NamedWrite> {
+    const name = record.resource.userName;
+    const before = previous?.resource.userName;
+    const renamed = before === undefined || normal(before) !== normal(name);
+    // Each claim this request makes, with how to tell whether the user holds it after all.
+    const made: { key: string; token: string; holds: (u: StoredUser) => boolean }[] = [];
+    const claim = async (key: string, holds: (u: StoredUser) => boolean) => {
+      const result = await this.#claim(key, record.id, holds);
+      if (typeof result === "object") made.push({ key, token: result.token, holds });
+      return result !== "taken";
+    };
+    const giveBack = () =>
+      Promise.all(
+        made.map((c) => this.#releaseUnused(c.key, record.id, c.token, c.holds).catch(() => undefined)),
+      );
+    if (renamed && !(await claim(claimKey(name), (u) => same(u.resource.userName, name)))) return "taken";
+    if (
+      !previous &&
+      !(await claim(`${EMAIL_CLAIMS}${normal(record.email)}`, (u) => same(u.email, record.email)))
+    ) {
+      await giveBack();
+      return "emailTaken";
+    }
+    let done: NamedWrite;
+    try {
+      // Through JSON: a resource read by zod may hold keys whose value is undefined.
+      done = await this.#write(USERS, JSON.parse(JSON.stringify(record)), previous?.version);
+    } catch (error) {
+      await giveBack();
+      throw error;
+    }
+    if (done === "written" && renamed && before !== undefined)
+      await this.#release(claimKey(before), record.id);
+    if (done !== "written") await giveBack();
+    return done;
   }
 
   public async userQueued(id: string, version: number): Promise<void> {
@@ -118,7 +160,8 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
 
   public async deleteUser(record: UserRecord): Promise<void> {
     await this.#delete(USERS, record.id, record.version);
-    await this.#release("user", record.resource.userName, record.id);
+    await this.#release(claimKey(record.resource.userName), record.id);
+    await this.#release(`${EMAIL_CLAIMS}${normal(record.email)}`, record.id);
   }
 
   public async group(id: string): Promise<GroupRecord | undefined> {
@@ -131,7 +174,7 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
   }
 
   public putGroup(record: GroupRecord, previous?: GroupRecord): Promise<NamedWrite> {
-    return this.#putNamed("group", record, previous);
+    return this.#write(GROUPS, packGroup(record), previous?.version);
   }
 
   public async groupQueued(id: string, version: number): Promise<void> {
@@ -140,7 +183,6 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
 
   public async deleteGroup(record: GroupRecord): Promise<void> {
     await this.#delete(GROUPS, record.id, record.version);
-    await this.#release("group", record.resource.displayName, record.id);
   }
 
   public async groupsOf(userId: string): Promise<string[]> {
@@ -192,23 +234,31 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
     return items;
   }
 
-  async #put(
+  /**
+   * A conditional put. A condition that fails may be this very write, landed on an attempt whose
+   * answer was lost (the SDK retries): the item then holds this write's own random id. (Version
+   * and time are not enough: two requests may compute the same of both in one millisecond.)
+   */
+  async #write(
     pk: string,
-    item: Record<string, unknown> & { id: string },
+    item: Record<string, unknown> & { id: string; version: number },
     previousVersion?: number,
   ): Promise<NamedWrite> {
+    const writeId = randomUUID();
     try {
       const done = await written(
         this.db.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...item, pk, sk: item.id },
+            Item: { ...item, pk, sk: item.id, writeId },
             ConditionExpression: previousVersion === undefined ? "attribute_not_exists(pk)" : "version = :v",
             ExpressionAttributeValues: previousVersion === undefined ? undefined : { ":v": previousVersion },
           }),
         ),
       );
-      return done ? "written" : "conflict";
+      if (done) return "written";
+      const stored = await this.#get(pk, item.id);
+      return stored?.writeId === writeId ? "written" : "conflict";
     } catch (error) {
       // Retrying cannot make it fit: say so, so the request is refused rather than retried for ever.
       if ((error as Error).name === "ValidationException" && /item size/i.test((error as Error).message)) {
@@ -246,69 +296,80 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
   }
 
   /**
-   * Writes the resource if its version is still `previous`'s (or it is new), claiming its name
-   * first. A write that fails gives a new claim back, so the name is not held by nobody.
+   * Claims a name for the user: "joined" when the user already held it (another of its requests
+   * claimed it), "taken" when another user holds it, else this request's own claim. A claim whose
+   * holder does not `hold` the name (it stopped between its writes, or was deleted) is taken over
+   * once stale.
    */
-  async #putNamed(
-    kind: Kind,
-    record: StoredUser | StoredGroup,
-    previous?: StoredUser | StoredGroup,
-  ): Promise<NamedWrite> {
-    const nameOf = NAMED[kind].nameOf as (r: StoredUser | StoredGroup) => string;
-    const name = nameOf(record);
-    const before = previous && nameOf(previous);
-    const renamed = before === undefined || normal(before) !== normal(name);
-    if (renamed && !(await this.#claim(kind, name, record.id))) return "taken";
-    let done: NamedWrite;
+  async #claim(
+    key: string,
+    id: string,
+    holds: (holder: StoredUser) => boolean,
+  ): Promise<{ readonly token: string } | "joined" | "taken"> {
+    const token = randomUUID();
     try {
-      const item =
-        kind === "group"
-          ? packGroup(record as StoredGroup)
-          : // Through JSON: a resource read by zod may hold keys whose value is undefined.
-            (JSON.parse(JSON.stringify(record)) as Record<string, unknown> & { id: string });
-      done = await this.#put(NAMED[kind].pk, item, previous?.version);
-    } catch (error) {
-      if (renamed) await this.#release(kind, name, record.id).catch(() => undefined);
-      throw error;
-    }
-    if (renamed) await this.#release(kind, done === "written" ? before : name, record.id);
-    return done;
-  }
-
-  /** False when another resource holds the name. */
-  async #claim(kind: Kind, name: string, id: string): Promise<boolean> {
-    const key = claimKey(kind, name);
-    const claim = (condition: string, values: Record<string, unknown>) =>
-      written(
-        this.db.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { pk: key, sk: ITEM, id, claimedAt: this.now() },
-            ConditionExpression: condition,
-            ExpressionAttributeValues: values,
-          }),
-        ),
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key, sk: ITEM },
+          UpdateExpression:
+            "SET id = :id, claimedAt = if_not_exists(claimedAt, :at), #token = if_not_exists(#token, :token)",
+          ConditionExpression: "attribute_not_exists(pk) OR id = :id",
+          ExpressionAttributeNames: { "#token": "token" },
+          ExpressionAttributeValues: { ":id": id, ":at": this.now(), ":token": token },
+          ReturnValues: "ALL_NEW",
+        }),
       );
-    if (await claim("attribute_not_exists(pk) OR id = :id", { ":id": id })) return true;
+      return result.Attributes?.token === token ? { token } : "joined";
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
     const held = await this.#get(key, ITEM);
     const claimedAt = Number(held?.claimedAt ?? 0);
-    if (!held || this.now() - claimedAt < STALE_CLAIM_MS) return false;
-    const holder = await this.#get(NAMED[kind].pk, held.id as string);
-    const nameOf = NAMED[kind].nameOf as (r: unknown) => string;
-    if (holder && normal(nameOf(holder)) === normal(name)) return false;
-    return claim("id = :held AND (attribute_not_exists(claimedAt) OR claimedAt = :at)", {
-      ":held": held.id,
-      ":at": claimedAt,
-    });
+    if (!held || this.now() - claimedAt < STALE_CLAIM_MS) return "taken";
+    const holder = (await this.#get(USERS, held.id as string)) as unknown as StoredUser | undefined;
+    if (holder && !holder.deleted && holds(holder)) return "taken";
+    const taken = await written(
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: key, sk: ITEM, id, claimedAt: this.now(), token },
+          ConditionExpression: "id = :held AND (attribute_not_exists(claimedAt) OR claimedAt = :at)",
+          ExpressionAttributeValues: { ":held": held.id, ":at": claimedAt },
+        }),
+      ),
+    );
+    return taken ? { token } : "taken";
   }
 
-  async #release(kind: Kind, name: string | undefined, id: string): Promise<void> {
-    if (name === undefined) return;
+  /** Gives back this request's claim, unless the user holds the name after all. */
+  async #releaseUnused(
+    key: string,
+    id: string,
+    token: string,
+    holds: (holder: StoredUser) => boolean,
+  ): Promise<void> {
+    const holder = (await this.#get(USERS, id)) as unknown as StoredUser | undefined;
+    if (holder && holds(holder)) return;
     await ignoringConflict(
       this.db.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: { pk: claimKey(kind, name), sk: ITEM },
+          Key: { pk: key, sk: ITEM },
+          ConditionExpression: "id = :id AND #token = :token",
+          ExpressionAttributeNames: { "#token": "token" },
+          ExpressionAttributeValues: { ":id": id, ":token": token },
+        }),
+      ),
+    );
+  }
+
+  async #release(key: string, id: string): Promise<void> {
+    await ignoringConflict(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: key, sk: ITEM },
           ConditionExpression: "id = :id",
           ExpressionAttributeValues: { ":id": id },
         }),
@@ -321,9 +382,14 @@ function normal(name: string): string {
   return name.trim().toLowerCase();
 }
 
-function claimKey(kind: Kind, name: string): string {
-  return `${NAMED[kind].claims}${normal(name)}`;
+function same(a: string, b: string): boolean {
+  return normal(a) === normal(b);
 }
+
+function claimKey(name: string): string {
+  return `${CLAIMS}${normal(name)}`;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Ids this endpoint made are UUIDs: 16 bytes each instead of 37 characters, so a 5,000-member group and a change to all of it fit in one item. */
@@ -348,7 +414,7 @@ function unpackIds(value: unknown): string[] {
   return ids;
 }
 
-function packGroup(group: StoredGroup): Record<string, unknown> & { id: string } {
+function packGroup(group: StoredGroup): Record<string, unknown> & { id: string; version: number } {
   // Through JSON: a resource read by zod may hold keys whose value is undefined.
   const plain = JSON.parse(JSON.stringify({ ...group, members: [], outbox: undefined }));
   return {

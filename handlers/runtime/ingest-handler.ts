@@ -11,7 +11,7 @@
  */
 import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
-import { roleOfGroup, type SyncConfig, tallyfyGroupsOf } from "../core/config.js";
+import type { SyncConfig } from "../core/config.js";
 import {
   assertNotFuture,
   configFingerprint,
@@ -214,11 +214,6 @@ async function recordEvents(
       }
       continue;
     }
-    const unmapped = unmappedMembership(event, config);
-    if (unmapped) {
-      ignored.push(unmapped);
-      continue;
-    }
     const { email, revision } = await deps.directory.record(event, config);
     messages.set(`person:${email}`, { kind: "person", key: email, revision, config: fingerprint });
   }
@@ -226,14 +221,4 @@ async function recordEvents(
     return { status: "ignored", reason: ignored.join("; ") || "nothing to change", ...about };
   await deps.reconcile.send([...messages.values()]);
   return { status: "applied", ...about };
-}
-
-/** A membership change of a group that gives no role and maps to no Tallyfy group, and says nothing else. */
-function unmappedMembership(event: IdentityEvent, config: SyncConfig): string | undefined {
-  if (event.type !== "group.member_added" && event.type !== "group.member_removed") return undefined;
-  const { email: _email, ...rest } = event.user;
-  if (Object.keys(rest).length > 0) return undefined;
-  const name = event.group.name;
-  if (roleOfGroup(config, name) !== undefined || tallyfyGroupsOf(config, name).length > 0) return undefined;
-  return `IdP group "${name}" is not mapped`;
 }

@@ -27,15 +27,40 @@ export function applyPatch(
   if (!body || typeof body !== "object" || !Array.isArray(operations) || operations.length === 0) {
     throw invalidSyntax('a PATCH body must be a PatchOp with a non-empty "Operations" array');
   }
-  const normalised = operations.flatMap((operation, index) => normalise(operation, index, type, id));
+  // One operation at a time, in order, so each sees what the ones before it left.
+  let working = resource;
+  for (const [index, operation] of operations.entries()) {
+    for (const step of normalise(operation, index, type, id)) working = applyOne(working, step);
+  }
+  return working;
+}
+
+/** A removal whose target is already gone has done its work: Entra and Okta retry removals. */
+const GONE = /no target|not found|empty array|mono valued|does not exist/i;
+
+function applyOne(resource: Record<string, unknown>, operation: ScimPatchOperation): Record<string, unknown> {
+  const { op, path, value } = operation as { op: string; path?: string; value?: unknown };
+  if (op === "remove" && path && Array.isArray(value) && /^[\w$]+$/.test(path)) {
+    // Entra removes members by a value array: each entry by its value alone, whatever else it names.
+    const values = new Set(value.map((entry: { value?: unknown }) => entry?.value));
+    const list = resource[path];
+    if (!Array.isArray(list)) return resource;
+    return { ...resource, [path]: list.filter((entry: { value?: unknown }) => !values.has(entry?.value)) };
+  }
   try {
-    return scimPatch({ ...resource, schemas: [], meta: {} } as never, normalised, {
+    const {
+      schemas: _s,
+      meta: _m,
+      ...patched
+    } = scimPatch({ ...resource, schemas: [], meta: {} } as never, [operation], {
       mutateDocument: false,
       treatMissingAsAdd: true,
     }) as unknown as Record<string, unknown>;
+    return patched;
   } catch (error) {
     if (error instanceof ScimRequestError) throw error;
     const message = error instanceof Error ? error.message : String(error);
+    if (op === "remove" && GONE.test(message)) return resource;
     throw invalidValue(`the PATCH could not be applied: ${message.replace(/^Invalid SCIM Patch: /, "")}`);
   }
 }
@@ -61,13 +86,11 @@ function normalise(operation: unknown, index: number, type: ResourceType, id: st
   checkWritable(resolved, where);
   const target = withBooleans(resolved);
   if (name === "remove") {
-    // Entra removes members by a value array: each entry by its value alone, whatever else it names.
-    if (Array.isArray(value) && !target.includes("[")) {
-      return value.map((entry: { value?: unknown }) => {
-        if (typeof entry?.value !== "string")
-          throw invalidValue(`${where}: each value to remove needs a "value"`);
-        return { op: name, path: `${target}[value eq ${JSON.stringify(entry.value)}]` };
-      });
+    if (
+      Array.isArray(value) &&
+      value.some((entry: { value?: unknown }) => typeof entry?.value !== "string")
+    ) {
+      throw invalidValue(`${where}: each value to remove needs a "value"`);
     }
     return [{ op: name, path: target, value }];
   }

@@ -14,7 +14,13 @@ type MultiValue = NonNullable<UserResource["emails"]>;
 export function personOf(user: UserResource): { readonly user: EventUser; readonly warnings: string[] } {
   const warnings: string[] = [];
   const email = emailOf(user);
-  const guest = /#EXT#/i.test(user.userName) || user.userType?.toLowerCase() === "guest" ? true : undefined;
+  // Entra's B2B guests, by UPN or by userType; a userType that says otherwise makes a member.
+  const guest =
+    /#EXT#/i.test(user.userName) || user.userType?.trim().toLowerCase() === "guest"
+      ? true
+      : user.userType?.trim()
+        ? false
+        : undefined;
   const role = roleOf(user.roles);
   const candidates: Record<string, string | undefined> = {
     firstName: user.name?.givenName,
@@ -38,7 +44,7 @@ export function personOf(user: UserResource): { readonly user: EventUser; readon
     else warnings.push(`${field} left out: ${parsed?.error?.issues[0]?.message ?? "invalid"}`);
   }
   return {
-    user: { email, ...fields, ...(guest ? { guest } : {}), ...(role ? { role } : {}) },
+    user: { email, ...fields, ...(guest !== undefined ? { guest } : {}), ...(role ? { role } : {}) },
     warnings,
   };
 }

@@ -118,7 +118,12 @@ export const TALLYFY_ATTRIBUTES: readonly AttributeDefinition[] = [
 export const GROUP_ATTRIBUTES: readonly AttributeDefinition[] = [
   str("id", { mutability: "readOnly", caseExact: true, uniqueness: "server" }),
   str("externalId", { caseExact: true }),
-  str("displayName", { required: true }),
+  str("displayName", {
+    required: true,
+    uniqueness: "server",
+    description:
+      "Unique when a group is created, compared ignoring case; a rename may take another group's name",
+  }),
   {
     name: "members",
     type: "complex",

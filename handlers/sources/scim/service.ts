@@ -24,14 +24,7 @@ import {
   schemas,
   serviceProviderConfig,
 } from "./render.js";
-import {
-  ERROR_SCHEMA,
-  type GroupResource,
-  type ResourceType,
-  readGroup,
-  readUser,
-  type UserResource,
-} from "./resources.js";
+import { ERROR_SCHEMA, type ResourceType, readGroup, readUser, type UserResource } from "./resources.js";
 import type { GroupChange, GroupRecord, ScimMessage, ScimStore, UserRecord, Written } from "./store.js";
 
 export interface ScimRequest {
@@ -190,8 +183,16 @@ export class ScimService {
       email,
     };
     const record = { ...draft, outbox: [userMessage(draft, undefined)] };
+    const written = tooLarge(await this.deps.store.putUser(record));
+    if (written === "emailTaken") {
+      throw new ScimRequestError(
+        409,
+        `${email} is the email another user was provisioned under, and Tallyfy keeps a member's email: delete that user here first, or give this one another email`,
+        "uniqueness",
+      );
+    }
     // A new id cannot conflict: either way, someone else holds the userName.
-    if (tooLarge(await this.deps.store.putUser(record)) !== "written") throw takenError(user.userName);
+    if (written !== "written") throw takenError(user.userName);
     await this.#flushUser(record);
     const body = renderUser(record, base);
     return ok(body, 201, { Location: `${base}/Users/${record.id}`, ETag: etagOf(record.version) });
@@ -315,11 +316,12 @@ export class ScimService {
     const group = readGroup(jsonOf(request));
     const members = unique((group.members ?? []).map((m) => m.value));
     await this.#checkMembers(members, members.length);
-    await this.#holder(
-      await this.deps.store.groupIdByName(group.displayName),
-      (id) => this.#liveGroup(id),
-      group.displayName,
+    // Names are unique when a group is created (a create retried after a 503 is refused, not
+    // doubled); a rename may take a name another group holds, as Entra swaps names that way.
+    const namesake = (await this.deps.store.allGroups()).find(
+      (g) => !g.deleted && sameName(g.resource.displayName, group.displayName),
     );
+    await this.#holder(namesake?.id, (id) => this.#liveGroup(id), group.displayName);
     const now = this.#now();
     const { members: _members, ...resource } = group;
     const record: GroupRecord = {
@@ -581,7 +583,7 @@ function userMessage(record: UserRecord, previous: UserRecord | undefined): Scim
         time: new Date(record.lastModified).toISOString(),
         type,
         source: "scim",
-        user: previous ? changedFields(user, personOf(previous.resource).user) : user,
+        user: previous ? changedFields(user, personOf(previous.resource).user, type) : user,
       } as IdentityEvent,
     ],
     ...(warnings.length > 0 ? { warnings } : {}),
@@ -592,9 +594,13 @@ function userMessage(record: UserRecord, previous: UserRecord | undefined): Scim
  * Only what the request changed, with the email: an unchanged value sent again at a newer version
  * would win over a newer decision made elsewhere (a role-group membership over the app role).
  */
-function changedFields(user: EventUser, before: EventUser): EventUser {
+function changedFields(user: EventUser, before: EventUser, type: IdentityEvent["type"]): EventUser {
+  // A return carries the whole profile, so it can invite on its own even if read before the
+  // create (a standard queue keeps no order); the role, still, only when it changed.
+  const whole = type === "user.reactivated" || type === "user.created";
   const changed = Object.entries(user).filter(
-    ([field, value]) => field === "email" || before[field as keyof EventUser] !== value,
+    ([field, value]) =>
+      field === "email" || (whole && field !== "role") || before[field as keyof EventUser] !== value,
   );
   return Object.fromEntries(changed) as EventUser;
 }

@@ -54,7 +54,7 @@ export interface GroupRecord {
   readonly deleted?: boolean;
 }
 
-export type Written = "written" | "conflict" | "taken" | "tooLarge";
+export type Written = "written" | "conflict" | "taken" | "emailTaken" | "tooLarge";
 
 export interface ScimStore {
   user(id: string): Promise<UserRecord | undefined>;
@@ -62,11 +62,10 @@ export interface ScimStore {
   /** The id of the user with this userName, compared ignoring case. */
   userIdByName(userName: string): Promise<string | undefined>;
   allUsers(): Promise<UserRecord[]>;
-  /** The id of the group with this displayName, compared ignoring case. */
-  groupIdByName(displayName: string): Promise<string | undefined>;
   /**
    * Writes the user if its version is still `previous`'s (or it is new), claiming its userName:
    * `conflict` when another write got there first, `taken` when another user holds the userName,
+   * `emailTaken` when a new user's email is the one another user was first provisioned under,
    * `tooLarge` when the store cannot hold it.
    */
   putUser(record: UserRecord, previous?: UserRecord): Promise<Written>;
@@ -76,7 +75,7 @@ export interface ScimStore {
 
   group(id: string): Promise<GroupRecord | undefined>;
   allGroups(): Promise<GroupRecord[]>;
-  /** As {@link putUser}, claiming the displayName: groups' names are unique too, ignoring case. */
+  /** Writes the group if its version is still `previous`'s (or it is new). */
   putGroup(record: GroupRecord, previous?: GroupRecord): Promise<Written>;
   groupQueued(id: string, version: number): Promise<void>;
   deleteGroup(record: GroupRecord): Promise<void>;
