@@ -27,6 +27,7 @@ export const AppConfigSchema = z.strictObject({
   maxReceiveCount: Setting.maxReceiveCount.optional(),
   applyMaxConcurrency: Setting.applyMaxConcurrency.optional(),
   ingestMaxConcurrency: Setting.applyMaxConcurrency.optional(),
+  tallyfyRequestsPerMinute: Setting.tallyfyRequestsPerMinute.optional(),
   applyTimeoutSeconds: Setting.timeoutSeconds.optional(),
   ingestTimeoutSeconds: Setting.timeoutSeconds.optional(),
   alarmEmail: Setting.alarmEmail.optional(),

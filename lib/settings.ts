@@ -26,6 +26,12 @@ export const Setting = {
     .min(2, "must be a whole number from 2 to 1000 (a Lambda limit)")
     .max(1000, "must be a whole number from 2 to 1000 (a Lambda limit)"),
   ingestBatchSize: z.number().int().min(1).max(10_000),
+  /** Tallyfy's budget per token, shared by the apply functions; each paces at its share. */
+  tallyfyRequestsPerMinute: z
+    .number()
+    .int("must be a whole number of requests a minute, from 10 to 100,000")
+    .min(10, "must be a whole number of requests a minute, from 10 to 100,000")
+    .max(100_000, "must be a whole number of requests a minute, from 10 to 100,000"),
   // The queue's visibility timeout (six times this) may not exceed SQS's 12 hours, nor Lambda's 15 minutes.
   timeoutSeconds: z
     .number()

@@ -39,6 +39,7 @@ export class TallyfyIdpSyncStack extends Stack {
       maxReceiveCount: config.maxReceiveCount,
       applyMaxConcurrency: config.applyMaxConcurrency,
       ingestMaxConcurrency: config.ingestMaxConcurrency,
+      tallyfyRequestsPerMinute: config.tallyfyRequestsPerMinute,
       applyTimeout: seconds(config.applyTimeoutSeconds),
       ingestTimeout: seconds(config.ingestTimeoutSeconds),
       alarmEmail: config.alarmEmail,

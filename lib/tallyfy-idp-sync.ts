@@ -174,6 +174,14 @@ export interface TallyfyIdpSyncProps {
   readonly applyMaxConcurrency?: number;
 
   /**
+   * Tallyfy's rate budget for the token, requests a minute (Tallyfy documents 600 per user). The
+   * apply functions share it: each paces its requests at this divided by `applyMaxConcurrency`,
+   * and slows down further on a 429 or a low `X-RateLimit-Remaining`.
+   * @default 600
+   */
+  readonly tallyfyRequestsPerMinute?: number;
+
+  /**
    * At most this many ingest functions run at once. Each reads the directory, and a source that
    * hydrates (Okta) calls its provider's API per event: a bulk change fans out no wider than this.
    * @default 5
@@ -374,6 +382,20 @@ export class TallyfyIdpSync extends Construct {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.ingestDeadLetterQueue.queueUrl,
         INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
+        // Each hydrating source's share of its provider's rate budget.
+        ...Object.fromEntries(
+          enabled.flatMap(({ source }) => {
+            const budget = source.deployment?.rateBudget;
+            return budget
+              ? [
+                  [
+                    budget.variable,
+                    String(Math.max(1, Math.floor(budget.perMinute / settings.ingestMaxConcurrency))),
+                  ],
+                ]
+              : [];
+          }),
+        ),
         // Each source's secret by id, under the variable the source reads.
         ...Object.fromEntries(
           enabled.flatMap(({ source, secret }) => {
@@ -394,6 +416,9 @@ export class TallyfyIdpSync extends Construct {
         TALLYFY_SECRET_ID: this.tallyfySecret.secretArn,
         TALLYFY_ORG_ID: props.tallyfyOrganizationId,
         TALLYFY_API_URL: props.tallyfyApiUrl ?? "https://go.tallyfy.com/api",
+        TALLYFY_REQUESTS_PER_MINUTE: String(
+          Math.max(1, Math.floor(settings.tallyfyRequestsPerMinute / settings.applyMaxConcurrency)),
+        ),
       },
     });
 
@@ -646,6 +671,7 @@ interface Settings {
   readonly ingestTimeout: Duration;
   readonly applyTimeout: Duration;
   readonly applyMaxConcurrency: number;
+  readonly tallyfyRequestsPerMinute: number;
   readonly ingestMaxConcurrency: number;
   readonly ingestBatchSize: number;
   readonly ingestBatchingWindow: Duration;
@@ -661,6 +687,7 @@ function validate(props: TallyfyIdpSyncProps): Settings {
     ingestTimeout: props.ingestTimeout ?? Duration.seconds(30),
     applyTimeout: props.applyTimeout ?? Duration.seconds(60),
     applyMaxConcurrency: props.applyMaxConcurrency ?? 2,
+    tallyfyRequestsPerMinute: props.tallyfyRequestsPerMinute ?? 600,
     ingestMaxConcurrency: props.ingestMaxConcurrency ?? 5,
     ingestBatchSize: props.ingestBatchSize ?? 10,
     ingestBatchingWindow: props.ingestBatchingWindow ?? Duration.seconds(1),
@@ -691,6 +718,7 @@ function validate(props: TallyfyIdpSyncProps): Settings {
     check("eventBridge.eventBusName", Setting.eventBusName, props.eventBridge.eventBusName);
   check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
   check("applyMaxConcurrency", Setting.applyMaxConcurrency, settings.applyMaxConcurrency);
+  check("tallyfyRequestsPerMinute", Setting.tallyfyRequestsPerMinute, settings.tallyfyRequestsPerMinute);
   check("ingestMaxConcurrency", Setting.applyMaxConcurrency, settings.ingestMaxConcurrency);
   check("ingestBatchSize", Setting.ingestBatchSize, settings.ingestBatchSize);
   check("ingestTimeout", Setting.timeoutSeconds, settings.ingestTimeout.toSeconds());

@@ -992,3 +992,39 @@ describe("configuration errors", () => {
       expect(error?.message).toContain(key);
   });
 });
+
+describe("rate budgets", () => {
+  it("gives each apply function its share of Tallyfy's budget, and each ingest function its share of Okta's", () => {
+    // Prepare
+    const { template } = synth({
+      ...context,
+      tallyfyRequestsPerMinute: 900,
+      applyMaxConcurrency: 3,
+      ingestMaxConcurrency: 4,
+    });
+    const variables = (fragment: string) =>
+      Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+        id.includes(fragment),
+      )?.[1]?.Properties?.Environment?.Variables as Record<string, string>;
+
+    // Assess
+    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("300");
+    expect(variables("IngestFunction").OKTA_REQUESTS_PER_MINUTE).toBe("150");
+    expect(variables("IngestFunction").TALLYFY_REQUESTS_PER_MINUTE).toBeUndefined();
+  });
+
+  it("refuses a budget that is not a whole number of requests a minute", () => {
+    // Act
+    const error = (() => {
+      try {
+        parseAppConfig({ ...context, tallyfyRequestsPerMinute: 0.5 });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    // Assess
+    expect(error).toBeInstanceOf(AppConfigError);
+    expect(error?.message).toContain("tallyfyRequestsPerMinute: must be a whole number of requests a minute");
+  });
+});

@@ -104,6 +104,11 @@ export interface SourceDeployment {
     readonly rotation: string;
   };
   readonly endpoint?: EndpointIngress;
+  /**
+   * The provider's API rate budget, requests a minute, and the variable that gives each ingest
+   * function its share of it (the budget divided by the ingest mapping's maximum concurrency).
+   */
+  readonly rateBudget?: { readonly variable: string; readonly perMinute: number };
   /** An EventBridge rule from the provider's bus to the ingest queue. */
   readonly eventBridge?: {
     /** Names the rule in construct ids, e.g. `LogStream`. */

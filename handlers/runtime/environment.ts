@@ -11,6 +11,7 @@ import type { SyncConfig } from "../core/config.js";
 import { describeIssues } from "../core/issues.js";
 import type { AnyIdentitySource } from "../core/source.js";
 import { Directory } from "../directory/directory.js";
+import { Pacer } from "../shared/pacer.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
@@ -48,6 +49,8 @@ export const ApplyEnvironmentSchema = z.object({
   TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** How long a read of the secret is trusted, seconds. */
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** This container's share of the token's Tallyfy budget, requests a minute; unset: no pacing. */
+  TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
 
 /** A required variable is missing or malformed: the function cannot start. */
@@ -143,6 +146,9 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
           onResponse: ({ status }) => {
             if (status === 429) count(MetricName.TallyfyThrottled);
           },
+          pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
+            ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
+            : undefined,
         }),
         directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
         queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),

@@ -6,6 +6,7 @@
  * that may have run. What each API's errors look like stays with its client, through
  * {@link HttpFailures}.
  */
+import type { Pacer, RateWindow } from "./pacer.js";
 
 /** How hard to try before giving the work back to SQS. */
 export interface RetryPolicy {
@@ -64,6 +65,10 @@ export interface RetryingHttpOptions {
   readonly now: () => number;
   readonly random: () => number;
   readonly onResponse?: (event: ResponseEvent) => void;
+  /** Paces the requests under a rate budget. @default none: only 429s slow the client down */
+  readonly pacer?: Pacer;
+  /** What an answer's headers say of the API's rate window, for the pacer. */
+  readonly rateWindow?: (headers: Headers, now: number) => RateWindow | undefined;
 }
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -122,6 +127,7 @@ export class RetryingHttp {
       const remaining = this.#remaining(deadline);
       if (remaining <= 0) throw lastError ?? failures.deadline(operation, "no time left before the deadline");
 
+      await this.#options.pacer?.take();
       const started = now();
       const timeoutMs = Math.min(this.#options.timeoutMs, remaining);
       const headers = await request.headers();
@@ -143,6 +149,8 @@ export class RetryingHttp {
         continue;
       }
       const { status } = answer;
+      if (status === 429) this.#options.pacer?.throttled();
+      else this.#options.pacer?.answered(this.#options.rateWindow?.(answer.headers, now()));
       this.#options.onResponse?.({
         operation,
         method: request.method,

@@ -8,6 +8,7 @@
  */
 import type * as z from "zod";
 import { sleep } from "../shared/http.js";
+import type { Pacer } from "../shared/pacer.js";
 import { TallyfyApiError, TallyfyPaginationError, TallyfyResponseError } from "./errors.js";
 import {
   type Group,
@@ -47,6 +48,8 @@ export interface TallyfyClientOptions {
   readonly maxPages?: number;
   /** Called once per answered request (metrics, logs). */
   readonly onResponse?: (event: ResponseEvent) => void;
+  /** Keeps the requests under the token's share of Tallyfy's rate limit. @default none: only 429s slow it down */
+  readonly pacer?: Pacer;
   /** @default globalThis.fetch (keeps connections alive) */
   readonly fetch?: typeof globalThis.fetch;
   /** @default setTimeout-based */
@@ -117,6 +120,7 @@ export class TallyfyClient {
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
       onResponse: options.onResponse,
+      pacer: options.pacer,
     });
     const api = new Api(
       transport,

@@ -11,6 +11,7 @@ import {
   RetryingHttp,
   type RetryPolicy,
 } from "../shared/http.js";
+import type { Pacer } from "../shared/pacer.js";
 import {
   TallyfyApiError,
   TallyfyAuthError,
@@ -52,7 +53,12 @@ export interface TransportOptions {
   readonly now: () => number;
   readonly random: () => number;
   readonly onResponse?: (event: ResponseEvent) => void;
+  /** Paces requests under the token's rate budget. @default none */
+  readonly pacer?: Pacer;
 }
+
+/** Tallyfy's window is a rolling minute per user; it says what is left in `X-RateLimit-Remaining`, when it says. */
+const TALLYFY_WINDOW_MS = 60_000;
 
 export interface RequestSpec {
   /** Names the call in errors and metrics, e.g. `members.updateRole`. */
@@ -77,6 +83,10 @@ export class Transport {
     this.#http = new RetryingHttp({
       ...options,
       retryAfter: (headers, now) => parseRetryAfter(headers.get("retry-after"), now),
+      rateWindow: (headers) => {
+        const remaining = Number.parseInt(headers.get("x-ratelimit-remaining") ?? "", 10);
+        return Number.isNaN(remaining) ? undefined : { remaining, resetMs: TALLYFY_WINDOW_MS };
+      },
       refresh: () => options.tokens.refresh(),
       failures: {
         network: (operation, message, timedOut, cause) =>

@@ -8,6 +8,7 @@ import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
 import { isTransientStatus, ServiceError } from "../../shared/errors.js";
 import { jsonOrUndefined, RetryingHttp, sleep } from "../../shared/http.js";
+import type { Pacer } from "../../shared/pacer.js";
 
 export const OktaUserSchema = z.looseObject({
   id: z.string().min(1),
@@ -90,6 +91,8 @@ export interface OktaClientOptions {
   readonly now?: () => number;
   /** Called with every answered status, for metrics. */
   readonly onResponse?: (status: number) => void;
+  /** Paces requests under this container's share of Okta's rate limit. @default none */
+  readonly pacer?: Pacer;
 }
 
 /** Calls Okta only before this epoch-millisecond deadline (the Lambda's remaining time). */
@@ -122,6 +125,14 @@ export class OktaClient {
         const reset = header ? Number(header) : Number.NaN;
         return Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) + 250 : 1_000;
       },
+      // Okta says on every answer what is left of its window and when it resets.
+      rateWindow: (headers, now) => {
+        const remaining = Number.parseInt(headers.get("x-rate-limit-remaining") ?? "", 10);
+        const reset = Number(headers.get("x-rate-limit-reset")?.trim() || Number.NaN);
+        if (Number.isNaN(remaining) || !Number.isFinite(reset)) return undefined;
+        return { remaining, resetMs: Math.max(1_000, reset * 1000 - now) };
+      },
+      pacer: options.pacer,
       refresh: () => credentials.refresh(),
       failures: {
         network: (operation, message, timedOut, cause) =>

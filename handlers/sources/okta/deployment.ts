@@ -10,6 +10,9 @@ export const oktaDeployment: SourceDeployment = {
     rotation:
       "An Okta API token or service app key is issued in the Okta Admin Console and cannot be rotated by a Lambda; rotate it in Okta and update the secret",
   },
+  // Okta's default for the users API: each ingest function paces at its share, and slows to what
+  // X-Rate-Limit-Remaining says is left.
+  rateBudget: { variable: "OKTA_REQUESTS_PER_MINUTE", perMinute: 600 },
   // Okta Event Hooks: a one-time GET verification, then POSTs of System Log events.
   endpoint: {
     name: "EventHook",

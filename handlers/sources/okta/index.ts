@@ -6,6 +6,7 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
 import type { IdentitySource } from "../../core/source.js";
+import { Pacer } from "../../shared/pacer.js";
 import { translateOktaEvent } from "./adapter.js";
 import { OktaClient } from "./client.js";
 import { type OktaConfig, OktaConfigSchema } from "./config.js";
@@ -27,6 +28,8 @@ const OktaEnvironmentSchema = z.object({
   OKTA_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** How long a read of the secret is trusted, seconds. */
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** This container's share of the Okta rate budget, requests a minute; unset: no pacing. */
+  OKTA_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
 
 export const oktaSource: IdentitySource<OktaConfig, OktaClient> = {
@@ -53,6 +56,9 @@ export const oktaSource: IdentitySource<OktaConfig, OktaClient> = {
       }),
       timeoutMs: vars.OKTA_TIMEOUT_MS,
       onResponse,
+      pacer: vars.OKTA_REQUESTS_PER_MINUTE
+        ? new Pacer({ perMinute: vars.OKTA_REQUESTS_PER_MINUTE })
+        : undefined,
     });
   },
 

@@ -1,0 +1,102 @@
+/**
+ * The pacer on a fake clock (its schedule is arithmetic), and the Tallyfy client paced against
+ * the fake Tallyfy's rolling-window limit on loopback.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { Pacer } from "../handlers/shared/pacer.js";
+import { TallyfyClient } from "../handlers/tallyfy/client.js";
+import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
+
+/** A clock that only moves when the pacer sleeps. */
+function fakeClock() {
+  let now = 1_000_000;
+  const slept: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      slept.push(ms);
+      now += ms;
+    },
+    slept,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe("the pacer", () => {
+  it("spaces requests at 95% of the budget", async () => {
+    // Prepare
+    const clock = fakeClock();
+    const pacer = new Pacer({ perMinute: 600, now: clock.now, sleep: clock.sleep });
+    const start = clock.now();
+
+    // Act
+    for (let i = 0; i < 96; i++) await pacer.take();
+
+    // Assess: 95 intervals of 60,000 / (600 x 0.95) ms
+    expect(clock.now() - start).toBeCloseTo((95 * 60_000) / 570, 0);
+  });
+
+  it("halves on a 429, recovers a fiftieth of the budget per answer, and never passes the budget", () => {
+    // Prepare
+    const pacer = new Pacer({ perMinute: 600 });
+
+    // Act
+    pacer.throttled();
+    const halved = pacer.perMinute;
+    for (let i = 0; i < 10; i++) pacer.answered();
+    const recovering = pacer.perMinute;
+    for (let i = 0; i < 100; i++) pacer.answered();
+
+    // Assess
+    expect(halved).toBeCloseTo(285, 5);
+    expect(recovering).toBeCloseTo(285 + 10 * (570 / 50), 5);
+    expect(pacer.perMinute).toBeCloseTo(570, 5);
+  });
+
+  it("spreads what the API says is left over the rest of its window", () => {
+    // Prepare
+    const pacer = new Pacer({ perMinute: 6_000 });
+
+    // Act: 30 requests left for the next 10 seconds
+    pacer.answered({ remaining: 30, resetMs: 10_000 });
+
+    // Assess: 90% of 30 over 10 s is 162 a minute
+    expect(pacer.perMinute).toBeCloseTo(162, 5);
+  });
+});
+
+describe("the Tallyfy client, paced, against a rolling-window limit", () => {
+  let fake: FakeTallyfy | undefined;
+  afterEach(async () => {
+    await fake?.stop();
+  });
+
+  async function burst(pacer: Pacer | undefined): Promise<number> {
+    fake = await FakeTallyfy.start({ rateLimit: { limit: 20, windowMs: 1_000 } });
+    const client = new TallyfyClient({
+      organizationId: fake.organizationId,
+      baseUrl: fake.url,
+      tokens: new StaticTokenSource("test-token"),
+      retry: { maxRetryAfterMs: 2_000 },
+      pacer,
+    });
+    await Promise.all(Array.from({ length: 45 }, () => client.members.list()));
+    const refused = fake.requests.filter((r) => r.status === 429).length;
+    await fake.stop();
+    fake = undefined;
+    return refused;
+  }
+
+  it("is refused with 429 when it bursts, and not when it is paced at the budget", async () => {
+    // Act
+    const unpaced = await burst(undefined);
+    const paced = await burst(new Pacer({ perMinute: 20 * 60 }));
+
+    // Assess
+    expect(unpaced).toBeGreaterThan(0);
+    expect(paced).toBe(0);
+  });
+});
