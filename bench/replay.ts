@@ -17,6 +17,11 @@ export interface ReplayOptions {
   readonly scale: number;
   /** Apply pollers at once (the mapping's maximum concurrency). */
   readonly applyConcurrency: number;
+  /**
+   * Pace each apply poller's Tallyfy client at its share of the limit, as the stack does.
+   * @default true
+   */
+  readonly paced?: boolean;
 }
 
 export interface ReplayResult {
@@ -34,6 +39,8 @@ export interface ReplayResult {
   readonly mismatches: string[];
   /** Calls by method and resource, e.g. `GET users`, `PUT groups/:id`. */
   readonly breakdown: Record<string, number>;
+  /** Calls answered in each quarter second from the start, for the chart. */
+  readonly perQuarterSecond: number[];
   /** The directory's DynamoDB requests by operation, and its size at the end (the pipeline only). */
   readonly directory?: {
     readonly operations: Record<string, number>;
@@ -100,11 +107,18 @@ function summarise(
   target: string,
   workload: Workload,
   fake: FakeTallyfy,
-  wallMs: number,
+  started: number,
   deadLettered: number,
   options: ReplayOptions,
 ): ReplayResult {
+  const wallMs = Date.now() - started;
   const calls = fake.requests.filter((r) => r.path !== "/oauth/token");
+  const perQuarterSecond = Array.from({ length: Math.ceil(wallMs / 250) }, () => 0);
+  for (const call of calls) {
+    const bucket = Math.floor((call.at - started) / 250);
+    if (bucket >= 0 && bucket < perQuarterSecond.length)
+      perQuarterSecond[bucket] = (perQuarterSecond[bucket] ?? 0) + 1;
+  }
   const reads = calls.filter((r) => r.method === "GET").length;
   const mismatches = compareState(fake, workload);
   const limitPerMs = (options.ratePerMinute * options.scale) / 60_000;
@@ -121,6 +135,7 @@ function summarise(
     exact: mismatches.length === 0,
     mismatches: mismatches.slice(0, 10),
     breakdown: breakdownOf(calls),
+    perQuarterSecond,
   };
 }
 
@@ -160,6 +175,10 @@ export async function replayPipeline(
     visibilityTimeoutSeconds: 30,
     tallyfy: fakeOptions(options),
     applyConcurrency: options.applyConcurrency,
+    tallyfyRequestsPerMinute:
+      options.paced === false
+        ? undefined
+        : (options.ratePerMinute * options.scale) / options.applyConcurrency,
   });
   try {
     seedOrganization(pipeline.tallyfy, workload);
@@ -175,7 +194,6 @@ export async function replayPipeline(
       );
     }
     await pipeline.drain(240_000);
-    const wallMs = Date.now() - started;
     const deadLettered =
       (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("reconcile")).length;
     const { items, bytes } = await pipeline.dynamo.size();
@@ -183,7 +201,7 @@ export async function replayPipeline(
       [...pipeline.dynamo.operations].filter(([name]) => name !== "CreateTable" && name !== "Scan"),
     );
     return {
-      ...summarise(target, workload, pipeline.tallyfy, wallMs, deadLettered, options),
+      ...summarise(target, workload, pipeline.tallyfy, started, deadLettered, options),
       directory: { operations, items, bytes },
     };
   } finally {
@@ -199,7 +217,7 @@ export async function replayNaive(workload: Workload, options: ReplayOptions): P
     seedOrganization(fake, workload);
     const started = Date.now();
     const failed = await runNaive(workload, fake);
-    return summarise("naive baseline", workload, fake, Date.now() - started, failed, options);
+    return summarise("naive baseline", workload, fake, started, failed, options);
   } finally {
     await fake.stop();
   }

@@ -3,7 +3,10 @@
  * and the handlers' cold start against an SDK-only bundle, all in one run. Prints a table with
  * the ratios, and writes `bench/results/latest.json`.
  *
- *   --seed <n>          workload seed (default 20261123)
+ *   --seed <n>          first workload seed (default: a new random one each invocation, printed)
+ *   --replay-runs <n>   replay runs, each with its own seed (default 3)
+ *   --bulk              also replay a bulk onboarding of --bulk-hires new people in each run
+ *   --bulk-hires <n>    (default 2000)
  *   --latency <ms>      Tallyfy latency per request, before scaling (default 30)
  *   --rate <n>          Tallyfy's limit, requests a minute, before scaling (default 600)
  *   --scale <n>         run n times faster: limit x n, latency and window / n (default 10)
@@ -17,14 +20,18 @@ import "./quiet.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { writeRateChart } from "./chart.js";
 import { measureColdStart, writeJson } from "./cold-start.js";
 import { type ReplayResult, replayNaive, replayPipeline } from "./replay.js";
 import { measureScim, type ScimRun } from "./scim.js";
-import { disorder, generateWorkload } from "./workload.js";
+import { disorder, generateBulkOnboarding, generateWorkload } from "./workload.js";
 
 const { values } = parseArgs({
   options: {
-    seed: { type: "string", default: "20261123" },
+    seed: { type: "string" },
+    "replay-runs": { type: "string", default: "3" },
+    bulk: { type: "boolean", default: false },
+    "bulk-hires": { type: "string", default: "2000" },
     latency: { type: "string", default: "30" },
     rate: { type: "string", default: "600" },
     scale: { type: "string", default: "10" },
@@ -106,97 +113,174 @@ async function benchColdStart() {
   }));
 }
 
+/** One replay run: a new seed, the four targets, each judged against its own lower bound. */
+interface ReplayRun {
+  readonly seed: number;
+  readonly lowerBound: number;
+  readonly ours: ReplayResult;
+  readonly naive: ReplayResult;
+  readonly shuffled: ReplayResult;
+  readonly bulk?: ReplayResult;
+  readonly bulkLowerBound?: number;
+}
+
+const HEADER = [
+  pad("target", 20),
+  pad("calls", 7),
+  pad("reads", 7),
+  pad("writes", 7),
+  pad("calls/event", 12),
+  pad("calls/LB", 9),
+  pad("wall s", 8),
+  pad("floor s", 8),
+  pad("wall/floor", 11),
+  pad("429s", 6),
+  pad("DLQ", 5),
+  "exact",
+].join("");
+
+function row(r: ReplayResult, lowerBound: number): string {
+  return [
+    pad(r.target, 20),
+    pad(String(r.calls), 7),
+    pad(String(r.reads), 7),
+    pad(String(r.writes), 7),
+    pad(fmt(r.calls / r.events), 12),
+    pad(fmt(r.calls / lowerBound), 9),
+    pad(fmt(r.wallMs / 1000, 1), 8),
+    pad(fmt(r.floorMs / 1000, 1), 8),
+    pad(fmt(r.wallMs / r.floorMs), 11),
+    pad(String(r.throttled), 6),
+    pad(String(r.deadLettered), 5),
+    r.exact ? "yes" : "NO",
+  ].join("");
+}
+
 async function benchReplay() {
-  const workload = generateWorkload({ seed: Number(values.seed) });
+  const count = Number(values["replay-runs"]);
+  // A new seed each run, printed, so any run can be repeated with --seed.
+  const first = values.seed === undefined ? Math.floor(Math.random() * 1_000_000_000) : Number(values.seed);
+  const seeds = Array.from({ length: count }, (_, i) => first + i * 7_919);
   console.log(
-    `workload: seed ${values.seed}, ${workload.members.length} members, ${workload.groups.size} groups, ${workload.events.length} events`,
+    `Tallyfy fake: ${options.latencyMs} ms and ${options.ratePerMinute}/min, scaled x${options.scale}; ${options.applyConcurrency} apply pollers, each paced at its share (${options.ratePerMinute / options.applyConcurrency}/min before scaling)`,
   );
   console.log(
-    `  ${Object.entries(workload.counts)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(", ")}`,
+    `replay runs: ${count}, seeds ${seeds.join(", ")} (repeat one with --seed <n> --replay-runs 1)\n`,
   );
-  console.log(`  lower bound: ${workload.lowerBound} writes strictly needed`);
+  const runs: ReplayRun[] = [];
+  for (const [index, seed] of seeds.entries()) {
+    const workload = generateWorkload({ seed });
+    const hires = Number(values["bulk-hires"]);
+    const bulkWorkload = values.bulk ? generateBulkOnboarding({ seed, hires }) : undefined;
+    console.log(
+      `run ${index + 1}, seed ${seed}: ${workload.events.length} events (${Object.entries(workload.counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(
+          ", ",
+        )}); lower bound ${workload.lowerBound} writes${bulkWorkload ? `; bulk: ${hires} hires, lower bound ${bulkWorkload.lowerBound}` : ""}`,
+    );
+    const ours = await replayPipeline(workload, options);
+    // The baseline's calls do not depend on the speed-up, so it runs four times faster.
+    const naive = await replayNaive(workload, { ...options, scale: options.scale * 4 });
+    const shuffled = await replayPipeline(disorder(workload, { seed }), options, "shuffled+dups");
+    const bulk = bulkWorkload && (await replayPipeline(bulkWorkload, options, `bulk ${hires} hires`));
+    console.log(HEADER);
+    for (const r of [ours, naive, shuffled]) console.log(row(r, workload.lowerBound));
+    if (bulk && bulkWorkload) console.log(row(bulk, bulkWorkload.lowerBound));
+    console.log("");
+    for (const r of [ours, shuffled, bulk])
+      if (r && !r.exact) console.log(`  ${r.target} state differs: ${r.mismatches.slice(0, 3).join("; ")}`);
+    runs.push({
+      seed,
+      lowerBound: workload.lowerBound,
+      ours,
+      naive,
+      shuffled,
+      bulk,
+      bulkLowerBound: bulkWorkload?.lowerBound,
+    });
+  }
+
+  const figures: [string, (r: ReplayRun) => number, string][] = [
+    ["429s / Tallyfy calls", (r) => r.ours.throttled / r.ours.calls, "<= 0.01"],
+    ["wall / rate-limit floor", (r) => r.ours.wallMs / r.ours.floorMs, "<= 1.15"],
+    ["calls vs naive", (r) => r.ours.calls / r.naive.calls, "<= 0.50"],
+    ["calls vs lower bound", (r) => r.ours.calls / r.lowerBound, "<= 1.30"],
+    ["dead letters", (r) => r.ours.deadLettered, "0"],
+    ["shuffled: wall / floor", (r) => r.shuffled.wallMs / r.shuffled.floorMs, ""],
+    ["shuffled: 429s / calls", (r) => r.shuffled.throttled / r.shuffled.calls, ""],
+  ];
+  if (values.bulk) {
+    figures.push(
+      ["bulk: wall / floor", (r) => (r.bulk ? r.bulk.wallMs / r.bulk.floorMs : Number.NaN), "<= 1.15"],
+      ["bulk: 429s / calls", (r) => (r.bulk ? r.bulk.throttled / r.bulk.calls : Number.NaN), ""],
+      ["bulk: dead letters", (r) => r.bulk?.deadLettered ?? Number.NaN, "0"],
+    );
+  }
   console.log(
-    `Tallyfy fake: ${options.latencyMs} ms and ${options.ratePerMinute}/min, scaled x${options.scale}; ${options.applyConcurrency} apply pollers\n`,
+    `${pad("over the runs", 26)}${pad("min", 8)}${pad("median", 8)}${pad("max", 8)}target (on the median)`,
+  );
+  const summary: Record<string, unknown> = {};
+  for (const [name, of, target] of figures) {
+    const s = spread(runs.map(of));
+    const met = target ? (judge(s.median, target) ? "met" : "MISSED") : "";
+    const digits = name.includes("429s") ? 3 : 2;
+    console.log(
+      `${pad(name, 26)}${pad(fmt(s.min, digits), 8)}${pad(fmt(s.median, digits), 8)}${pad(fmt(s.max, digits), 8)}${target} ${met}`,
+    );
+    summary[name] = { ...s, target };
+  }
+  const exact = runs.every((r) => r.ours.exact && r.shuffled.exact && (r.bulk?.exact ?? true));
+  console.log(
+    `final state exact in every run (ours, shuffled${values.bulk ? ", bulk" : ""}): ${exact ? "yes" : "NO"}`,
   );
 
-  const ours = await replayPipeline(workload, options);
-  const naive = await replayNaive(workload, options);
-  const shuffled = await replayPipeline(disorder(workload), options, "shuffled+dups");
-  const replay = [ours, naive, shuffled];
-
-  console.log(
+  const last = runs[runs.length - 1] as ReplayRun;
+  const limitPerSecond = (options.ratePerMinute * options.scale) / 60;
+  const results = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
+  writeRateChart(
+    path.join(results, "pacing.svg"),
+    `Requests per second to Tallyfy, seed ${last.seed}`,
     [
-      pad("target", 18),
-      pad("calls", 7),
-      pad("reads", 7),
-      pad("writes", 7),
-      pad("calls/event", 12),
-      pad("calls/LB", 9),
-      pad("wall s", 8),
-      pad("floor s", 8),
-      pad("wall/floor", 11),
-      pad("429s", 6),
-      pad("DLQ", 5),
-      "exact",
-    ].join(""),
+      { label: "tallyfy-idp-sync (paced)", color: "#1f6feb", perQuarterSecond: last.ours.perQuarterSecond },
+      ...(last.bulk
+        ? [
+            {
+              label: `${last.bulk.target} (paced)`,
+              color: "#2da44e",
+              perQuarterSecond: last.bulk.perQuarterSecond,
+            },
+          ]
+        : []),
+      {
+        label: "naive baseline (at the same limit)",
+        color: "#bf8700",
+        perQuarterSecond: last.naive.perQuarterSecond.flatMap((n) => [n / 4, n / 4, n / 4, n / 4]),
+      },
+    ],
+    limitPerSecond,
   );
-  for (const r of replay) {
-    console.log(
-      [
-        pad(r.target, 18),
-        pad(String(r.calls), 7),
-        pad(String(r.reads), 7),
-        pad(String(r.writes), 7),
-        pad(fmt(r.calls / r.events), 12),
-        pad(fmt(r.calls / workload.lowerBound), 9),
-        pad(fmt(r.wallMs / 1000, 1), 8),
-        pad(fmt(r.floorMs / 1000, 1), 8),
-        pad(fmt(r.wallMs / r.floorMs), 11),
-        pad(String(r.throttled), 6),
-        pad(String(r.deadLettered), 5),
-        r.exact ? "yes" : "NO",
-      ].join(""),
-    );
-  }
-  console.log(`\ncalls vs naive: ${fmt(ours.calls / naive.calls)}   (target <= 0.50)`);
-  console.log(`calls vs lower bound: ${fmt(ours.calls / workload.lowerBound)}   (target <= 1.50)`);
-  console.log(
-    `wall vs rate-limit floor: ${fmt(ours.wallMs / ours.floorMs)}   (target <= 1.25, no dead letters, exact state)`,
-  );
-  for (const r of replay)
-    if (!r.exact) console.log(`  ${r.target} state differs: ${r.mismatches.slice(0, 3).join("; ")}`);
-  console.log(
-    `(shuffled+dups: the same workload fully shuffled, ${shuffled.events - workload.events.length} extra copies: 10% duplicates, 5% stale redeliveries sent last)`,
-  );
-  for (const r of [ours, shuffled]) {
-    if (!r.directory) continue;
-    const ops = Object.values(r.directory.operations).reduce((a, b) => a + b, 0);
-    console.log(
-      `directory (${r.target}): ${ops} DynamoDB requests, ${fmt(ops / r.events)} per event (${Object.entries(
-        r.directory.operations,
-      )
-        .map(([name, n]) => `${name} ${n}`)
-        .join(", ")}); ${r.directory.items} items, ${fmt(r.directory.bytes / 1024, 0)} KB`,
-    );
-  }
-
+  console.log("chart: bench/results/pacing.svg");
   return {
-    options: { ...options, seed: Number(values.seed) },
-    workload: { events: workload.events.length, counts: workload.counts, lowerBound: workload.lowerBound },
-    replay: replay.map((r: ReplayResult) => ({
-      ...r,
-      callsPerEvent: r.calls / r.events,
-      callsVsLowerBound: r.calls / workload.lowerBound,
-      wallVsFloor: r.wallMs / r.floorMs,
+    options,
+    seeds,
+    summary,
+    exact,
+    runs: runs.map((r) => ({
+      seed: r.seed,
+      lowerBound: r.lowerBound,
+      bulkLowerBound: r.bulkLowerBound,
+      replay: [r.ours, r.naive, r.shuffled, ...(r.bulk ? [r.bulk] : [])].map(
+        ({ perQuarterSecond: _series, ...rest }) => rest,
+      ),
     })),
-    ratios: {
-      callsVsNaive: ours.calls / naive.calls,
-      callsVsLowerBound: ours.calls / workload.lowerBound,
-      wallVsFloor: ours.wallMs / ours.floorMs,
-    },
   };
+}
+
+/** True when the value meets a target written as `<= x` or `0`. */
+function judge(value: number, target: string): boolean {
+  const limit = Number(target.replace(/^<=\s*/, ""));
+  return value <= limit + 1e-9;
 }
 
 main().then(

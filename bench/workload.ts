@@ -315,3 +315,77 @@ export function disorder(
     events: [...shuffled, ...pickSome(options.stale ?? 0.05)].filter((e) => e !== undefined),
   };
 }
+
+/**
+ * A bulk onboarding: `hires` new people created at once, each with a full list of one to three
+ * groups, into an organization that has the groups and nobody in them yet. Lower bound per hire:
+ * the invitation, the profile write (title, team and time zone are not part of an invitation),
+ * and one group write per group.
+ */
+export function generateBulkOnboarding(
+  options: { readonly seed?: number; readonly hires?: number } = {},
+): Workload {
+  const rnd = random(options.seed ?? 20261201);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
+  const groupNames = Array.from({ length: 20 }, (_, i) => `Group ${String(i + 1).padStart(2, "0")}`);
+  const expectedGroups = new Map(groupNames.map((name) => [name, new Set<string>()]));
+  const expectedMembers = new Map<string, SeedMember>();
+  const events: Record<string, unknown>[] = [];
+  let lowerBound = 0;
+  const hires = options.hires ?? 2000;
+  for (let i = 0; i < hires; i++) {
+    const email = `h${String(i).padStart(4, "0")}@example.com`;
+    const hire: SeedMember = {
+      email,
+      first_name: pick(FIRST),
+      last_name: pick(LAST),
+      job_title: pick(TITLES),
+      team: pick(TEAMS),
+      phone: null,
+      timezone: pick(ZONES),
+      role: "standard",
+      status: "invited",
+    };
+    const groups = [...new Set([pick(groupNames), rnd() < 0.5 ? pick(groupNames) : undefined])].filter(
+      (g): g is string => g !== undefined,
+    );
+    events.push({
+      id: `bulk-${String(i).padStart(5, "0")}`,
+      type: "user.created",
+      time: new Date(Date.UTC(2026, 10, 30, 9, 0, 0, i)).toISOString(),
+      user: {
+        email,
+        firstName: hire.first_name,
+        lastName: hire.last_name,
+        jobTitle: hire.job_title,
+        team: hire.team,
+        timezone: hire.timezone,
+        groups,
+      },
+    });
+    for (const name of groups) expectedGroups.get(name)?.add(email);
+    expectedMembers.set(email, hire);
+    lowerBound += 2 + groups.length;
+  }
+  return {
+    members: [],
+    groups: new Map(groupNames.map((name) => [name, []])),
+    config: {
+      memberDomains: ["example.com"],
+      roles: { admin: [], standard: [], light: [] },
+      defaultRole: "standard",
+      groups: Object.fromEntries(groupNames.map((name) => [name, name])),
+      createMissingGroups: false,
+      deprovision: "disable",
+      inviteMessage: "Welcome to Tallyfy",
+    },
+    events,
+    expected: {
+      members: expectedMembers,
+      groups: new Map([...expectedGroups].map(([name, emails]) => [name, [...emails].sort()])),
+      guests: new Set(),
+    },
+    lowerBound,
+    counts: { hires },
+  };
+}

@@ -11,6 +11,7 @@ import { buildReconciler, directoryFrom } from "../handlers/runtime/environment.
 import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
 import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "../handlers/runtime/queues.js";
 import { createScimHandler } from "../handlers/runtime/scim-handler.js";
+import { Pacer } from "../handlers/shared/pacer.js";
 import { parseSyncConfig, SOURCES, type SyncConfig } from "../handlers/sources/index.js";
 import { OktaClient } from "../handlers/sources/okta/client.js";
 import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
@@ -49,6 +50,8 @@ export interface TestPipelineOptions {
   readonly drainIntervalMs?: number;
   /** The Tallyfy client's retry policy. @default a Retry-After of at most 2 s, else the product's */
   readonly tallyfyRetry?: Partial<RetryPolicy>;
+  /** Paces each apply poller's Tallyfy client at this many requests a minute. @default no pacing */
+  readonly tallyfyRequestsPerMinute?: number;
   /**
    * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
    * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
@@ -89,24 +92,31 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const { queues, client: sqsClient } = sqs;
   const tallies = { ingest: [] as BatchTally[], apply: [] as BatchTally[] };
 
-  const tallyfyClient = new TallyfyClient({
-    organizationId: tallyfy.organizationId,
-    baseUrl: tallyfy.url,
-    tokens: new StaticTokenSource("test-token"),
-    retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
-  });
+  // Each apply poller is a container of its own: its own client (and pacer, at its share of the
+  // budget, as the stack configures it), its own caches.
+  const newClient = () =>
+    new TallyfyClient({
+      organizationId: tallyfy.organizationId,
+      baseUrl: tallyfy.url,
+      tokens: new StaticTokenSource("test-token"),
+      retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
+      pacer: options.tallyfyRequestsPerMinute
+        ? new Pacer({ perMinute: options.tallyfyRequestsPerMinute })
+        : undefined,
+    });
   const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url);
   const guestProfilesNotApplied: string[] = [];
   const newReconciler = () =>
     buildReconciler({
       config,
-      client: tallyfyClient,
+      client: newClient(),
       directory,
       queue: reconcileQueue,
       onGuestProfileNotApplied: (email, fields) =>
         guestProfilesNotApplied.push(`${email}: ${fields.join(", ")}`),
     });
-  let reconciler = newReconciler();
+  const applyPollers = Math.max(1, options.applyConcurrency ?? 1);
+  let reconcilers = Array.from({ length: applyPollers }, newReconciler);
   const oktaClient =
     options.okta &&
     new OktaClient({
@@ -132,13 +142,15 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     maxReceiveCount,
     onTally: (t) => tallies.ingest.push(t),
   });
-  const apply = createApplyHandler({
-    config: () => config,
-    deadLetters: new DeadLetterQueue(sqsClient, queues.reconcileDeadLetter.url),
-    maxReceiveCount,
-    reconciler: () => reconciler,
-    onTally: (t) => tallies.apply.push(t),
-  });
+  const applyHandlers = reconcilers.map((_, index) =>
+    createApplyHandler({
+      config: () => config,
+      deadLetters: new DeadLetterQueue(sqsClient, queues.reconcileDeadLetter.url),
+      maxReceiveCount,
+      reconciler: () => reconcilers[index] as NonNullable<(typeof reconcilers)[number]>,
+      onTally: (t) => tallies.apply.push(t),
+    }),
+  );
   const pollers = [
     {
       source: new LocalEventSource({
@@ -150,11 +162,11 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       }),
       queue: queues.ingest,
     },
-    ...Array.from({ length: Math.max(1, options.applyConcurrency ?? 1) }, () => ({
+    ...applyHandlers.map((handler) => ({
       source: new LocalEventSource({
         client: sqsClient,
         queue: queues.reconcile,
-        handler: apply,
+        handler,
         functionTimeoutMs,
       }),
       queue: queues.reconcile,
@@ -187,12 +199,12 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     guestProfilesNotApplied,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
     coldStart(): void {
-      reconciler = newReconciler();
+      reconcilers = reconcilers.map(newReconciler);
     },
     /** A new configuration, as a deployment gives both functions: new containers read it. */
     reconfigure(next: Record<string, unknown>): void {
       config = parseSyncConfig(JSON.stringify(next), "the test configuration", sources);
-      reconciler = newReconciler();
+      reconcilers = reconcilers.map(newReconciler);
     },
     /** Puts raw bodies (events or anything else) on the ingest queue. */
     async send(...bodies: (object | string)[]): Promise<void> {

@@ -62,6 +62,8 @@ export interface RecordedRequest {
   readonly headers: IncomingMessage["headers"];
   readonly body: unknown;
   status: number;
+  /** When it arrived, epoch milliseconds. */
+  readonly at: number;
 }
 
 /** A fault for requests matching `method` and `path`; applies `times` times (default: forever). */
@@ -291,6 +293,7 @@ export class FakeTallyfy {
       headers: req.headers,
       body,
       status: 0,
+      at: Date.now(),
     };
     this.requests.push(record);
 
