@@ -8,7 +8,7 @@ import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../local/pipeline.js";
 import { expectConserved, membersOf } from "./support/e2e.js";
-import { entraUser, SCIM_TOKEN, scimClient } from "./support/scim.js";
+import { entraUser, failing, patchOp, SCIM_TOKEN, scimClient } from "./support/scim.js";
 
 let pipeline: TestPipeline;
 
@@ -247,11 +247,6 @@ describe("a provisioning cycle", () => {
     expect(await pipeline.deadLetters("ingest")).toEqual([]);
     expect(await pipeline.deadLetters("reconcile")).toEqual([]);
   });
-});
-
-const patchOp = (...Operations: unknown[]) => ({
-  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-  Operations,
 });
 
 describe("what real clients send", () => {
@@ -536,28 +531,6 @@ describe("bad input gets the right SCIM error, and nothing is written", () => {
 });
 
 describe("nothing stored is lost, and concurrent changes to one group keep every member", () => {
-  /** A client whose next `failures.left` sends of a matching command fail, as a throttled or unreachable service would. */
-  function failing<T extends object>(
-    failures: { left: number },
-    matches: (command: unknown) => boolean = () => true,
-  ) {
-    return (client: T): T =>
-      new Proxy(client, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== "send") return value;
-          return (command: unknown) => {
-            if (failures.left > 0 && matches(command)) {
-              failures.left--;
-              return Promise.reject(
-                Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }),
-              );
-            }
-            return (value as (c: unknown) => Promise<unknown>).call(target, command);
-          };
-        },
-      });
-  }
   const failingSends = (failures: { left: number }) => failing<SQSClient>(failures);
 
   it("a create stored but not queued is answered 503, and the IdP's retry (409) queues it", async () => {

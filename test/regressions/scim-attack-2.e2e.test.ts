@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";
 import { expectConserved, membersOf } from "../support/e2e.js";
-import { entraUser, SCIM_TOKEN, scimClient } from "../support/scim.js";
+import { entraUser, failing, patchOp, SCIM_TOKEN, scimClient } from "../support/scim.js";
 
 let pipeline: TestPipeline;
 
@@ -24,35 +24,7 @@ async function start(config: Record<string, unknown> = DEFAULT_TEST_CONFIG) {
   return scimClient(pipeline.scimUrl ?? "");
 }
 
-const patchOp = (...Operations: unknown[]) => ({
-  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-  Operations,
-});
-
 const byUserName = (userName: string) => `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`;
-
-/** A client whose next `failures.left` sends of a matching command fail, as a throttled service would. */
-function failing<T extends object>(
-  failures: { left: number },
-  matches: (command: unknown) => boolean = () => true,
-) {
-  return (client: T): T =>
-    new Proxy(client, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (property !== "send") return value;
-        return (command: unknown) => {
-          if (failures.left > 0 && matches(command)) {
-            failures.left--;
-            return Promise.reject(
-              Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }),
-            );
-          }
-          return (value as (c: unknown) => Promise<unknown>).call(target, command);
-        };
-      },
-    });
-}
 
 /**
  * A DynamoDB client whose next `times.left` matching writes land, but whose answer is lost: the

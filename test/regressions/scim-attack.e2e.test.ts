@@ -9,7 +9,7 @@ import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";
 import { expectConserved, membersOf } from "../support/e2e.js";
-import { entraUser, SCIM_TOKEN, scimClient } from "../support/scim.js";
+import { entraUser, failing, patchOp, SCIM_TOKEN, scimClient } from "../support/scim.js";
 
 let pipeline: TestPipeline;
 
@@ -23,35 +23,7 @@ async function start(config: Record<string, unknown> = DEFAULT_TEST_CONFIG) {
   return scimClient(pipeline.scimUrl ?? "");
 }
 
-const patchOp = (...Operations: unknown[]) => ({
-  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-  Operations,
-});
-
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/** A client whose next `failures.left` sends of a matching command fail, as a throttled service would. */
-function failing<T extends object>(
-  failures: { left: number },
-  matches: (command: unknown) => boolean = () => true,
-) {
-  return (client: T): T =>
-    new Proxy(client, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (property !== "send") return value;
-        return (command: unknown) => {
-          if (failures.left > 0 && matches(command)) {
-            failures.left--;
-            return Promise.reject(
-              Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }),
-            );
-          }
-          return (value as (c: unknown) => Promise<unknown>).call(target, command);
-        };
-      },
-    });
-}
 
 const userPut = (command: unknown) =>
   command instanceof PutCommand && (command.input.Item as { pk?: string } | undefined)?.pk === "scim#users";

@@ -81,3 +81,35 @@ export function entraUser(userName: string, fields: Record<string, unknown> = {}
     ...fields,
   };
 }
+
+/** A PatchOp body. */
+export const patchOp = (...Operations: unknown[]) => ({
+  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+  Operations,
+});
+
+/**
+ * Wraps an AWS SDK client so its next `failures.left` sends of a matching command fail, as a
+ * throttled or unreachable service would.
+ */
+export function failing<T extends object>(
+  failures: { left: number },
+  matches: (command: unknown) => boolean = () => true,
+) {
+  return (client: T): T =>
+    new Proxy(client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== "send") return value;
+        return (command: unknown) => {
+          if (failures.left > 0 && matches(command)) {
+            failures.left--;
+            return Promise.reject(
+              Object.assign(new Error("Service Unavailable"), { name: "ServiceUnavailable" }),
+            );
+          }
+          return (value as (c: unknown) => Promise<unknown>).call(target, command);
+        };
+      },
+    });
+}
