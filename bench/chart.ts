@@ -21,6 +21,8 @@ export function writeRateChart(
   title: string,
   series: readonly Series[],
   limitPerSecond: number,
+  /** How many times faster than Tallyfy the run went. */
+  scale: number,
 ): void {
   // A one-second moving sum, so the line is a rate the limit can be read against.
   const rates = series.map((s) =>
@@ -67,7 +69,7 @@ ${ticks.join("\n")}
 <text x="${WIDTH - MARGIN.right}" y="${y(limitPerSecond) - 6}" font-size="11" text-anchor="end" fill="#c00">rate limit (${limitPerSecond}/s)</text>
 ${lines.join("\n")}
 ${legend.join("\n")}
-<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" font-size="12" text-anchor="middle">seconds since the first event (the run is scaled: the limit and latency are ten times Tallyfy's)</text>
+<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" font-size="12" text-anchor="middle">seconds since the first event (sped up ${scale} times: the limit is ${scale} times Tallyfy's, the latency a ${scale}th)</text>
 <text x="14" y="${MARGIN.top + plotH / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})">requests per second</text>
 </svg>
 `;

@@ -45,8 +45,8 @@ export class Pacer {
 
   public constructor(options: PacerOptions) {
     if (!(options.perMinute > 0)) throw new RangeError("perMinute must be positive");
-    // 5% under the budget: room for clock and network jitter against the API's rolling window.
-    this.#max = (options.perMinute * 0.95) / 60_000;
+    // 2% under the budget: room for clock and network jitter against the API's rolling window.
+    this.#max = (options.perMinute * 0.98) / 60_000;
     this.#min = this.#max / 16;
     this.#rate = this.#max;
     this.#burst = Math.max(1, options.burst ?? 1);
