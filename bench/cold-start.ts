@@ -89,6 +89,19 @@ export async function measureColdStart(runs = 21): Promise<ColdStartResult[]> {
       { name: "ingest", file: path.join(root, "handlers", "ingest.ts") },
       { name: "apply", file: path.join(root, "handlers", "apply.ts") },
       { name: "scim", file: path.join(root, "handlers", "scim.ts") },
+      // What each dependency adds to the baseline, to decide with figures what to trim.
+      {
+        name: "baseline + zod",
+        contents: `${BASELINE} import * as z from "zod"; export const s = z.object({ a: z.string().email(), b: z.number().int() });`,
+      },
+      {
+        name: "baseline + zod/mini",
+        contents: `${BASELINE} import * as z from "zod/mini"; export const s = z.object({ a: z.email(), b: z.int() });`,
+      },
+      {
+        name: "baseline + Powertools",
+        contents: `${BASELINE} import { Logger } from "@aws-lambda-powertools/logger"; import { Metrics } from "@aws-lambda-powertools/metrics"; import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch"; import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets"; export const all = [new Logger(), new Metrics({ namespace: "n" }), new BatchProcessor(EventType.SQS), new SecretsProvider()];`,
+      },
       // What the SCIM function's two SCIM libraries cost on their own.
       {
         name: "scim libraries only",
