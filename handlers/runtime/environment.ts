@@ -4,11 +4,9 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
-import { describeIssues } from "../core/issues.js";
 import type { AnyIdentitySource } from "../core/source.js";
 import { Directory } from "../directory/directory.js";
 import { Pacer } from "../shared/pacer.js";
@@ -21,6 +19,7 @@ import type { ApplyDeps } from "./apply-handler.js";
 import type { IngestDeps } from "./ingest-handler.js";
 import { count, logger, MetricName } from "./observability.js";
 import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "./queues.js";
+import { parseEnvironment as parse, sqsClient } from "./variables.js";
 
 const common = {
   SYNC_CONFIG: z.string().optional(),
@@ -52,28 +51,6 @@ export const ApplyEnvironmentSchema = z.object({
   /** This container's share of the token's Tallyfy budget, requests a minute; unset: no pacing. */
   TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
-
-/** A required variable is missing or malformed: the function cannot start. */
-export class EnvironmentError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = "EnvironmentError";
-  }
-}
-
-function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new EnvironmentError(`environment: ${describeIssues(parsed.error)}`);
-  return parsed.data;
-}
-
-/**
- * A SQS client that sends to the queue URL's own endpoint in AWS, and to `AWS_ENDPOINT_URL_SQS`
- * when that is set (local runs), whatever host the emulator puts in its queue URLs.
- */
-export function sqsClient(): SQSClient {
-  return new SQSClient(process.env.AWS_ENDPOINT_URL_SQS ? { useQueueUrlAsEndpoint: false } : {});
-}
 
 /** Parses the configuration once; an invalid one throws on every call, so each record says why. */
 function lazyConfig(json: string | undefined): () => SyncConfig {

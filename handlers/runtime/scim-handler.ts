@@ -2,18 +2,23 @@
  * The SCIM function: API Gateway (Lambda proxy) requests -> the SCIM service, over the directory's
  * table, queueing each change's events on the ingest queue with the `scim` source attribute.
  * The bearer token is read from Secrets Manager and cached; a token that does not match makes one
- * fresh read (at most every 30 s), so a rotated token is accepted at once.
+ * fresh read, at most every 5 s: a rotated token is accepted within seconds even while a scanner
+ * sends wrong ones, and a scanner costs at most twelve reads of the secret a minute.
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import * as z from "zod";
 import { DynamoScimStore } from "../directory/scim-store.js";
+import { parseSecretJson, readSecretText } from "../shared/secrets.js";
 import { scimMessageBody } from "../sources/scim/index.js";
 import { type ScimRequest, ScimService } from "../sources/scim/service.js";
 import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
 import { logger } from "./observability.js";
 import { IngestQueue } from "./queues.js";
+import { parseEnvironment, sqsClient } from "./variables.js";
 
 export interface ScimHandlerDeps {
   readonly db: DynamoDBDocumentClient;
@@ -26,6 +31,9 @@ export interface ScimHandlerDeps {
   readonly now?: () => number;
 }
 
+/** The least time between two reads of the token secret past its cache. */
+export const FRESH_READ_INTERVAL_MS = 5_000;
+
 export type ScimHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 export function createScimHandler(deps: ScimHandlerDeps): ScimHandler {
@@ -37,7 +45,7 @@ export function createScimHandler(deps: ScimHandlerDeps): ScimHandler {
     tokens: async () => deps.tokens(false),
     refreshTokens: async () => {
       const now = (deps.now ?? Date.now)();
-      if (now - lastFresh < 30_000) return undefined;
+      if (now - lastFresh < FRESH_READ_INTERVAL_MS) return undefined;
       lastFresh = now;
       return deps.tokens(true);
     },
@@ -83,25 +91,66 @@ function resourceOf(path: string): string {
   return match ? `${match[1]}${match[2] ? "/{id}" : ""}` : "unknown";
 }
 
+/** The SCIM token secret cannot be read, or holds no token. Told to the log; the request gets 503. */
+export class ScimTokenSecretError extends Error {
+  public constructor(
+    message: string,
+    public readonly transient: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ScimTokenSecretError";
+  }
+}
+
+const TokenSecretSchema = z.object({
+  token: z.string().min(1),
+  previousToken: z.string().min(1).optional(),
+});
+
 /**
  * Reads the SCIM token secret: a plain string, or `{"token": "…", "previousToken": "…"}` while
- * the identity provider is being moved to a new token.
+ * the identity provider is being moved to a new token. A secret holding neither is an error (in
+ * the log), never a silent refusal of every token.
  */
 export function secretTokens(provider: SecretsProvider, secretId: string, maxAgeSeconds: number) {
   return async (fresh: boolean): Promise<readonly string[]> => {
-    const value = await provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch: fresh });
-    if (typeof value !== "string" || value.trim() === "") return [];
-    const text = value.trim();
-    if (!text.startsWith("{")) return [text];
-    try {
-      const parsed = JSON.parse(text) as { token?: unknown; previousToken?: unknown };
-      return [parsed.token, parsed.previousToken].filter(
-        (t): t is string => typeof t === "string" && t.length > 0,
-      );
-    } catch {
-      return [];
-    }
+    const read = {
+      provider,
+      secretId,
+      maxAgeSeconds,
+      forceFetch: fresh,
+      error: (message: string, transient: boolean, cause?: unknown) =>
+        new ScimTokenSecretError(message, transient, { cause }),
+    };
+    const text = (await readSecretText(read)).trim();
+    if (text !== "" && !text.startsWith("{")) return [text];
+    const { token, previousToken } = parseSecretJson(text, {
+      ...read,
+      schema: TokenSecretSchema,
+      shapes: 'a token, or {"token", "previousToken"}',
+    });
+    return previousToken ? [token, previousToken] : [token];
   };
 }
 
-export { SecretsProvider };
+const ScimEnvironmentSchema = z.object({
+  DIRECTORY_TABLE_NAME: z.string().min(3),
+  INGEST_QUEUE_URL: z.url(),
+  /** The secret holding the bearer token (its id, never its value). */
+  SCIM_TOKEN_SECRET_ID: z.string().min(1),
+  /** How long a read of the secret is trusted, seconds. */
+  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+});
+
+/** The SCIM function's dependencies, from the environment the stack gives it. */
+export function scimDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ScimHandlerDeps {
+  const vars = parseEnvironment(ScimEnvironmentSchema, env);
+  return {
+    db: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    tableName: vars.DIRECTORY_TABLE_NAME,
+    sqs: sqsClient(),
+    ingestQueueUrl: vars.INGEST_QUEUE_URL,
+    tokens: secretTokens(new SecretsProvider(), vars.SCIM_TOKEN_SECRET_ID, vars.SECRET_MAX_AGE_SECONDS),
+  };
+}

@@ -29,8 +29,10 @@ export interface SecretRead<T extends z.ZodType> {
   readonly error: (message: string, transient: boolean, cause?: unknown) => Error;
 }
 
-/** The secret's JSON, validated; the error names the secret and the problem, never the value. */
-export async function readJsonSecret<T extends z.ZodType>(read: SecretRead<T>): Promise<z.output<T>> {
+/** The secret's text; the error names the secret and the service's error, never the value. */
+export async function readSecretText(
+  read: Omit<SecretRead<z.ZodType>, "schema" | "shapes">,
+): Promise<string> {
   const { secretId } = read;
   let value: unknown;
   try {
@@ -41,6 +43,20 @@ export async function readJsonSecret<T extends z.ZodType>(read: SecretRead<T>): 
     throw read.error(`cannot read secret ${secretId}: ${name}`, !PERMANENT_SECRET_ERRORS.has(name), cause);
   }
   if (typeof value !== "string") throw read.error(`secret ${secretId} has no string value`, false);
+  return value;
+}
+
+/** The secret's JSON, validated; the error names the secret and the problem, never the value. */
+export async function readJsonSecret<T extends z.ZodType>(read: SecretRead<T>): Promise<z.output<T>> {
+  return parseSecretJson(await readSecretText(read), read);
+}
+
+/** A secret's text as JSON of the schema; the error never quotes the text. */
+export function parseSecretJson<T extends z.ZodType>(
+  value: string,
+  read: Pick<SecretRead<T>, "secretId" | "schema" | "shapes" | "error">,
+): z.output<T> {
+  const { secretId } = read;
   let json: unknown;
   try {
     json = JSON.parse(value);
