@@ -92,6 +92,26 @@ const TITLES = [
 const TEAMS = ["Platform", "Payments", "People", "Finance", "Growth", "Support", "Data"];
 const ZONES = ["Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "Australia/Sydney"];
 
+/** A person with a profile drawn from the seed, in the same order for every workload. */
+function randomPerson(
+  pick: <T>(items: readonly T[]) => T,
+  email: string,
+  role: SeedMember["role"],
+  status: SeedMember["status"],
+): SeedMember {
+  return {
+    email,
+    first_name: pick(FIRST),
+    last_name: pick(LAST),
+    job_title: pick(TITLES),
+    team: pick(TEAMS),
+    phone: null,
+    timezone: pick(ZONES),
+    role,
+    status,
+  };
+}
+
 export interface WorkloadOptions {
   readonly seed?: number;
   readonly members?: number;
@@ -110,17 +130,8 @@ export function generateWorkload(options: WorkloadOptions = {}): Workload {
   const totalEvents = options.totalEvents ?? 2000;
 
   // The organization before the run.
-  const person = (email: string, role: SeedMember["role"], status: SeedMember["status"]): SeedMember => ({
-    email,
-    first_name: pick(FIRST),
-    last_name: pick(LAST),
-    job_title: pick(TITLES),
-    team: pick(TEAMS),
-    phone: null,
-    timezone: pick(ZONES),
-    role,
-    status,
-  });
+  const person = (email: string, role: SeedMember["role"], status: SeedMember["status"]) =>
+    randomPerson(pick, email, role, status);
   // The role is drawn after the profile, as the seed has always drawn it.
   const members: SeedMember[] = Array.from({ length: memberCount }, (_, i) => ({
     ...person(`m${String(i).padStart(4, "0")}@example.com`, "standard", "active"),
@@ -335,17 +346,7 @@ export function generateBulkOnboarding(
   const hires = options.hires ?? 2000;
   for (let i = 0; i < hires; i++) {
     const email = `h${String(i).padStart(4, "0")}@example.com`;
-    const hire: SeedMember = {
-      email,
-      first_name: pick(FIRST),
-      last_name: pick(LAST),
-      job_title: pick(TITLES),
-      team: pick(TEAMS),
-      phone: null,
-      timezone: pick(ZONES),
-      role: "standard",
-      status: "invited",
-    };
+    const hire = randomPerson(pick, email, "standard", "invited");
     const groups = [...new Set([pick(groupNames), rnd() < 0.5 ? pick(groupNames) : undefined])].filter(
       (g): g is string => g !== undefined,
     );
