@@ -4,8 +4,11 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Pacer } from "../handlers/shared/pacer.js";
+import { OktaClient } from "../handlers/sources/okta/client.js";
+import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import { FakeOkta } from "../local/fakes/fake-okta.js";
 import { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 
 /** A clock that only moves when the pacer sleeps. */
@@ -90,10 +93,55 @@ describe("the Tallyfy client, paced, against a rolling-window limit", () => {
     return refused;
   }
 
-  it("is refused with 429 when it bursts, and not when it is paced at the budget", async () => {
+  it("is refused with 429 when it bursts, and not when it is paced under the limit", async () => {
     // Act
     const unpaced = await burst(undefined);
-    const paced = await burst(new Pacer({ perMinute: 20 * 60 }));
+    // A tenth under the fake's limit: loopback scheduling jitter must not decide the test.
+    const paced = await burst(new Pacer({ perMinute: 18 * 60 }));
+
+    // Assess
+    expect(unpaced).toBeGreaterThan(0);
+    expect(paced).toBe(0);
+  });
+});
+
+describe("the clients read the API's own account of its window", () => {
+  it("Tallyfy: an X-RateLimit-Remaining spreads what is left over the rolling minute", async () => {
+    // Prepare
+    const fake = await FakeTallyfy.start();
+    const pacer = new Pacer({ perMinute: 6_000 });
+    const client = new TallyfyClient({
+      organizationId: fake.organizationId,
+      baseUrl: fake.url,
+      tokens: new StaticTokenSource("test-token"),
+      pacer,
+    });
+    fake.inject({ method: "GET", headers: { "X-RateLimit-Remaining": "30" }, times: 1 });
+
+    // Act
+    await client.members.list();
+    await fake.stop();
+
+    // Assess: 90% of 30 over the minute
+    expect(pacer.perMinute).toBeCloseTo(27, 5);
+  });
+
+  it("Okta: X-Rate-Limit-Remaining and -Reset keep a client under a limit far below its budget", async () => {
+    // Prepare
+    const okta = await FakeOkta.start({ apiTokens: ["ssws-1"], rateLimit: { limit: 20, windowMs: 2_000 } });
+    const user = okta.addUser({ login: "a@example.com" });
+    const run = async (pacer?: Pacer) => {
+      okta.setRateLimit({ limit: 20, windowMs: 2_000 });
+      okta.requests.length = 0;
+      const client = new OktaClient({ credentials: new StaticOktaCredentials(okta.url, "ssws-1"), pacer });
+      for (let i = 0; i < 30; i++) await client.getUser(user.id);
+      return okta.requests.filter((r) => r.status === 429).length;
+    };
+
+    // Act
+    const unpaced = await run();
+    const paced = await run(new Pacer({ perMinute: 6_000 }));
+    await okta.stop();
 
     // Assess
     expect(unpaced).toBeGreaterThan(0);

@@ -203,6 +203,16 @@ export class FakeOkta {
         this.#authenticate(req.headers.authorization) ?? this.#throttle() ?? this.#route(record.method, url);
     }
     record.status = reply.status;
+    // As Okta does, every answer says what is left of the window and when it resets.
+    const window = this.#rateLimit;
+    if (window && reply.status !== 429) {
+      reply.headers = {
+        "X-Rate-Limit-Limit": String(window.limit),
+        "X-Rate-Limit-Remaining": String(Math.max(0, window.limit - window.used)),
+        "X-Rate-Limit-Reset": String(Math.ceil((window.windowStart + window.windowMs) / 1000)),
+        ...reply.headers,
+      };
+    }
     res.writeHead(reply.status, { "Content-Type": "application/json", ...(reply.headers ?? {}) });
     res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
   }
