@@ -250,16 +250,16 @@ describe("a provisioning cycle", () => {
 });
 
 describe("what real clients send", () => {
-  it("takes Entra's 2020 form: one replace without a path, keyed by dotted and URN-prefixed paths", async () => {
+  it("takes Entra's 2020 form (the tenant URL's ?aadOptscim062020 flag): one replace without a path, keyed by dotted and URN-prefixed paths", async () => {
     // Prepare
     const scim = await start();
-    const user = await scim.call("POST", "/Users", entraUser("frank.ode@example.com"));
+    const user = await scim.call("POST", "/Users?aadOptscim062020", entraUser("frank.ode@example.com"));
     await pipeline.drain();
 
     // Act
     const patched = await scim.call(
       "PATCH",
-      `/Users/${user.body.id}`,
+      `/Users/${user.body.id}?aadOptscim062020`,
       patchOp({
         op: "replace",
         value: {
