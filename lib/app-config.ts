@@ -67,6 +67,22 @@ export const AppConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /**
+   * Identity sources by registry id (README "Auth0", "AWS IAM Identity Center"): the credential,
+   * and the bus of each EventBridge rule by rule name.
+   */
+  sources: z
+    .record(
+      z.string(),
+      z.strictObject({
+        secretArn: Setting.secretArn.optional(),
+        secretName: z.string().min(1).optional(),
+        endpoint: z.boolean().optional(),
+        eventBusName: Setting.eventBusName.optional(),
+        eventBusNames: z.record(z.string(), Setting.eventBusName).optional(),
+      }),
+    )
+    .optional(),
   /** A SCIM 2.0 endpoint for Entra ID or Okta provisioning; its token is generated at deployment. */
   scim: z
     .strictObject({
@@ -99,6 +115,7 @@ export function parseAppConfig(context: unknown): AppConfig {
   for (const [key, secret] of [
     ["tallyfy", parsed.data.tallyfy],
     ["okta", parsed.data.okta],
+    ...Object.entries(parsed.data.sources ?? {}).map(([id, source]) => [`sources.${id}`, source] as const),
   ] as const) {
     if (secret?.secretArn && secret.secretName) {
       throw new AppConfigError(

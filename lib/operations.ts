@@ -8,6 +8,7 @@ import {
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   Duration,
+  type aws_events as events,
   type aws_lambda as lambda,
   type aws_sns as sns,
   type aws_sqs as sqs,
@@ -26,6 +27,8 @@ export interface OperationsProps {
   readonly directory: DirectoryTable;
   /** Events EventBridge could not deliver, when an EventBridge rule exists. */
   readonly eventBridgeDeadLetter?: sqs.IQueue;
+  /** The sources' EventBridge rules, each alarmed on deliveries to the ingest queue that fail. */
+  readonly eventBridgeRules?: readonly { readonly id: string; readonly rule: events.IRule }[];
   readonly ingestFunction: lambda.IFunction;
   readonly applyFunction: lambda.IFunction;
   /** Each enabled source's webhook endpoint, with what its alarms say. */
@@ -140,6 +143,20 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       }),
       1,
       'EventBridge could not deliver identity events to the ingest queue for a day: read them (README "Dead letters") and send them to the ingest queue',
+    );
+  }
+  for (const { id, rule } of props.eventBridgeRules ?? []) {
+    add(
+      `${id}FailedDeliveriesAlarm`,
+      new cloudwatch.Metric({
+        namespace: "AWS/Events",
+        metricName: "FailedInvocations",
+        dimensionsMap: { RuleName: rule.ruleName },
+        statistic: "Sum",
+        ...fiveMinutes,
+      }),
+      1,
+      `EventBridge failed to deliver ${id} events to the ingest queue (it retries for a day, then they go to the EventBridge dead-letter queue): check the queue's policy and encryption`,
     );
   }
   add(

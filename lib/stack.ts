@@ -7,6 +7,7 @@ import {
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { AppConfig } from "./app-config.js";
+import { pascal } from "./ingress/endpoint-to-queue.js";
 import { TallyfyIdpSync } from "./tallyfy-idp-sync.js";
 
 export interface TallyfyIdpSyncStackProps extends StackProps {
@@ -56,6 +57,19 @@ export class TallyfyIdpSyncStack extends Stack {
         logStreamEventBusName: config.okta.logStreamEventBusName,
       },
       scim: config.scim,
+      sources:
+        config.sources &&
+        Object.fromEntries(
+          Object.entries(config.sources).map(([id, source]) => [
+            id,
+            {
+              secret: secretRef(`${pascal(id)}SecretRef`, source),
+              endpoint: source.endpoint,
+              eventBusName: source.eventBusName,
+              eventBusNames: source.eventBusNames,
+            },
+          ]),
+        ),
     });
     if (/^(your-|example|change)/i.test(tallyfy.organizationId)) {
       Annotations.of(this).addWarningV2(

@@ -15,6 +15,7 @@ import {
   type aws_logs as logs,
   RemovalPolicy,
   SecretValue,
+  Stack,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
   aws_sqs as sqs,
@@ -35,6 +36,7 @@ import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
 import { type EndpointLogging, uniqueName } from "./ingress/rest-api.js";
 import { ScimEndpoint } from "./ingress/scim-endpoint.js";
+import { awsApiGrant, routeProblems, wantedRoutes } from "./ingress/source-routes.js";
 import { createAlarms, createDashboard } from "./operations.js";
 import { createQueues } from "./queues.js";
 import { Setting, VISIBILITY_FACTOR } from "./settings.js";
@@ -69,9 +71,18 @@ export interface SourceProps {
 
   /**
    * The EventBridge bus the provider writes to: a rule routes the source's events to the ingest queue.
+   * For a source with several rules, the bus of the first (see `eventBusNames`).
    * @default - no rule
    */
   readonly eventBusName?: string;
+
+  /**
+   * The bus of each of the source's EventBridge rules, by rule name (Auth0: `LogStream`,
+   * `EventStream`; Identity Center: `CloudTrail`, whose bus is `default`). Only the rules named
+   * here (or the first, by `eventBusName`) are built.
+   * @default - only the rule `eventBusName` gives
+   */
+  readonly eventBusNames?: Readonly<Record<string, string>>;
 }
 
 /** Okta as an event source (README "Okta"): the names cdk.json has always used for its {@link SourceProps}. */
@@ -448,11 +459,21 @@ export class TallyfyIdpSync extends Construct {
     // A body with several events is split into a message each on the ingest queue.
     this.ingestQueue.grantSendMessages(this.ingestFunction);
     for (const { secret } of enabled) secret?.grantRead(this.ingestFunction);
+    // A source that is an AWS service is read with the function's own role, on its resources only.
+    for (const { source } of enabled) {
+      const grant = awsApiGrant(source, syncConfig[source.id], {
+        partition: Stack.of(this).partition,
+        account: Stack.of(this).account,
+      });
+      if (grant && "actions" in grant) {
+        this.ingestFunction.addToRolePolicy(new iam.PolicyStatement(grant));
+      }
+    }
 
     // Setup the ingress each enabled source asks for, and the optional custom EventBridge route
     const wantsEventBridge =
       props.eventBridge !== undefined ||
-      enabled.some(({ source, props: p }) => source.deployment?.eventBridge && p.eventBusName);
+      enabled.some(({ source, props: p }) => wantedRoutes(source, p).length > 0);
     const eventBridgeDeadLetter = wantsEventBridge
       ? new sqs.Queue(this, "EventBridgeDeadLetterQueue", {
           encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -478,8 +499,9 @@ export class TallyfyIdpSync extends Construct {
       });
     }
     const endpoints = new Map<string, EndpointToQueue>();
+    const sourceRules: { id: string; rule: events.Rule }[] = [];
     for (const { source, props: sourceProps } of enabled) {
-      const { endpoint, eventBridge } = source.deployment ?? {};
+      const { endpoint } = source.deployment ?? {};
       const name = pascal(source.id);
       if (endpoint && sourceProps.endpoint) {
         endpoints.set(
@@ -495,15 +517,17 @@ export class TallyfyIdpSync extends Construct {
           }),
         );
       }
-      if (eventBridge && sourceProps.eventBusName && eventBridgeDeadLetter) {
-        const { "detail-type": detailType, ...pattern } = eventBridge.pattern;
-        eventBridgeToQueue(this, `${name}${eventBridge.name}Rule`, {
-          busId: `${name}EventBus`,
-          eventBusName: sourceProps.eventBusName,
+      for (const { route, bus } of eventBridgeDeadLetter ? wantedRoutes(source, sourceProps) : []) {
+        const { "detail-type": detailType, ...pattern } = route.pattern;
+        const id = `${name}${route.name}`;
+        const rule = eventBridgeToQueue(this, `${id}Rule`, {
+          busId: `${id}EventBus`,
+          eventBusName: bus,
           eventPattern: { ...pattern, detailType } as events.EventPattern,
           queue: this.ingestQueue,
-          deadLetterQueue: eventBridgeDeadLetter,
+          deadLetterQueue: eventBridgeDeadLetter as sqs.IQueue,
         });
+        sourceRules.push({ id, rule });
       }
     }
     this.endpoints = endpoints;
@@ -515,6 +539,7 @@ export class TallyfyIdpSync extends Construct {
       queues,
       directory: this.directory,
       eventBridgeDeadLetter,
+      eventBridgeRules: sourceRules,
       ingestFunction: this.ingestFunction,
       applyFunction: this.applyFunction,
       endpoints: enabled.flatMap(({ source }) => {
@@ -657,6 +682,19 @@ export class TallyfyIdpSync extends Construct {
           "It is the dead-letter queue of the EventBridge rules' targets (cdk-nag sees only SQS redrive policies); an alarm fires on its first message",
       });
     }
+    for (const { source } of enabled) {
+      const api = source.deployment?.awsApi;
+      for (const resource of api?.wildcardReason ? api.resources.filter((r) => r.includes("*")) : []) {
+        // cdk-nag names each wildcard resource, with the partition and account as it prints tokens.
+        const shown = resource
+          .replaceAll("{partition}", "<AWS::Partition>")
+          .replaceAll("{account}", "<AWS::AccountId>");
+        Validations.of(this.ingestFunction.role ?? this.ingestFunction).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${shown}]`,
+          reason: api?.wildcardReason ?? "",
+        });
+      }
+    }
     for (const { source, secret } of enabled) {
       const rotation = source.deployment?.secret?.rotation;
       if (rotation && secret instanceof secretsmanager.Secret) {
@@ -727,6 +765,7 @@ function validate(props: TallyfyIdpSyncProps): Settings {
     problems.push("ingestBatchingWindow: must be at least 1 second when ingestBatchSize is over 10");
   }
   const sources: Settings["sources"][number][] = [];
+  const parsedConfig = SyncConfigSchema.safeParse(props.syncConfig);
   for (const [id, sourceProps] of Object.entries(wanted)) {
     const source = SOURCES.find((s) => s.id === id);
     if (!source) {
@@ -735,9 +774,15 @@ function validate(props: TallyfyIdpSyncProps): Settings {
       );
       continue;
     }
-    const prefix = source.deployment?.eventBridge?.busPrefix;
-    if (sourceProps.eventBusName !== undefined && prefix && !sourceProps.eventBusName.startsWith(prefix)) {
-      problems.push(`sources.${id}.eventBusName: must be the ${id} partner bus, ${prefix}<...>`);
+    problems.push(...routeProblems(source, sourceProps));
+    const grant = awsApiGrant(source, parsedConfig.success ? parsedConfig.data[id] : undefined, {
+      partition: "aws",
+      account: "000000000000",
+    });
+    if (grant && "missing" in grant) {
+      problems.push(
+        `sources.${id}: ${id} reads its provider with the function's role: set ${grant.missing.join(", ")}`,
+      );
     }
     sources.push({ source, props: sourceProps });
   }

@@ -126,6 +126,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       ),
       maxRateLimitWaitMs: 2_000,
     });
+  const connections = new Map<string, unknown>();
   const ingest = createIngestHandler({
     config: () => config,
     directory,
@@ -135,8 +136,15 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     sources,
     connection: (source) => {
       if (source.id === "okta" && oktaClient) return oktaClient;
-      // As in Lambda: without its variables, the source says what it is missing.
-      return source.connect?.({ variables: options.environment ?? {}, onResponse: () => {} });
+      // As in Lambda: built once per container (a token is cached in it); without its variables,
+      // the source says what it is missing, on every use.
+      if (!connections.has(source.id)) {
+        connections.set(
+          source.id,
+          source.connect?.({ variables: options.environment ?? {}, onResponse: () => {} }),
+        );
+      }
+      return connections.get(source.id);
     },
     deadLetters: new DeadLetterQueue(sqsClient, queues.ingestDeadLetter.url),
     maxReceiveCount,

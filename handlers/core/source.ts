@@ -31,6 +31,12 @@ export type Translation = (
        * link is made to it whatever order the messages are read in.
        */
       readonly linkEmail?: string;
+      /**
+       * Ids of the source's own to remember, each with the id of the source's user it belongs to
+       * (an Identity Center membership id and its member): a later event that carries only the
+       * id is resolved through {@link SourceContext.linked}. The first link of an id is kept.
+       */
+      readonly links?: Readonly<Record<string, string>>;
     }
   | {
       /**
@@ -67,6 +73,11 @@ export interface SourceContext<Config, Connection> {
   readonly connection: () => Connection;
   /** Epoch milliseconds by which the work must be done (the function's remaining time). */
   readonly deadline: number;
+  /**
+   * What an earlier translation of this source linked `id` to (`links`), lower-cased; undefined
+   * when none did. Absent where the function has no directory.
+   */
+  readonly linked?: (id: string) => Promise<string | undefined>;
 }
 
 /**
@@ -109,14 +120,30 @@ export interface SourceDeployment {
    * function its share of it (the budget divided by the ingest mapping's maximum concurrency).
    */
   readonly rateBudget?: { readonly variable: string; readonly perMinute: number };
-  /** An EventBridge rule from the provider's bus to the ingest queue. */
-  readonly eventBridge?: {
-    /** Names the rule in construct ids, e.g. `LogStream`. */
-    readonly name: string;
-    readonly pattern: Readonly<Record<string, unknown>>;
-    /** A bus name must start with this (a partner bus), when the provider has one. */
-    readonly busPrefix?: string;
+  /** EventBridge rules from the provider's buses to the ingest queue, one per feed. */
+  readonly eventBridge?: EventBridgeRoute | readonly EventBridgeRoute[];
+  /**
+   * AWS API calls the ingest function makes with its own role (no secret), for a provider that is
+   * an AWS service. Resources may hold `{partition}`, `{account}` and `{config.<key>}`, a key of
+   * the source's configuration that must then be set.
+   */
+  readonly awsApi?: {
+    readonly actions: readonly string[];
+    readonly resources: readonly string[];
+    /** Why a wildcard resource is as narrow as the service allows, for cdk-nag's acknowledgement. */
+    readonly wildcardReason?: string;
   };
+}
+
+/** One EventBridge rule from a provider's bus to the ingest queue. */
+export interface EventBridgeRoute {
+  /** Names the rule in construct ids and the bus setting, e.g. `LogStream`. */
+  readonly name: string;
+  readonly pattern: Readonly<Record<string, unknown>>;
+  /** A bus name must start with this (a partner bus), when the provider has one. */
+  readonly busPrefix?: string;
+  /** The only bus the provider writes to (`default` for AWS services' CloudTrail events). */
+  readonly busName?: string;
 }
 
 export interface IdentitySource<Config = unknown, Connection = unknown> {

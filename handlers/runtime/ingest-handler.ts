@@ -74,6 +74,7 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           sourceConfig: config[source.id],
           connection: () => deps.connection(source),
           deadline,
+          linked: (id) => deps.directory.linkedEmail(source.id, id),
         });
         return recordTranslation(deps, translation, config, record, source.id);
       },
@@ -174,6 +175,10 @@ async function recordTranslation(
             logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
           }
         }
+      }
+      // Before the events: a later event naming only one of these ids must find it.
+      for (const [id, to] of Object.entries(translation.links ?? {})) {
+        await deps.directory.link(sourceId, id, to);
       }
       return withEventId(about.eventId, () => recordEvents(deps, events, config, about));
     }

@@ -9,6 +9,7 @@ import { describeIssues } from "../../core/issues.js";
 import { isTransientStatus, ServiceError } from "../../shared/errors.js";
 import { jsonOrUndefined, RetryingHttp, sleep } from "../../shared/http.js";
 import type { Pacer } from "../../shared/pacer.js";
+import { epochRateWindow, retryAfterEpochReset } from "../../shared/rate-headers.js";
 
 export const OktaUserSchema = z.looseObject({
   id: z.string().min(1),
@@ -100,6 +101,8 @@ export interface OktaCallOptions {
   readonly deadline?: number;
 }
 
+const OKTA_RATE_HEADERS = { remaining: "x-rate-limit-remaining", reset: "x-rate-limit-reset" };
+
 /** A Link-header page cap, so a misbehaving server cannot keep a Lambda paging forever. */
 const MAX_PAGES = 100;
 
@@ -119,19 +122,9 @@ export class OktaClient {
         maxRetryAfterMs: options.maxRateLimitWaitMs ?? 20_000,
         jitter: 0.2,
       },
-      // Okta says when its window resets (epoch seconds); a little more for clock skew.
-      retryAfter: (headers, now) => {
-        const header = headers.get("x-rate-limit-reset")?.trim();
-        const reset = header ? Number(header) : Number.NaN;
-        return Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) + 250 : 1_000;
-      },
-      // Okta says on every answer what is left of its window and when it resets.
-      rateWindow: (headers, now) => {
-        const remaining = Number.parseInt(headers.get("x-rate-limit-remaining") ?? "", 10);
-        const reset = Number(headers.get("x-rate-limit-reset")?.trim() || Number.NaN);
-        if (Number.isNaN(remaining) || !Number.isFinite(reset)) return undefined;
-        return { remaining, resetMs: Math.max(1_000, reset * 1000 - now) };
-      },
+      // Okta says when its window resets (epoch seconds), and on every answer what is left of it.
+      retryAfter: retryAfterEpochReset(OKTA_RATE_HEADERS),
+      rateWindow: epochRateWindow(OKTA_RATE_HEADERS),
       pacer: options.pacer,
       refresh: () => credentials.refresh(),
       failures: {
