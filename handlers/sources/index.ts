@@ -8,11 +8,12 @@ import type { AnyIdentitySource } from "../core/source.js";
 
 export type { SyncConfig };
 
+import { auth0Source } from "./auth0/index.js";
 import { canonicalSource } from "./canonical/index.js";
 import { oktaSource } from "./okta/index.js";
 import { scimSource } from "./scim/index.js";
 
-export const SOURCES: readonly AnyIdentitySource[] = [oktaSource, scimSource, canonicalSource];
+export const SOURCES: readonly AnyIdentitySource[] = [oktaSource, scimSource, auth0Source, canonicalSource];
 
 /** The whole sync configuration: the core keys plus one key per source that has a configuration. */
 export function syncConfigSchema(sources: readonly AnyIdentitySource[] = SOURCES) {

@@ -7,9 +7,8 @@
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
 import { isTransientStatus, ServiceError } from "../../shared/errors.js";
-import { jsonOrUndefined, RetryingHttp, sleep } from "../../shared/http.js";
-import type { Pacer } from "../../shared/pacer.js";
-import { epochRateWindow, retryAfterEpochReset } from "../../shared/rate-headers.js";
+import { jsonOrUndefined, type RetryingHttp } from "../../shared/http.js";
+import { type ProviderHttpOptions, providerHttp } from "../../shared/provider-http.js";
 
 export const OktaUserSchema = z.looseObject({
   id: z.string().min(1),
@@ -76,24 +75,8 @@ export interface OktaCredentials {
   refresh(): void;
 }
 
-export interface OktaClientOptions {
+export interface OktaClientOptions extends ProviderHttpOptions {
   readonly credentials: OktaCredentials;
-  /** Per-request timeout. @default 5000 */
-  readonly timeoutMs?: number;
-  /** Retries of a 5xx, a network failure, or a 429 whose reset is soon enough. @default 3 */
-  readonly maxRetries?: number;
-  /** The longest wait for a rate-limit reset in-process; longer goes back to SQS. @default 20000 */
-  readonly maxRateLimitWaitMs?: number;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof globalThis.fetch;
-  /** @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** @default Date.now */
-  readonly now?: () => number;
-  /** Called with every answered status, for metrics. */
-  readonly onResponse?: (status: number) => void;
-  /** Paces requests under this container's share of Okta's rate limit. @default none */
-  readonly pacer?: Pacer;
 }
 
 /** Calls Okta only before this epoch-millisecond deadline (the Lambda's remaining time). */
@@ -111,40 +94,15 @@ export class OktaClient {
   readonly #http: RetryingHttp;
 
   public constructor(options: OktaClientOptions) {
-    const { credentials, onResponse } = options;
+    const { credentials } = options;
     this.#credentials = credentials;
-    this.#http = new RetryingHttp({
-      timeoutMs: options.timeoutMs ?? 5_000,
-      retry: {
-        maxRetries: options.maxRetries ?? 3,
-        baseDelayMs: 250,
-        maxDelayMs: 4_000,
-        maxRetryAfterMs: options.maxRateLimitWaitMs ?? 20_000,
-        jitter: 0.2,
-      },
-      // Okta says when its window resets (epoch seconds), and on every answer what is left of it.
-      retryAfter: retryAfterEpochReset(OKTA_RATE_HEADERS),
-      rateWindow: epochRateWindow(OKTA_RATE_HEADERS),
-      pacer: options.pacer,
+    this.#http = providerHttp(options, {
+      rateHeaders: OKTA_RATE_HEADERS,
       refresh: () => credentials.refresh(),
-      failures: {
-        network: (operation, message, timedOut, cause) =>
-          new OktaNetworkError(
-            operation,
-            `request failed before an answer (${timedOut ? "timeout" : message})`,
-            { cause },
-          ),
-        deadline: (operation, message) => new OktaNetworkError(operation, message),
-        status: (operation, answer) =>
-          answer.status === 401 || answer.status === 403
-            ? new OktaAuthError(operation, answer.status, errorDetail(answer.text))
-            : new OktaApiError(operation, answer.status, errorDetail(answer.text)),
-      },
-      fetch: options.fetch ?? globalThis.fetch,
-      sleep: options.sleep ?? sleep,
-      now: options.now ?? Date.now,
-      random: Math.random,
-      onResponse: onResponse && ((event) => onResponse(event.status)),
+      networkError: (operation, message, cause) => new OktaNetworkError(operation, message, { cause }),
+      authError: (operation, status, answer) =>
+        new OktaAuthError(operation, status, errorDetail(answer.text)),
+      apiError: (operation, status, answer) => new OktaApiError(operation, status, errorDetail(answer.text)),
     });
   }
 
