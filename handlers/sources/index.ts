@@ -10,10 +10,17 @@ export type { SyncConfig };
 
 import { auth0Source } from "./auth0/index.js";
 import { canonicalSource } from "./canonical/index.js";
+import { identityCenterSource } from "./identity-center/index.js";
 import { oktaSource } from "./okta/index.js";
 import { scimSource } from "./scim/index.js";
 
-export const SOURCES: readonly AnyIdentitySource[] = [oktaSource, scimSource, auth0Source, canonicalSource];
+export const SOURCES: readonly AnyIdentitySource[] = [
+  oktaSource,
+  scimSource,
+  auth0Source,
+  identityCenterSource,
+  canonicalSource,
+];
 
 /** The whole sync configuration: the core keys plus one key per source that has a configuration. */
 export function syncConfigSchema(sources: readonly AnyIdentitySource[] = SOURCES) {
