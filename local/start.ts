@@ -10,6 +10,9 @@
  *
  * Okta: a fake Okta API holds the org the Okta samples describe (`local/fakes/okta-directory.ts`),
  * so Okta Event Hook bodies and Log Streaming envelopes are read back from it as in production.
+ * Auth0 and IAM Identity Center likewise: a fake Management API (`local/fakes/auth0-tenant.ts`) and
+ * a fake Identity Store (`local/fakes/identity-center-directory.ts`) answer for the EventBridge
+ * envelopes in `local/eventbridge-examples/` (`npm start -- --events local/eventbridge-examples`).
  *
  * Options:
  *   --events <file or folder>   your own events (a JSON event, a JSON array of events, or a folder of such files)
@@ -35,9 +38,13 @@ import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { startLocalDynamo } from "./dynamodb.js";
 import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
+import { seedTenant } from "./fakes/auth0-tenant.js";
+import { FakeAuth0 } from "./fakes/fake-auth0.js";
+import { FakeIdentityStore } from "./fakes/fake-identity-store.js";
 import { FakeOkta } from "./fakes/fake-okta.js";
 import { FakeSecretsManager } from "./fakes/fake-secrets-manager.js";
 import { FakeTallyfy } from "./fakes/fake-tallyfy.js";
+import { seedStore } from "./fakes/identity-center-directory.js";
 import { seedAcme } from "./fakes/okta-directory.js";
 import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
 import { type LocalScimServer, startScimServer } from "./scim-server.js";
@@ -47,6 +54,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRET_ID = "tallyfy-idp-sync/local";
 const OKTA_SECRET_ID = "tallyfy-idp-sync/okta-local";
 const SCIM_SECRET_ID = "tallyfy-idp-sync/scim-local";
+const AUTH0_SECRET_ID = "tallyfy-idp-sync/auth0-local";
 
 const { values: args } = parseArgs({
   options: {
@@ -88,6 +96,11 @@ async function main(): Promise<number> {
   seedAcme(okta);
   secrets.secrets.set(OKTA_SECRET_ID, JSON.stringify({ orgUrl: okta.url, apiToken: "okta-local-token" }));
   secrets.secrets.set(SCIM_SECRET_ID, args["scim-token"]);
+  const auth0 = await FakeAuth0.start();
+  seedTenant(auth0);
+  secrets.secrets.set(AUTH0_SECRET_ID, auth0.secret);
+  const identityStore = await FakeIdentityStore.start();
+  seedStore(identityStore);
 
   const configJson = readFileSync(args.config, "utf8");
   Object.assign(process.env, {
@@ -109,6 +122,8 @@ async function main(): Promise<number> {
     TALLYFY_ORG_ID: args.org ?? fake?.organizationId ?? "",
     TALLYFY_API_URL: tallyfyUrl,
     SCIM_TOKEN_SECRET_ID: SCIM_SECRET_ID,
+    AUTH0_SECRET_ID,
+    IDENTITY_STORE_ENDPOINT: identityStore.endpoint,
   });
   // Each entry point reads its environment when loaded, as in Lambda; the two differ only in their DLQ.
   process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.ingestDeadLetter.url;
@@ -144,6 +159,10 @@ async function main(): Promise<number> {
     `  Tallyfy   ${real ? `${real} (organization ${args.org}${args["dry-run"] ? ", dry run: reads only" : ""})` : `fake on ${fake?.url}, organization ${fake?.organizationId}: ${fake?.members.size} members, ${fake?.groups.size} groups`}`,
   );
   console.log(`  Okta      fake on ${okta.url}: ${okta.users.size} users, ${okta.groups.size} groups`);
+  console.log(`  Auth0     fake on ${auth0.url}: ${auth0.users.size} users, ${auth0.roles.size} roles`);
+  console.log(
+    `  Identity Center fake store ${identityStore.identityStoreId} on ${identityStore.endpoint}: ${identityStore.users.size} users`,
+  );
   console.log(`  config    ${path.relative(process.cwd(), args.config)}`);
   console.log("");
 
@@ -218,7 +237,18 @@ async function main(): Promise<number> {
     console.log(`Tallyfy's final state: ${stateFile}`);
   }
 
-  await Promise.all([sqs.stop(), secrets.stop(), fake?.stop(), okta.stop(), dynamo.stop()]);
+  console.log(
+    `Auth0 calls: ${auth0.requests.length} (all reads), ${auth0.requests.filter((r) => r.status === 429).length} throttled; Identity Store calls: ${identityStore.calls.length}`,
+  );
+  await Promise.all([
+    sqs.stop(),
+    secrets.stop(),
+    fake?.stop(),
+    okta.stop(),
+    auth0.stop(),
+    identityStore.stop(),
+    dynamo.stop(),
+  ]);
   return 0;
 }
 
@@ -295,6 +325,12 @@ function summary(body: string): string {
         return `${eventType} ${target?.[0]?.alternateId ?? ""}`.trim();
       });
       return `Okta ${okta.format === "event-hook" ? "Event Hook" : "Log Streaming"}: ${events.join(", ")}`;
+    }
+    if (typeof json["detail-type"] === "string") {
+      // Another EventBridge envelope (Auth0, Identity Center): what it is and where it came from.
+      const what =
+        json.detail?.data?.type ?? json.detail?.type ?? json.detail?.eventName ?? json["detail-type"];
+      return `EventBridge ${json.source}: ${what}`;
     }
     return [json.type, json.user?.email, json.group?.name].filter(Boolean).join(" ");
   } catch {
