@@ -7,9 +7,10 @@
  *   memberships, `revision` (bumped on every change a reconcile acts on), `reconciled` (the
  *   revision and configuration last applied to Tallyfy), and the Tallyfy ids learnt on the way.
  *   Memberships live in the person's item so one conditional write merges a whole event.
- * - `idpgroup#<IdP group>` / `<email>`: one item for everyone with a membership in the group,
- *   present or absent: the index a group reconcile queries. Only ever added to, before the person
- *   is written; one small item each, so a group of any size fits.
+ * - `idpgroup#<IdP group>` / `<email>`: one item for everyone who was ever present in the group,
+ *   or is absent from it and was found in its Tallyfy group: the index a group reconcile queries.
+ *   Only ever added to, before the person is written; one small item each, so a group of any size
+ *   fits.
  * - `link#<source>#<source's user id>`: the email the source's user was provisioned under, so a
  *   deletion can be resolved without trusting the event's own claims.
  * - `group#<Tallyfy group id, or name:<mapped name>>`: the group's revision, what was reconciled,
@@ -65,7 +66,19 @@ export interface GroupRecord {
   /** For a name key: the Tallyfy group id it resolved to. */
   readonly groupId?: string;
   readonly facts?: GroupFacts;
+  /** The revision of the last reconcile message sent for the group, and when (epoch ms). */
+  readonly queued?: number;
+  readonly queuedAt?: number;
+  /** The revision the last reconcile to start read its desired state at. */
+  readonly started?: number;
 }
+
+/**
+ * How long a queued group reconcile that has not started is trusted to start. A reconcile that
+ * never starts (dead-lettered unread: the configuration was invalid) stops being trusted after
+ * this, and the next change sends another.
+ */
+export const PENDING_GROUP_TRUST_MS = 5 * 60_000;
 
 /** The directory kept failing to take a write because others kept changing the item. Transient. */
 export class DirectoryConflictError extends SyncError {
@@ -98,10 +111,13 @@ export class Directory {
       const current = await this.person(email);
       const { person, changed } = mergeEvent(current, event, config);
       const revision = (current?.revision ?? 0) + (changed ? 1 : 0);
-      // The index first: a group reconcile must find everyone whose membership it may read.
-      const before = new Set(Object.keys(current?.memberships ?? {}));
-      for (const key of Object.keys(person.memberships)) {
-        if (!before.has(key)) await this.#index(key, email);
+      // The index first: a group reconcile must find everyone the group should have. An absence
+      // is indexed only once the person was present, or when a reconcile finds them in the Tallyfy
+      // group (indexAbsences): indexing every absence a full group list implies made each group's
+      // reconcile read the whole organization.
+      const before = current?.memberships ?? {};
+      for (const [key, membership] of Object.entries(person.memberships)) {
+        if (membership.value && !before[key]?.value) await this.#index(key, email);
       }
       if (!changed && !versionsMoved(current, person)) return { email, revision, changed };
       const written = await this.#putIfUnchanged({
@@ -114,6 +130,14 @@ export class Directory {
       if (written) return { email, revision, changed };
     }
     throw new DirectoryConflictError(`person ${email} kept changing while this event was merged`);
+  }
+
+  /**
+   * Indexes the person under IdP groups they are absent from, so the reconcile of a Tallyfy group
+   * they are still in (added by hand, or before this sync) finds them and takes them out.
+   */
+  public async indexAbsences(email: string, idpGroupKeys: readonly string[]): Promise<void> {
+    for (const key of idpGroupKeys) await this.#index(key, personKey(email));
   }
 
   /** The person's newest desired state (a consistent read), or undefined when no source named them. */
@@ -273,18 +297,55 @@ export class Directory {
     return item && { ...(item as unknown as GroupRecord), key };
   }
 
-  /** Asks for another reconcile of the group: returns the revision to put in the message. */
-  public async touchGroup(key: string): Promise<number> {
+  /**
+   * Asks for another reconcile of the group: returns the revision to put in the message, and
+   * whether a reconcile already queued has yet to start. That one will read this change (it reads
+   * the desired state after it starts), so no message need be sent: a burst of changes to one
+   * group costs one reconcile, not one each.
+   */
+  public async touchGroup(key: string, now = Date.now()): Promise<{ revision: number; pending: boolean }> {
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: `group#${key}`, sk: ITEM },
         UpdateExpression: "ADD revision :one, etag :one",
         ExpressionAttributeValues: { ":one": 1 },
-        ReturnValues: "UPDATED_NEW",
+        ReturnValues: "ALL_NEW",
       }),
     );
-    return Number(result.Attributes?.revision ?? 1);
+    const item = (result.Attributes ?? {}) as Partial<GroupRecord>;
+    const queued = Number(item.queued ?? 0);
+    const pending =
+      queued > Number(item.started ?? 0) && now - Number(item.queuedAt ?? 0) < PENDING_GROUP_TRUST_MS;
+    return { revision: Number(item.revision ?? 1), pending };
+  }
+
+  /** A reconcile message for `revision` is on the queue (noted after the send, never before). */
+  public async groupQueued(key: string, revision: number, now = Date.now()): Promise<void> {
+    await this.#update(
+      `group#${key}`,
+      "SET queued = :rev, queuedAt = :now",
+      "attribute_not_exists(queued) OR queued < :rev",
+      { ":rev": revision, ":now": now },
+    );
+  }
+
+  /**
+   * A reconcile of the group starts: notes the revision it reads at, before it reads the members,
+   * so a change after this sends a message of its own. Returns the group as of the note.
+   */
+  public async startGroup(key: string): Promise<GroupRecord> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `group#${key}`, sk: ITEM },
+        UpdateExpression: "SET started = if_not_exists(revision, :zero) ADD etag :one",
+        ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    const { pk: _pk, sk: _sk, ...item } = result.Attributes ?? {};
+    return { revision: 0, ...(item as Partial<GroupRecord>), key };
   }
 
   /** Merges a `group.updated`'s facts for a mapped name; returns the group's revision after it. */

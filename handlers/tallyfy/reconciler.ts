@@ -9,7 +9,7 @@
  *   for the group again once it has created them.
  * - People the directory does not manage in a group are left exactly as they are.
  */
-import { type CoreConfig, mappedTallyfyGroups, sameGroup } from "../core/config.js";
+import { type CoreConfig, mappedTallyfyGroups, sameGroup, tallyfyGroupsOf } from "../core/config.js";
 import {
   configFingerprint,
   desiredRole,
@@ -115,6 +115,7 @@ export class Reconciler {
     // What was learnt first, so the group reconciles asked for next can find the person's id;
     // `reconciled` last, so a failed send is retried rather than skipped.
     await directory.personReconciled(email, undefined, learnt);
+    await directory.indexAbsences(email, absencesIn(person, groups, this.deps.config));
     await this.#askGroups(groups);
     await directory.personReconciled(email, { revision: person.revision, config: this.#fingerprint }, {});
     return writes.outcome();
@@ -352,20 +353,23 @@ export class Reconciler {
       this.deps.onGuestProfileNotApplied?.(guest.email, answer === undefined ? fields : kept);
   }
 
-  /** Asks for a reconcile of each mapped group, by id when resolved. */
+  /**
+   * Asks for a reconcile of each mapped group, by id when resolved, unless one is queued and has
+   * yet to start: it reads this person's newest state when it does.
+   */
   async #askGroups(targets: readonly string[]): Promise<void> {
+    const { directory, queue } = this.deps;
     const messages: ReconcileMessage[] = [];
     for (const target of targets) {
       const nameKey = groupKeyOf(target);
       const key = this.#resolved.get(nameKey) ?? (await this.#knownId(nameKey)) ?? nameKey;
-      messages.push({
-        kind: "group",
-        key,
-        revision: await this.deps.directory.touchGroup(key),
-        config: this.#fingerprint,
-      });
+      const { revision, pending } = await directory.touchGroup(key);
+      if (!pending) messages.push({ kind: "group", key, revision, config: this.#fingerprint });
     }
-    if (messages.length > 0) await this.deps.queue.send(messages);
+    if (messages.length === 0) return;
+    await queue.send(messages);
+    // Noted after the send: a send that failed leaves nothing trusted to come.
+    for (const message of messages) await directory.groupQueued(message.key, message.revision);
   }
 
   async #knownId(key: string): Promise<string | undefined> {
@@ -384,6 +388,8 @@ export class Reconciler {
     if (!target)
       return { status: "noop", reason: `no mapping names the Tallyfy group "${key.slice(5)}" now` };
     const writes = new Writes(this.deps.onWrite);
+    // A change to the name from here on asks for a reconcile of its own (see #askGroups).
+    await directory.startGroup(key);
     let id = this.#resolved.get(key) ?? (await this.#knownId(key));
     if (!id) {
       id = (await client.groups.findByName(target, opts))?.id;
@@ -408,10 +414,12 @@ export class Reconciler {
 
   async #group(id: string, opts: CallOptions): Promise<ReconcileOutcome> {
     const { client, config, directory } = this.deps;
-    const record = await directory.group(id);
-    const revision = record?.revision ?? 0;
-    if (this.#done(revision, record?.reconciled))
-      return { status: "noop", reason: `revision ${revision} is already reconciled` };
+    const seen = await directory.group(id);
+    if (this.#done(seen?.revision ?? 0, seen?.reconciled))
+      return { status: "noop", reason: `revision ${seen?.revision ?? 0} is already reconciled` };
+    // Noted before the members are read: a change from here on asks for a reconcile of its own.
+    const record = await directory.startGroup(id);
+    const revision = record.revision;
     const targets: string[] = [];
     const facts: { name?: { value: string; v: Version }; description?: { value: string; v: Version } }[] = [];
     for (const target of mappedTallyfyGroups(config)) {
@@ -419,7 +427,7 @@ export class Reconciler {
       const resolved = GROUP_ID.test(target) ? key : (this.#resolved.get(key) ?? (await this.#knownId(key)));
       if (resolved !== id) continue;
       targets.push(target);
-      const targetFacts = key === id ? record?.facts : (await directory.group(key))?.facts;
+      const targetFacts = key === id ? record.facts : (await directory.group(key))?.facts;
       if (targetFacts) facts.push(targetFacts);
     }
     if (targets.length === 0)
@@ -565,6 +573,16 @@ function guestProfile(profile: Pick<Profile, "firstName" | "lastName" | "phone" 
     phone: profile.phone,
     timezone: profile.timezone,
   };
+}
+
+/** The keys of the person's IdP groups that map to one of `targets` and say they are absent. */
+function absencesIn(person: PersonRecord, targets: readonly string[], config: CoreConfig): string[] {
+  return Object.entries(person.memberships)
+    .filter(
+      ([, m]) =>
+        !m.value && tallyfyGroupsOf(config, m.name).some((t) => targets.some((g) => sameGroup(g, t))),
+    )
+    .map(([key]) => key);
 }
 
 function sameEmail(a: string, b: string): boolean {
