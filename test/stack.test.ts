@@ -364,6 +364,8 @@ describe("operations", () => {
       "ApproximateNumberOfMessagesVisible",
       "Errors",
       "Errors",
+      // The Okta Log Streaming rule's failed deliveries to the ingest queue.
+      "FailedInvocations",
       "Throttles",
       "Throttles",
       undefined,

@@ -3,13 +3,12 @@
  * EventBridge bus, each read back from the Identity Store with the function's own role
  * (README "AWS IAM Identity Center").
  */
-import { IdentitystoreClient } from "@aws-sdk/client-identitystore";
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { describeIssues } from "../../core/issues.js";
 import type { IdentitySource } from "../../core/source.js";
 import { translateIdentityCenterTrigger } from "./adapter.js";
-import { IdentityStoreReader } from "./client.js";
+import type { IdentityStoreReader } from "./client.js";
 import { type IdentityCenterConfig, IdentityCenterConfigSchema } from "./config.js";
 import { identityCenterDeployment } from "./deployment.js";
 import { claimsIdentityCenter, triggerOf } from "./events.js";
@@ -26,9 +25,12 @@ const IdentityCenterEnvironmentSchema = z.object({
   IDENTITY_STORE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
 });
 
-/** The SDK client, built once per container; the store's id comes with each event's configuration. */
+/**
+ * The Identity Store reader of a store, over one SDK client per container. The SDK is loaded on
+ * first use, not on import: lib/ imports this module at synth, where no AWS client may be built.
+ */
 export interface IdentityCenterConnection {
-  readonly sdk: IdentitystoreClient;
+  readonly reader: (identityStoreId: string) => Promise<IdentityStoreReader>;
 }
 
 export const identityCenterSource: IdentitySource<IdentityCenterConfig, IdentityCenterConnection> = {
@@ -44,7 +46,18 @@ export const identityCenterSource: IdentitySource<IdentityCenterConfig, Identity
       throw new IdentityCenterNotConfiguredError(`environment: ${describeIssues(parsed.error)}`);
     }
     const { IDENTITY_STORE_ENDPOINT: endpoint, IDENTITY_STORE_MAX_ATTEMPTS: maxAttempts } = parsed.data;
-    return { sdk: new IdentitystoreClient({ maxAttempts, ...(endpoint ? { endpoint } : {}) }) };
+    let loading: Promise<(storeId: string) => IdentityStoreReader> | undefined;
+    return {
+      reader: async (identityStoreId) => {
+        loading ??= Promise.all([import("@aws-sdk/client-identitystore"), import("./client.js")]).then(
+          ([sdk, client]) => {
+            const api = new sdk.IdentitystoreClient({ maxAttempts, ...(endpoint ? { endpoint } : {}) });
+            return (storeId) => new client.IdentityStoreReader(api, storeId);
+          },
+        );
+        return (await loading)(identityStoreId);
+      },
+    };
   },
 
   async translate(json, { config, sourceConfig, connection, linked }) {
@@ -59,7 +72,7 @@ export const identityCenterSource: IdentitySource<IdentityCenterConfig, Identity
     if (trigger.action === "ignore") return { status: "ignored", reason: trigger.reason, about };
     try {
       const translated = await translateIdentityCenterTrigger(trigger, {
-        store: new IdentityStoreReader(connection().sdk, storeId),
+        store: await connection().reader(storeId),
         config,
         identityCenter: sourceConfig,
         linked,
