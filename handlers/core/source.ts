@@ -48,6 +48,17 @@ export type Translation = (
       readonly id: string;
       readonly time: string;
     }
+  | {
+      /**
+       * Groups the source deleted, each by every name its memberships were recorded under
+       * (deleting a group takes its memberships with it, and the source says nothing of them):
+       * everyone the directory has present in them is taken out.
+       */
+      readonly status: "groups-deleted";
+      readonly names: readonly string[];
+      readonly id: string;
+      readonly time: string;
+    }
   | { readonly status: "ignored"; readonly reason: string }
   | {
       /** The body holds several independent changes: each goes back on the queue alone. */

@@ -143,6 +143,29 @@ async function recordTranslation(
       };
       return withEventId(about.eventId, () => recordEvents(deps, [departure], config, about));
     }
+    case "groups-deleted": {
+      const removals: IdentityEvent[] = [];
+      for (const person of await deps.directory.membersOfIdpGroups(translation.names)) {
+        for (const name of translation.names) {
+          if (!person.memberships[name.trim().toLowerCase()]?.value) continue;
+          removals.push({
+            id: translation.id,
+            time: translation.time,
+            type: "group.member_removed",
+            user: { email: person.email },
+            group: { name },
+          });
+        }
+      }
+      if (removals.length === 0) {
+        return {
+          status: "ignored",
+          reason: `nobody the directory knows is in ${translation.names.join(" / ")}`,
+          ...about,
+        };
+      }
+      return withEventId(about.eventId, () => recordEvents(deps, removals, config, about));
+    }
     case "events": {
       for (const warning of translation.warnings ?? []) logger.warn("value left out", { ...about, warning });
       let events = translation.events;

@@ -21,12 +21,14 @@ export type Translated =
 export interface Auth0AdapterDeps {
   readonly client: Auth0Client;
   readonly auth0: Auth0Config;
+  /** The email this sync provisioned a user under (the directory's link), if it did. */
+  readonly linked?: (userId: string) => Promise<string | undefined>;
 }
 
 /** Reads the user a trigger names and describes their current state. */
 export async function translateAuth0Trigger(
   trigger: Extract<Trigger, { action: "read" }>,
-  { client, auth0 }: Auth0AdapterDeps,
+  { client, auth0, linked }: Auth0AdapterDeps,
   opts: Auth0CallOptions = {},
 ): Promise<Translated> {
   const base = { id: trigger.eventId, time: trigger.time, source: "auth0" };
@@ -34,13 +36,17 @@ export async function translateAuth0Trigger(
   if (!user) return { departed: { subject: trigger.userId, id: trigger.eventId, time: trigger.time } };
   if (trigger.deleted)
     return { ignored: `Auth0 still has user ${user.user_id}: the deletion is stale or forged` };
-  const email = user.email?.trim();
-  if (!email || !EventUserSchema.shape.email.safeParse(email).success) {
-    return { ignored: `Auth0 user ${user.user_id} has no email address` };
-  }
-  if (auth0.requireVerifiedEmail && user.email_verified !== true) {
+  const own = user.email?.trim();
+  const valid = own !== undefined && EventUserSchema.shape.email.safeParse(own).success;
+  const verified = !auth0.requireVerifiedEmail || user.email_verified === true;
+  // A user this sync provisioned stays that member whatever their email is now: a block or a
+  // role taken away after an email change must still count.
+  const email = valid && verified ? own : await linked?.(user.user_id);
+  if (!email) {
     return {
-      ignored: `Auth0 user ${user.user_id} has not verified their email (auth0.requireVerifiedEmail)`,
+      ignored: valid
+        ? `Auth0 user ${user.user_id} has not verified their email (auth0.requireVerifiedEmail)`
+        : `Auth0 user ${user.user_id} has no email address`,
     };
   }
   const guest = isGuestConnection(user, auth0);

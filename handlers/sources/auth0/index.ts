@@ -56,7 +56,7 @@ export const auth0Source: IdentitySource<Auth0Config, Auth0Client> = {
     });
   },
 
-  async translate(json, { sourceConfig, connection, deadline }) {
+  async translate(json, { sourceConfig, connection, deadline, linked }) {
     const trigger = triggerOf(json);
     const about = { kind: `auth0.${trigger.kind}`, eventId: trigger.eventId };
     if (trigger.action === "ignore") return { status: "ignored", reason: trigger.reason, about };
@@ -74,7 +74,7 @@ export const auth0Source: IdentitySource<Auth0Config, Auth0Client> = {
     try {
       const translated = await translateAuth0Trigger(
         trigger,
-        { client: connection(), auth0: sourceConfig },
+        { client: connection(), auth0: sourceConfig, linked },
         { deadline },
       );
       if ("ignored" in translated) return { status: "ignored", reason: translated.ignored, about };

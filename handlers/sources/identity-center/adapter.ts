@@ -16,6 +16,7 @@ import type { Trigger } from "./events.js";
 
 export type Translated =
   | { readonly ignored: string }
+  | { readonly groupsDeleted: { readonly names: string[]; readonly id: string; readonly time: string } }
   | { readonly departed: { readonly subject: string; readonly id: string; readonly time: string } }
   | {
       readonly events: IdentityEvent[];
@@ -34,12 +35,33 @@ export interface IdentityCenterAdapterDeps {
 
 /** The key a membership is remembered under, among the source's links. */
 export const membershipLink = (membershipId: string) => `membership:${membershipId}`;
+/** The key a mapped group's name is remembered under: `DeleteGroup` names only the id. */
+export const groupLink = (groupId: string) => `group:${groupId}`;
+
+/**
+ * CloudTrail dates events to the second, and the user is read when the event is handled: of two
+ * events in one second, the later read must win, so each event's id starts with when it was read
+ * (the version is the event's time, then its id).
+ */
+const readStamp = (eventId: string) => `${String(Date.now()).padStart(15, "0")}:${eventId}`;
 
 export async function translateIdentityCenterTrigger(
   trigger: Exclude<Trigger, { action: "ignore" }>,
   deps: IdentityCenterAdapterDeps,
 ): Promise<Translated> {
   if (trigger.action === "group") return groupChanged(trigger, deps);
+  if (trigger.action === "group-deleted") {
+    // Its name as first seen: a group renamed and then deleted before any of its members was read
+    // again keeps the memberships recorded under the new name until their next event.
+    const name = await deps.linked?.(groupLink(trigger.groupId));
+    return {
+      groupsDeleted: {
+        names: [trigger.groupId, ...(name ? [name] : [])],
+        id: trigger.eventId,
+        time: trigger.time,
+      },
+    };
+  }
   if (trigger.action === "membership-deleted") {
     const userId = await deps.linked?.(membershipLink(trigger.membershipId));
     if (!userId) {
@@ -54,15 +76,16 @@ export async function translateIdentityCenterTrigger(
 
 async function userChanged(
   trigger: Extract<Trigger, { action: "user" }>,
-  { store, config, identityCenter }: IdentityCenterAdapterDeps,
+  { store, config, identityCenter, linked }: IdentityCenterAdapterDeps,
 ): Promise<Translated> {
-  const base = { id: trigger.eventId, time: trigger.time, source: "identity-center" };
   const user = await store.describeUser(trigger.userId);
+  const base = { id: readStamp(trigger.eventId), time: trigger.time, source: "identity-center" };
   if (!user) return { departed: { subject: trigger.userId, id: trigger.eventId, time: trigger.time } };
   if (trigger.change === "deleted") {
     return { ignored: `the identity store still has user ${trigger.userId}: the deletion is stale` };
   }
-  const email = emailOf(user);
+  // A user this sync provisioned stays that member without an email: disabling them must still count.
+  const email = emailOf(user) ?? (await linked?.(trigger.userId));
   if (!email) return { ignored: `Identity Center user ${trigger.userId} has no email address` };
   const guest =
     user.UserType !== undefined &&
@@ -87,7 +110,10 @@ async function userChanged(
     const group = await store.describeGroup(membership.groupId);
     const names = [membership.groupId, ...(group?.displayName ? [group.displayName] : [])];
     groups.push(...names);
-    if (isMapped(config, names)) links[membershipLink(membership.membershipId)] = trigger.userId;
+    if (isMapped(config, names)) {
+      links[membershipLink(membership.membershipId)] = trigger.userId;
+      if (group?.displayName) links[groupLink(membership.groupId)] = group.displayName;
+    }
   }
   // The created membership is remembered even if a later call already removed it again.
   if (trigger.membershipId) links[membershipLink(trigger.membershipId)] = trigger.userId;
@@ -95,10 +121,7 @@ async function userChanged(
   const state: IdentityEvent = { ...base, type: "user.updated", user: { ...profile, email, guest, groups } };
   const events: IdentityEvent[] =
     trigger.change === "enabled"
-      ? [
-          { ...base, id: `${trigger.eventId}:enable`, type: "user.reactivated", user: { email, guest } },
-          state,
-        ]
+      ? [{ ...base, id: `${base.id}:enable`, type: "user.reactivated", user: { email, guest } }, state]
       : [state];
   return { events, warnings, subject: trigger.userId, links };
 }
@@ -127,6 +150,9 @@ async function groupChanged(
       },
     ],
     warnings: [],
+    ...(isMapped(config, [group.groupId, group.displayName])
+      ? { links: { [groupLink(group.groupId)]: group.displayName } }
+      : {}),
   };
 }
 

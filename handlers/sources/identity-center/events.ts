@@ -23,6 +23,7 @@ export const IDENTITY_CENTER_EVENT_NAMES = [
   ...MEMBER_EVENTS,
   "DeleteGroupMembership",
   "UpdateGroup",
+  "DeleteGroup",
 ] as const;
 
 const RecordSchema = z.looseObject({
@@ -59,6 +60,7 @@ export type Trigger = { readonly kind: string; readonly eventId: string; readonl
     }
   | { readonly action: "membership-deleted"; readonly membershipId: string }
   | { readonly action: "group"; readonly groupId: string }
+  | { readonly action: "group-deleted"; readonly groupId: string }
 );
 
 /** True when the body is a CloudTrail event of one of Identity Center's sources. */
@@ -125,6 +127,11 @@ export function triggerOf(json: unknown, identityStoreId: string): Trigger {
     const groupId = stringAt(request, "groupId");
     if (!groupId) throw shapeError(name, record.eventID, "a group id");
     return { ...base, action: "group", groupId };
+  }
+  if (name === "DeleteGroup") {
+    const groupId = stringAt(request, "groupId");
+    if (!groupId) throw shapeError(name, record.eventID, "a group id");
+    return { ...base, action: "group-deleted", groupId };
   }
   return ignore(`Identity Center call ${name} is not synced`);
 }

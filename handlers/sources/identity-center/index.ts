@@ -79,6 +79,8 @@ export const identityCenterSource: IdentitySource<IdentityCenterConfig, Identity
       });
       if ("ignored" in translated) return { status: "ignored", reason: translated.ignored, about };
       if ("departed" in translated) return { status: "departed", ...translated.departed, about };
+      if ("groupsDeleted" in translated)
+        return { status: "groups-deleted", ...translated.groupsDeleted, about };
       return { status: "events", ...translated, about };
     } catch (error) {
       throw Object.assign(error as object, { eventId: trigger.eventId });
