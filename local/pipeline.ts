@@ -195,6 +195,8 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
 
   return {
     sqs: sqsClient,
+    /** fauxqs on loopback: SQS and S3 both answer here. */
+    awsEndpoint: sqs.endpoint,
     /** The SCIM endpoint's base URL, `http://127.0.0.1:<port>/scim/v2`, when `scim` was given. */
     scimUrl: scim?.url,
     queues,

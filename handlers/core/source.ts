@@ -173,6 +173,41 @@ export interface IdentitySource<Config = unknown, Connection = unknown> {
   connect?(environment: SourceEnvironment): Connection;
   /** What the stack builds when the source is enabled. */
   readonly deployment?: SourceDeployment;
+  /**
+   * Full reconciliation: every user in scope, page by page from `cursor` (undefined: the first
+   * page), so a run can stop between pages and go on in another invocation. Throws when a page
+   * cannot be read; a listing that threw is incomplete, and nobody is inferred to have left.
+   */
+  listUsers?(context: ListContext<Config, Connection>, cursor?: string): AsyncIterable<ListedPage>;
+}
+
+/**
+ * One user of a listing, in the state the source has for them now. A user the source has but
+ * does not hand to Tallyfy (out of scope: not assigned to the app) is left out of the listing, as
+ * a deleted one is: full reconciliation decides at the end what leaving out means.
+ */
+export interface ListedUser {
+  /** The source's own id for the user: the link the directory keeps (see {@link Translation}). */
+  readonly subject: string;
+  /** The user's full state as canonical events (a `user.updated` with every group, or a `user.deactivated`). */
+  readonly events: readonly IdentityEvent[];
+  /** Values left out on the way (never secrets). */
+  readonly warnings?: readonly string[];
+}
+
+/** A page of a listing and where the next one starts. */
+export interface ListedPage {
+  readonly users: readonly ListedUser[];
+  /** Opaque to everyone but the source; undefined after the last page. */
+  readonly cursor?: string;
+}
+
+/** What a listing may use: as {@link SourceContext}, with the time the listing started. */
+export interface ListContext<Config, Connection> extends SourceContext<Config, Connection> {
+  /** ISO time the run started: the version of every listed state, so any later event wins. */
+  readonly listedAt: string;
+  /** The run's id, for event ids that stay unique across runs. */
+  readonly runId: string;
 }
 
 /** A source of any configuration and connection, as the registry holds them. */

@@ -210,6 +210,46 @@ export class Directory {
     return Number(result.Attributes?.revision ?? 0);
   }
 
+  /**
+   * Asks for another reconcile of the person although nothing in the directory changed (Tallyfy
+   * drifted: a member edited by hand). Returns the new revision, or undefined for nobody.
+   */
+  public async touchPerson(email: string): Promise<number | undefined> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `person#${personKey(email)}`, sk: ITEM },
+          UpdateExpression: "ADD revision :one, etag :one",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":one": 1 },
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      return Number(result.Attributes?.revision ?? 0);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A full reconciliation's listing has the source's user: links them as {@link link} does (the
+   * first link is kept) and notes the run that saw them, in one write. Returns the linked email.
+   */
+  public async listed(source: string, userId: string, email: string, runId: string): Promise<string> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: linkKey(source, userId), sk: ITEM },
+        UpdateExpression: "SET email = if_not_exists(email, :e), seen = :run ADD etag :one",
+        ExpressionAttributeValues: { ":e": personKey(email), ":run": runId, ":one": 1 },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return String(result.Attributes?.email ?? personKey(email));
+  }
+
   /** Everyone the directory has a membership for, present or absent, in any of these IdP groups. */
   public async membersOfIdpGroups(idpGroups: readonly string[]): Promise<PersonRecord[]> {
     const emails = new Set<string>();

@@ -3,6 +3,8 @@
  * adapter makes, answered as Okta answers them.
  *
  * - `GET /api/v1/users/{id}`: the user, or 404 `E0000007` once deleted;
+ * - `GET /api/v1/users`: every user but DEPROVISIONED ones, paged with `limit` (at most 200) and
+ *   `after`, the next page in `Link: rel="next"`, as Okta lists them;
  * - `GET /api/v1/users/{id}/groups`: the user's groups, paged with `limit` and a `Link: rel="next"`;
  * - `GET /api/v1/groups/{id}`, `GET /api/v1/apps/{appId}/users/{userId}` (404 when not assigned);
  * - `POST /oauth2/v1/token`: client credentials with a `private_key_jwt` assertion, verified
@@ -84,6 +86,8 @@ export class FakeOkta {
   readonly #groupsPageSize: number;
   #rateLimit?: { limit: number; windowMs: number; windowStart: number; used: number };
   #faults: ActiveFault[] = [];
+  /** Pages of `/api/v1/users` (1-based) that fail, with the status they fail with. */
+  readonly #failingUserPages = new Map<number, number>();
   #nextId = 1;
 
   private constructor(server: Server, options: FakeOktaOptions) {
@@ -171,6 +175,11 @@ export class FakeOkta {
     this.#faults.push({ ...fault, remaining: fault.times ?? Number.POSITIVE_INFINITY });
   }
 
+  /** Every request for page `page` (1-based) of `/api/v1/users` fails with `status`. */
+  public failUsersPage(page: number, status = 500): void {
+    this.#failingUserPages.set(page, status);
+  }
+
   public setRateLimit(rateLimit: { limit: number; windowMs: number } | undefined): void {
     this.#rateLimit = rateLimit && { ...rateLimit, windowStart: Date.now(), used: 0 };
   }
@@ -248,6 +257,7 @@ export class FakeOkta {
   #route(method: string, url: URL): { status: number; body?: unknown; headers?: Record<string, string> } {
     const notFound = oktaError(404, "E0000007", `Not found: Resource not found: ${url.pathname}`);
     if (method !== "GET") return notFound;
+    if (url.pathname === "/api/v1/users") return this.#listUsers(url);
     let match = /^\/api\/v1\/users\/([^/]+)$/.exec(url.pathname);
     if (match) {
       const user = this.users.get(decodeURIComponent(match[1] ?? ""));
@@ -282,6 +292,24 @@ export class FakeOkta {
         : notFound;
     }
     return notFound;
+  }
+
+  /** Okta's cursor paging: `after` is the last id of the previous page, opaque to the client. */
+  #listUsers(url: URL): { status: number; body?: unknown; headers?: Record<string, string> } {
+    const limit = Math.min(200, Math.max(1, Number(url.searchParams.get("limit") ?? 200)));
+    const all = [...this.users.values()].filter((u) => u.status !== "DEPROVISIONED");
+    const after = url.searchParams.get("after");
+    const start = after ? all.findIndex((u) => u.id === after) + 1 : 0;
+    const page = Math.floor(start / limit) + 1;
+    const failing = this.#failingUserPages.get(page);
+    if (failing) return oktaError(failing, "E0000009", "Internal Server Error");
+    const users = all.slice(start, start + limit);
+    const last = users.at(-1);
+    const headers: Record<string, string> = {};
+    if (last && start + limit < all.length) {
+      headers.Link = `<${this.url}/api/v1/users?limit=${limit}&after=${last.id}>; rel="next"`;
+    }
+    return { status: 200, body: users, headers };
   }
 
   /** Client credentials with `private_key_jwt`, checked as Okta checks it: signature, iss, sub, aud, exp. */

@@ -163,6 +163,40 @@ export async function translateOktaEvent(
   return { events, warnings, subject: user.id };
 }
 
+/**
+ * A listed user's state now, as full reconciliation records it: the same events a hook about the
+ * user would give (deactivated when Okta has them SUSPENDED, else their full profile and groups),
+ * or undefined when the user is out of scope (not assigned to the Tallyfy app), which a run
+ * treats as it treats a user Okta no longer has.
+ */
+export async function listedStateOf(
+  user: OktaUser,
+  deps: OktaAdapterDeps,
+  base: { readonly id: string; readonly time: string },
+  opts: OktaCallOptions = {},
+): Promise<{ readonly events: IdentityEvent[]; readonly warnings: string[] } | undefined> {
+  const { okta } = deps;
+  const email = emailOf(user, okta, "");
+  const guest = isGuestType(user, okta);
+  const event = { ...base, source: "okta" };
+  if (INACTIVE.has(user.status)) {
+    return { events: [{ ...event, type: "user.deactivated", user: { email, guest } }], warnings: [] };
+  }
+  if (okta.appId && !(await deps.client.isAssignedToApp(okta.appId, user.id, opts))) return undefined;
+  const groups = await deps.client.listUserGroups(user.id, opts);
+  const { profile, warnings } = profileOf(user, okta);
+  return {
+    events: [
+      {
+        ...event,
+        type: "user.updated",
+        user: { ...profile, email, guest, groups: groups.flatMap((g) => [g.id, g.profile.name]) },
+      },
+    ],
+    warnings,
+  };
+}
+
 async function groupChanged(
   event: LogEvent,
   deps: OktaAdapterDeps,

@@ -77,6 +77,8 @@ export interface OktaCredentials {
 
 export interface OktaClientOptions extends ProviderHttpOptions {
   readonly credentials: OktaCredentials;
+  /** Users per page of a listing. @default 200 (Okta's maximum) */
+  readonly listPageSize?: number;
 }
 
 /** Calls Okta only before this epoch-millisecond deadline (the Lambda's remaining time). */
@@ -92,10 +94,12 @@ const MAX_PAGES = 100;
 export class OktaClient {
   readonly #credentials: OktaCredentials;
   readonly #http: RetryingHttp;
+  readonly #listPageSize: number;
 
   public constructor(options: OktaClientOptions) {
     const { credentials } = options;
     this.#credentials = credentials;
+    this.#listPageSize = options.listPageSize ?? 200;
     this.#http = providerHttp(options, {
       rateHeaders: OKTA_RATE_HEADERS,
       refresh: () => credentials.refresh(),
@@ -110,6 +114,24 @@ export class OktaClient {
   public async getUser(userId: string, opts: OktaCallOptions = {}): Promise<OktaUser | undefined> {
     const answer = await this.#get("users.get", `/api/v1/users/${encodeURIComponent(userId)}`, opts, true);
     return answer && parse("users.get", OktaUserSchema, answer.body);
+  }
+
+  /**
+   * One page of the org's users (Okta leaves DEPROVISIONED users out of an unfiltered list), and
+   * the URL of the next page from the `Link` header: the cursor a full reconciliation keeps.
+   */
+  public async listUsersPage(
+    next: string | undefined,
+    opts: OktaCallOptions = {},
+  ): Promise<{ readonly users: OktaUser[]; readonly next?: string }> {
+    const first = `/api/v1/users?limit=${this.#listPageSize}`;
+    // The cursor comes back from storage: never send the credential anywhere but the org.
+    const orgUrl = (await this.#credentials.orgUrl()).replace(/\/+$/, "");
+    if (next !== undefined && !next.startsWith(`${orgUrl}/api/v1/users?`)) {
+      throw new OktaResponseError("users.list", "the listing's cursor is not a page of this org's users");
+    }
+    const answer = await this.#get("users.list", next ?? first, opts, false);
+    return { users: parse("users.list", z.array(OktaUserSchema), answer?.body), next: answer?.next };
   }
 
   /** Every group the user is in (Okta groups, app groups, and Everyone). */

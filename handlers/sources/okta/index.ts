@@ -7,7 +7,7 @@ import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
 import type { IdentitySource } from "../../core/source.js";
 import { Pacer } from "../../shared/pacer.js";
-import { translateOktaEvent } from "./adapter.js";
+import { listedStateOf, translateOktaEvent } from "./adapter.js";
 import { OktaClient } from "./client.js";
 import { type OktaConfig, OktaConfigSchema } from "./config.js";
 import { OktaNotConfiguredError, SecretsManagerOktaCredentials } from "./credentials.js";
@@ -28,6 +28,8 @@ const OktaEnvironmentSchema = z.object({
   OKTA_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /** How long a read of the secret is trusted, seconds. */
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Users per page of a full reconciliation's listing (Okta allows 200). */
+  OKTA_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(200).default(200),
   /** This container's share of the Okta rate budget, requests a minute; unset: no pacing. */
   OKTA_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
@@ -55,11 +57,33 @@ export const oktaSource: IdentitySource<OktaConfig, OktaClient> = {
         maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
       }),
       timeoutMs: vars.OKTA_TIMEOUT_MS,
+      listPageSize: vars.OKTA_LIST_PAGE_SIZE,
       onResponse,
       pacer: vars.OKTA_REQUESTS_PER_MINUTE
         ? new Pacer({ perMinute: vars.OKTA_REQUESTS_PER_MINUTE })
         : undefined,
     });
+  },
+
+  async *listUsers({ config, sourceConfig, connection, deadline, listedAt, runId }, cursor) {
+    const client = connection();
+    // Okta's own next-page URL is the cursor; the first page has none.
+    let next = cursor;
+    do {
+      const page = await client.listUsersPage(next, { deadline });
+      const users = [];
+      for (const user of page.users) {
+        const state = await listedStateOf(
+          user,
+          { client, config, okta: sourceConfig },
+          { id: `full-sync:${runId}:${user.id}`, time: listedAt },
+          { deadline },
+        );
+        if (state) users.push({ subject: user.id, ...state });
+      }
+      next = page.next;
+      yield { users, cursor: next };
+    } while (next);
   },
 
   async translate(json, { config, sourceConfig, connection, deadline }) {

@@ -1,0 +1,424 @@
+/**
+ * Full reconciliation: the safety net for events that were lost (a hook Okta never retried, a
+ * mapping changed, a member edited by hand in Tallyfy).
+ *
+ * A run lists every user of each source that can list them, page by page, and records each in
+ * the directory by version like any event (the run's start time is the version, so any event
+ * newer than the listing wins). It stops between pages when the invocation's time runs short and
+ * goes on from the saved cursor in the next one. At the end, in one invocation:
+ *
+ * 1. departures: people a source manages (linked to it) that a *complete* listing left out, and
+ *    whom no event touched since the run started. Applied only when they are at most
+ *    `maxDepartureShare` of the source's active people; above it the run stops, changes nothing
+ *    more, and says how many it held back. A listing that failed infers no departure at all.
+ * 2. drift: the desired state against one read of Tallyfy (tallyfy/drift.ts); each drifted
+ *    person or group gets a reconcile on the queue (the full sync itself never writes to Tallyfy).
+ * 3. the report: what was corrected, what was held back, and the members and guests no source
+ *    knows (never changed), as JSON to the report bucket, and a summary in the log.
+ */
+import { randomUUID } from "node:crypto";
+import type { SyncConfig } from "../core/config.js";
+import { configFingerprint, type Person, versionOf } from "../core/desired-state.js";
+import type { IdentityEvent } from "../core/identity-event.js";
+import type { ReconcileMessage } from "../core/reconcile-message.js";
+import type { AnyIdentitySource, ListedUser } from "../core/source.js";
+import type { Directory, PersonRecord } from "../directory/directory.js";
+import { computeDrift, type DriftChange, type TallyfySnapshot } from "../tallyfy/drift.js";
+import type { FullSyncStore, LinkItem, RunState } from "./store.js";
+
+/** Metric names a run emits (runtime/ sends them to CloudWatch). */
+export const FullSyncMetric = {
+  Listed: "FullSyncListed",
+  Corrected: "FullSyncCorrected",
+  Held: "FullSyncHeld",
+  Unmanaged: "FullSyncUnmanaged",
+  Departures: "FullSyncDepartures",
+  ListingFailed: "FullSyncListingFailed",
+  Stopped: "FullSyncStopped",
+} as const;
+export type FullSyncMetric = (typeof FullSyncMetric)[keyof typeof FullSyncMetric];
+
+export interface FullSyncOptions {
+  /** Reconciles go here, as the ingest function sends them. */
+  readonly queue: { send(messages: readonly ReconcileMessage[]): Promise<void> };
+  readonly directory: Directory;
+  readonly store: FullSyncStore;
+  /** The sources to list, in order; a source without `listUsers` is skipped. */
+  readonly sources: readonly AnyIdentitySource[];
+  /** A source's clients, built once per container (paced at the full sync's share of the budget). */
+  readonly connection: (source: AnyIdentitySource) => unknown;
+  readonly config: SyncConfig;
+  /** Reads Tallyfy's members, guests and groups (read-only). */
+  readonly tallyfy: () => Promise<TallyfySnapshot>;
+  /** Writes the report; returns where it went. */
+  readonly writeReport: (runId: string, report: FullSyncReport) => Promise<string>;
+  /** The most departures a run applies, as a share of a source's active people. @default 0.05 */
+  readonly maxDepartureShare?: number;
+  /** Milliseconds kept in hand at the end of an invocation. @default 5000 */
+  readonly marginMs?: number;
+  /** A run that started longer ago than this is abandoned when the next is scheduled. @default 23 h */
+  readonly staleAfterMs?: number;
+  readonly onMetric?: (name: FullSyncMetric, value: number) => void;
+  readonly log?: (message: string, detail: Record<string, unknown>) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What one invocation says: the Step Functions loop invokes again until `done`. */
+export interface StepResult {
+  readonly runId: string;
+  readonly done: boolean;
+  /** Why the invocation did nothing (a run is already in progress). */
+  readonly skipped?: string;
+}
+
+export interface HeldDeparture {
+  readonly source: string;
+  readonly subject: string;
+  readonly email: string;
+}
+
+export interface FullSyncReport {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly sources: RunState["sources"];
+  /** The run stopped at the safety limit: nothing in `held` was changed. */
+  readonly stopped?: { readonly reason: string; readonly departures: number; readonly share: number };
+  readonly counts: {
+    readonly corrected: number;
+    readonly held: number;
+    readonly unmanagedMembers: number;
+    readonly unmanagedGuests: number;
+    readonly departures: number;
+  };
+  /** Differences a reconcile was queued for. */
+  readonly corrected: readonly DriftChange[];
+  /** Differences left as they are because the run stopped. */
+  readonly held: readonly DriftChange[];
+  /** Tallyfy members and guests no source knows: reported, never changed. */
+  readonly unmanaged: { readonly members: readonly string[]; readonly guests: readonly string[] };
+}
+
+/** Users recorded at once within a page. */
+const CONCURRENCY = 8;
+
+export class FullSync {
+  readonly #o: FullSyncOptions;
+  readonly #now: () => number;
+  readonly #listing: readonly AnyIdentitySource[];
+
+  public constructor(options: FullSyncOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#listing = options.sources.filter((s) => s.listUsers !== undefined);
+  }
+
+  /**
+   * One invocation: starts a run (no `runId`) or goes on with `runId`, until done or until
+   * `deadline` (epoch ms) comes within the margin.
+   */
+  public async step(input: { readonly runId?: string }, deadline: number): Promise<StepResult> {
+    const stored = await this.#o.store.run();
+    let state: RunState;
+    if (input.runId === undefined) {
+      const stale = this.#o.staleAfterMs ?? 23 * 3_600_000;
+      if (stored && stored.phase !== "done" && this.#now() - Date.parse(stored.startedAt) < stale) {
+        return { runId: stored.runId, done: true, skipped: `run ${stored.runId} is still in progress` };
+      }
+      state = {
+        runId: `${new Date(this.#now()).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
+        startedAt: new Date(this.#now()).toISOString(),
+        phase: "listing",
+        sourceIndex: 0,
+        sources: {},
+        reconciles: 0,
+        invocations: 0,
+      };
+      await this.#o.store.replace(state, stored);
+    } else {
+      if (!stored || stored.runId !== input.runId)
+        return { runId: input.runId, done: true, skipped: "another run replaced this one" };
+      state = stored;
+    }
+    state.invocations++;
+    this.#listedThisInvocation = 0;
+    const margin = this.#o.marginMs ?? 5_000;
+    const hasTime = () => this.#now() < deadline - margin;
+
+    while (state.phase === "listing" && hasTime()) {
+      const source = this.#listing[state.sourceIndex];
+      if (!source) {
+        state.phase = "finishing";
+        break;
+      }
+      await this.#list(source, state, deadline, hasTime);
+    }
+    if (state.phase === "finishing") {
+      // The end reads everyone and Tallyfy in one go: it gets an invocation of its own.
+      if (this.#listedThisInvocation > 0) {
+        await this.#o.store.save(state);
+        return { runId: state.runId, done: false };
+      }
+      await this.#finish(state);
+      state.phase = "done";
+    }
+    await this.#o.store.save(state);
+    return { runId: state.runId, done: state.phase === "done" };
+  }
+
+  #listedThisInvocation = 0;
+
+  async #list(
+    source: AnyIdentitySource,
+    state: RunState,
+    deadline: number,
+    hasTime: () => boolean,
+  ): Promise<void> {
+    const progress = state.sources[source.id] ?? { listed: 0, changed: 0, complete: false, emailChanges: 0 };
+    state.sources[source.id] = progress;
+    const config = this.#o.config;
+    const listing = source.listUsers?.(
+      {
+        config,
+        sourceConfig: config[source.id],
+        connection: () => this.#o.connection(source),
+        deadline: deadline - (this.#o.marginMs ?? 5_000) / 2,
+        listedAt: state.startedAt,
+        runId: state.runId,
+        linked: (id) => this.#o.directory.linkedEmail(source.id, id),
+      },
+      state.cursor,
+    );
+    if (!listing) return;
+    try {
+      for await (const page of listing) {
+        const messages = await this.#record(source.id, page.users, state, progress);
+        await this.#send(messages, state);
+        progress.listed += page.users.length;
+        this.#listedThisInvocation += page.users.length;
+        this.#o.onMetric?.(FullSyncMetric.Listed, page.users.length);
+        state.cursor = page.cursor;
+        if (page.cursor === undefined) break;
+        // The page is recorded and its cursor kept: a later invocation goes on from here.
+        await this.#o.store.save(state);
+        if (!hasTime()) return;
+      }
+      progress.complete = true;
+    } catch (error) {
+      progress.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.#o.onMetric?.(FullSyncMetric.ListingFailed, 1);
+      this.#o.log?.("full reconciliation: listing failed; no departure is inferred from it", {
+        source: source.id,
+        runId: state.runId,
+        listed: progress.listed,
+        error: progress.error,
+      });
+    }
+    state.sourceIndex++;
+    state.cursor = undefined;
+  }
+
+  async #record(
+    sourceId: string,
+    users: readonly ListedUser[],
+    state: RunState,
+    progress: RunState["sources"][string],
+  ): Promise<ReconcileMessage[]> {
+    const config = this.#o.config;
+    const fingerprint = configFingerprint(config);
+    const messages = new Map<string, ReconcileMessage>();
+    const one = async (user: ListedUser) => {
+      const first = user.events.find((e) => e.user)?.user?.email;
+      if (!first) return;
+      const linked = await this.#o.directory.listed(sourceId, user.subject, first, state.runId);
+      // As ingest does: the person this sync provisioned keeps the link; the change is reported.
+      if (linked !== first.trim().toLowerCase()) progress.emailChanges++;
+      for (const event of user.events) {
+        const e: IdentityEvent = event.user ? { ...event, user: { ...event.user, email: linked } } : event;
+        const { email, revision, changed } = await this.#o.directory.record(e, config);
+        if (changed) {
+          progress.changed++;
+          messages.set(email, { kind: "person", key: email, revision, config: fingerprint });
+        }
+      }
+    };
+    for (let start = 0; start < users.length; start += CONCURRENCY) {
+      await Promise.all(users.slice(start, start + CONCURRENCY).map(one));
+    }
+    return [...messages.values()];
+  }
+
+  async #send(messages: readonly ReconcileMessage[], state: RunState): Promise<void> {
+    if (messages.length === 0) return;
+    await this.#o.queue.send(messages);
+    state.reconciles += messages.length;
+  }
+
+  async #finish(state: RunState): Promise<void> {
+    const { directory, config } = this.#o;
+    const share = this.#o.maxDepartureShare ?? 0.05;
+    const listedFrom = this.#listing.map((s) => s.id);
+    const { people, links } = await this.#o.store.everyone(listedFrom);
+    const byEmail = new Map(people.map((p) => [p.email, p]));
+    const since = Date.parse(state.startedAt);
+
+    // 1. Departures, per source whose listing completed.
+    const candidates: (HeldDeparture & { person: PersonRecord })[] = [];
+    let active = 0;
+    for (const source of listedFrom) {
+      if (!state.sources[source]?.complete) continue;
+      for (const link of links.filter((l) => l.source === source)) {
+        const person = byEmail.get(link.email);
+        if (!person || person.status?.value === "inactive") continue;
+        active++;
+        if (link.seen === state.runId || touchedSince(person, since)) continue;
+        candidates.push({ ...departureOf(link), person });
+      }
+    }
+    const limit = Math.floor(active * share);
+    const stopped =
+      candidates.length > limit
+        ? {
+            reason: `${candidates.length} of ${active} managed people (${percent(candidates.length, active)}) would be deprovisioned, above the limit of ${percent(share, 1)}: nothing was changed`,
+            departures: candidates.length,
+            share: active === 0 ? 1 : candidates.length / active,
+          }
+        : undefined;
+    const inferred = new Set<string>();
+    if (!stopped) {
+      for (const candidate of candidates) {
+        const { revision, changed } = await directory.record(
+          {
+            id: `full-sync:${state.runId}:departed:${candidate.subject}`,
+            time: state.startedAt,
+            type: "user.deactivated",
+            user: { email: candidate.email },
+          },
+          config,
+        );
+        if (!changed) continue;
+        inferred.add(candidate.email);
+        const person = await directory.person(candidate.email);
+        if (person) byEmail.set(candidate.email, person);
+        this.#o.log?.("full reconciliation: departure inferred from a complete listing", {
+          source: candidate.source,
+          subject: candidate.subject,
+          revision,
+        });
+      }
+    }
+
+    // 2. Drift against Tallyfy.
+    const snapshot = await this.#o.tallyfy();
+    const everyone = [...byEmail.values()];
+    const drift = computeDrift(config, everyone, snapshot, inferred);
+    const held: DriftChange[] = stopped
+      ? [
+          ...candidates.map(
+            (c): DriftChange => ({
+              entity: "person",
+              key: c.email,
+              name: c.email,
+              action: "deprovision",
+              detail: `${c.source} user ${c.subject} is not in the listing`,
+              inferred: true,
+            }),
+          ),
+          ...drift.changes,
+        ]
+      : [];
+    const corrected = stopped ? [] : drift.changes;
+    if (!stopped) await this.#correct(corrected, byEmail, state);
+
+    // 3. The report.
+    const report: FullSyncReport = {
+      runId: state.runId,
+      startedAt: state.startedAt,
+      finishedAt: new Date(this.#now()).toISOString(),
+      sources: state.sources,
+      ...(stopped ? { stopped } : {}),
+      counts: {
+        corrected: corrected.length,
+        held: held.length,
+        unmanagedMembers: drift.unmanaged.members.length,
+        unmanagedGuests: drift.unmanaged.guests.length,
+        departures: inferred.size,
+      },
+      corrected,
+      held,
+      unmanaged: drift.unmanaged,
+    };
+    state.report = await this.#o.writeReport(state.runId, report);
+    const metric = this.#o.onMetric;
+    metric?.(FullSyncMetric.Corrected, corrected.length);
+    metric?.(FullSyncMetric.Held, held.length);
+    metric?.(FullSyncMetric.Unmanaged, drift.unmanaged.members.length + drift.unmanaged.guests.length);
+    metric?.(FullSyncMetric.Departures, inferred.size);
+    metric?.(FullSyncMetric.Stopped, stopped ? 1 : 0);
+    this.#o.log?.(stopped ? `full reconciliation stopped: ${stopped.reason}` : "full reconciliation done", {
+      runId: state.runId,
+      report: state.report,
+      ...report.counts,
+    });
+  }
+
+  /** Queues a reconcile of each drifted person and group; the reconciler makes the change. */
+  async #correct(
+    changes: readonly DriftChange[],
+    people: ReadonlyMap<string, PersonRecord>,
+    state: RunState,
+  ): Promise<void> {
+    const { directory } = this.#o;
+    const fingerprint = configFingerprint(this.#o.config);
+    const messages = new Map<string, ReconcileMessage>();
+    // A group's drift is the person's too: the person's reconcile indexes them under the group
+    // (so the group's reconcile finds a member to take out) and asks for the group itself.
+    const entities = changes.flatMap((change) =>
+      change.entity === "group"
+        ? [change, { ...change, entity: "person" as const, key: change.detail, name: change.detail }]
+        : [change],
+    );
+    for (const change of entities) {
+      const id = `${change.entity}:${change.key}`;
+      if (messages.has(id)) continue;
+      if (change.entity === "person") {
+        const person = people.get(change.key);
+        const pending = person && (person.reconciled?.revision ?? -1) < person.revision;
+        // A reconcile already asked for reads the newest state: a second message would only repeat it.
+        const revision = pending ? person.revision : await directory.touchPerson(change.key);
+        if (revision !== undefined)
+          messages.set(id, { kind: "person", key: change.key, revision, config: fingerprint });
+      } else {
+        const { revision, pending } = await directory.touchGroup(change.key, this.#now());
+        if (pending) continue;
+        messages.set(id, { kind: "group", key: change.key, revision, config: fingerprint });
+      }
+    }
+    await this.#send([...messages.values()], state);
+    for (const message of messages.values()) {
+      if (message.kind === "group") await directory.groupQueued(message.key, message.revision, this.#now());
+    }
+  }
+}
+
+function departureOf(link: LinkItem): HeldDeparture {
+  return { source: link.source, subject: link.subject, email: link.email };
+}
+
+/** An event newer than the run's start set something: the listing may simply have missed it. */
+function touchedSince(person: Person, since: number): boolean {
+  const facts = [
+    ...Object.values(person.profile),
+    ...Object.values(person.memberships),
+    person.guest,
+    person.role,
+    person.status,
+  ];
+  const cutoff = versionOf({ time: new Date(since).toISOString(), id: "" });
+  return facts.some((fact) => fact !== undefined && fact.v >= cutoff);
+}
+
+function percent(part: number, whole: number): string {
+  return `${whole === 0 ? 100 : Math.round((part / whole) * 1000) / 10}%`;
+}
