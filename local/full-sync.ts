@@ -91,6 +91,10 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
   return {
     metrics,
     logs,
+    /** One invocation, in a container of its own. */
+    step(input: { readonly runId?: string }, deadline: number) {
+      return build().step(input, deadline);
+    },
     /** Invokes until the run is done, each invocation with `invocationMs`; returns the invocations' results. */
     async run(invocationMs = 60_000, maxInvocations = 1_000) {
       const steps = [];

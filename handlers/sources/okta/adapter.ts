@@ -183,14 +183,23 @@ export async function listedStateOf(
     return { events: [{ ...event, type: "user.deactivated", user: { email, guest } }], warnings: [] };
   }
   if (okta.appId && !(await deps.client.isAssignedToApp(okta.appId, user.id, opts))) return undefined;
-  const groups = await deps.client.listUserGroups(user.id, opts);
+  // A read per user: spared when no Okta group gives a role or maps to a Tallyfy group, as then
+  // no membership changes anything in Tallyfy (the event then leaves memberships as they are).
+  const { roles, groups: mapped } = deps.config;
+  const mapsGroups = [...roles.admin, ...roles.standard, ...roles.light, ...Object.keys(mapped)].length > 0;
+  const groups = mapsGroups ? await deps.client.listUserGroups(user.id, opts) : undefined;
   const { profile, warnings } = profileOf(user, okta);
   return {
     events: [
       {
         ...event,
         type: "user.updated",
-        user: { ...profile, email, guest, groups: groups.flatMap((g) => [g.id, g.profile.name]) },
+        user: {
+          ...profile,
+          email,
+          guest,
+          ...(groups ? { groups: groups.flatMap((g) => [g.id, g.profile.name]) } : {}),
+        },
       },
     ],
     warnings,

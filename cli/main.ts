@@ -1,0 +1,173 @@
+/**
+ * The operators' command line: `plan` (what a full reconciliation would change; reads only) and
+ * `dlq` (the dead-letter queues). Run as `npx tallyfy-idp-sync <command> --help`.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
+import { purge, readLetters, redrive, release, summarise } from "./dlq.js";
+import { localPlanClients, plan, renderPlan } from "./plan.js";
+
+const PLAN_HELP = `Usage: tallyfy-idp-sync plan --config <file> --tallyfy-url <url> --tallyfy-organization <id> [options]
+
+Prints what a full reconciliation would change, grouped by person and group. Reads only.
+
+  --config <file>               the sync configuration (the JSON the stack puts in SYNC_CONFIG)
+  --tallyfy-url <url>           Tallyfy's API base URL (token from TALLYFY_TOKEN)
+  --tallyfy-organization <id>   the Tallyfy organization id
+  --okta-url <url>              the Okta org URL (token from OKTA_API_TOKEN); omitted: Okta is not listed
+  --table <name>                the directory table, to know whom the sync manages and infer departures
+  --dynamodb-endpoint <url>     a DynamoDB endpoint other than AWS's (local runs)
+  --json                        the plan as JSON
+  -h, --help                    this text`;
+
+const DLQ_HELP = `Usage: tallyfy-idp-sync dlq <list|show|redrive|purge> --queue-url <url> [options]
+
+  list                              reasons grouped by error type, with counts and the oldest
+  show <message id>                 one letter: its reason and body
+  redrive --to <queue url> [--type <errorType>]   send letters back to their queue
+  purge --type <errorType> --yes    delete every letter of one error type
+
+  --queue-url <url>    the dead-letter queue (the stack's IngestDeadLetterQueueUrl or ReconcileDeadLetterQueueUrl output)
+  --endpoint <url>     an SQS endpoint other than AWS's (local runs)
+  --json               machine-readable output`;
+
+export async function main(
+  argv: readonly string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "plan") return planCommand(rest, out, err);
+  if (command === "dlq") return dlqCommand(rest, out);
+  out.write(`Usage: tallyfy-idp-sync <plan|dlq> --help\n`);
+  return command === "--help" || command === "-h" ? 0 : 2;
+}
+
+async function planCommand(args: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      config: { type: "string" },
+      "tallyfy-url": { type: "string" },
+      "tallyfy-organization": { type: "string" },
+      "okta-url": { type: "string" },
+      table: { type: "string" },
+      "dynamodb-endpoint": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    out.write(`${PLAN_HELP}\n`);
+    return 0;
+  }
+  if (!values.config || !values["tallyfy-url"] || !values["tallyfy-organization"]) {
+    err.write(`${PLAN_HELP}\n`);
+    return 2;
+  }
+  const config = parseSyncConfig(readFileSync(values.config, "utf8"), values.config);
+  const clients = localPlanClients(
+    {
+      oktaUrl: values["okta-url"],
+      tallyfyUrl: values["tallyfy-url"],
+      tallyfyOrganization: values["tallyfy-organization"],
+      table: values.table,
+      dynamodbEndpoint: values["dynamodb-endpoint"],
+    },
+    process.env,
+  );
+  const sources = SOURCES.filter((s) => s.id !== "okta" || clients.okta);
+  const result = await plan({
+    config,
+    sources,
+    connection: (source) => (source.id === "okta" ? clients.okta : undefined),
+    tallyfy: clients.tallyfy,
+    store: clients.store,
+    // A progress line on stderr, so stdout stays the plan (and --json stays parseable).
+    onProgress: (source, listed) =>
+      err.write(
+        `\rlisting ${source}: ${"#".repeat(Math.min(40, Math.ceil(Math.log2(listed + 1) * 3)))} ${listed} users`,
+      ),
+  });
+  err.write("\n");
+  out.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderPlan(result)}\n`);
+  return 0;
+}
+
+async function dlqCommand(args: readonly string[], out: NodeJS.WritableStream) {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      "queue-url": { type: "string" },
+      endpoint: { type: "string" },
+      to: { type: "string" },
+      type: { type: "string" },
+      yes: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [action, id] = positionals;
+  const queueUrl = values["queue-url"];
+  if (values.help || !action || !queueUrl) {
+    out.write(`${DLQ_HELP}\n`);
+    return values.help ? 0 : 2;
+  }
+  const sqs = new SQSClient(values.endpoint ? { endpoint: values.endpoint } : {});
+  const print = (value: unknown, text: string) =>
+    out.write(values.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+  switch (action) {
+    case "list": {
+      const letters = await readLetters(sqs, queueUrl);
+      await release(sqs, queueUrl, letters);
+      const summary = summarise(letters);
+      print(
+        summary,
+        summary.map((s) => `${s.count}\t${s.errorType}\toldest ${s.oldest}\t${s.example}`).join("\n") ||
+          "no dead letters",
+      );
+      return 0;
+    }
+    case "show": {
+      const letters = await readLetters(sqs, queueUrl);
+      await release(sqs, queueUrl, letters);
+      const letter = letters.find((l) => l.id === id);
+      if (!letter) {
+        out.write(`no dead letter ${id}\n`);
+        return 1;
+      }
+      const { receipt: _receipt, ...shown } = letter;
+      print(
+        shown,
+        `${letter.errorType}: ${letter.errorMessage}\nsent ${new Date(letter.sentAt).toISOString()}\n${letter.body}`,
+      );
+      return 0;
+    }
+    case "redrive": {
+      if (!values.to) {
+        out.write(
+          "redrive needs --to <queue url> (the stack's IngestQueueUrl or ReconcileQueueUrl output)\n",
+        );
+        return 2;
+      }
+      const moved = await redrive(sqs, queueUrl, values.to, values.type);
+      print({ redriven: moved }, `${moved} letters sent back`);
+      return 0;
+    }
+    case "purge": {
+      if (!values.type || !values.yes) {
+        out.write("purge deletes for good: give --type <errorType> and --yes\n");
+        return 2;
+      }
+      const deleted = await purge(sqs, queueUrl, values.type);
+      print({ purged: deleted }, `${deleted} letters deleted`);
+      return 0;
+    }
+    default:
+      out.write(`${DLQ_HELP}\n`);
+      return 2;
+  }
+}

@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../cli/main.js";
+import { FakeOkta } from "../local/fakes/fake-okta.js";
+import { ACME_CONFIG, seedAcme } from "../local/fakes/okta-directory.js";
+import { startPipeline, type TestPipeline } from "../local/pipeline.js";
+
+let okta: FakeOkta;
+let pipeline: TestPipeline;
+
+beforeEach(async () => {
+  okta = await FakeOkta.start();
+  seedAcme(okta);
+  pipeline = await startPipeline({ config: ACME_CONFIG, okta: { fake: okta } });
+});
+
+afterEach(async () => {
+  await pipeline.stop();
+  await okta.stop();
+});
+
+function capture() {
+  let text = "";
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function run(args: string[]) {
+  const out = capture();
+  const err = capture();
+  process.env.OKTA_API_TOKEN = "okta-test-token";
+  process.env.TALLYFY_TOKEN = "test-token";
+  // The AWS SDK's ordinary credential and region chain, as an operator's shell has them.
+  process.env.AWS_ACCESS_KEY_ID = "test";
+  process.env.AWS_SECRET_ACCESS_KEY = "test";
+  process.env.AWS_REGION = "us-east-1";
+  const code = await main(args, out.stream, err.stream);
+  return { code, out: out.text(), err: err.text() };
+}
+
+describe("tallyfy-idp-sync plan", () => {
+  it("prints the changes a full reconciliation would make, and only reads", async () => {
+    // Prepare
+    const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+    const configFile = path.join(dir, "config.json");
+    writeFileSync(configFile, JSON.stringify(ACME_CONFIG));
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    pipeline.tallyfy.addMember({
+      email: "alice.nguyen@example.com",
+      first_name: "Alice",
+      last_name: "Nguyen",
+      role: "light",
+    });
+    pipeline.tallyfy.addMember({ email: "mallory@example.com", first_name: "Mal", last_name: "Lory" });
+    pipeline.tallyfy.requests.length = 0;
+    const args = [
+      "plan",
+      "--config",
+      configFile,
+      "--okta-url",
+      okta.url,
+      "--tallyfy-url",
+      pipeline.tallyfy.url,
+      "--tallyfy-organization",
+      pipeline.tallyfy.organizationId,
+    ];
+
+    // Act
+    const text = await run(args);
+    const json = await run([...args, "--json"]);
+
+    // Assess
+    expect(text.code).toBe(0);
+    expect(text.out).toContain("okta: 2 users listed");
+    expect(text.out).toMatch(/alice\.nguyen@example\.com\n {2}~ role: light -> admin/);
+    expect(text.out).toMatch(/dev\.patel@example\.com\n {2}\+ invite: no member in Tallyfy/);
+    expect(text.out).toMatch(/Engineering\n {2}\+ group-add: alice\.nguyen@example\.com/);
+    expect(text.out).toContain("member mallory@example.com");
+    expect(text.out).toContain("Plan: 1 to invite, 3 to change, 0 to deprovision; 1 unmanaged.");
+    expect(text.err).toMatch(/listing okta: #+ 2 users/);
+    const plan = JSON.parse(json.out);
+    expect(plan.unmanaged.members).toEqual(["mallory@example.com"]);
+    expect(plan.changes).toHaveLength(4);
+    expect(pipeline.tallyfy.requests.filter((r) => r.method !== "GET" && r.path !== "/oauth/token")).toEqual(
+      [],
+    );
+    expect(okta.requests.filter((r) => r.method !== "GET")).toEqual([]);
+    expect(okta.requests.map((r) => r.path)).toContain("/api/v1/users");
+  });
+
+  it("answers --help", async () => {
+    // Act
+    const help = await run(["plan", "--help"]);
+
+    // Assess
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: tallyfy-idp-sync plan/);
+  });
+});
+
+describe("tallyfy-idp-sync dlq", () => {
+  it("lists dead letters by error type, redrives one type and purges another", async () => {
+    // Prepare
+    const dlq = pipeline.queues.ingestDeadLetter.url;
+    const letter = (type: string, body: string) =>
+      pipeline.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: dlq,
+          MessageBody: body,
+          MessageAttributes: {
+            errorType: { DataType: "String", StringValue: type },
+            errorMessage: { DataType: "String", StringValue: `${type} happened` },
+          },
+        }),
+      );
+    await letter("OktaApiError", '{"a":1}');
+    await letter("OktaApiError", '{"a":2}');
+    await letter("InvalidEventError", '{"b":1}');
+    const common = ["--queue-url", dlq, "--endpoint", pipeline.awsEndpoint];
+
+    // Act
+    const listed = await run(["dlq", "list", ...common, "--json"]);
+    const refused = await run(["dlq", "purge", ...common, "--type", "InvalidEventError"]);
+    const redriven = await run([
+      "dlq",
+      "redrive",
+      ...common,
+      "--type",
+      "OktaApiError",
+      "--to",
+      pipeline.queues.ingest.url,
+      "--json",
+    ]);
+    const purged = await run(["dlq", "purge", ...common, "--type", "InvalidEventError", "--yes", "--json"]);
+    const after = await run(["dlq", "list", ...common, "--json"]);
+
+    // Assess
+    expect(JSON.parse(listed.out)).toEqual([
+      expect.objectContaining({ errorType: "OktaApiError", count: 2, example: "OktaApiError happened" }),
+      expect.objectContaining({ errorType: "InvalidEventError", count: 1 }),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(redriven.out)).toEqual({ redriven: 2 });
+    expect(JSON.parse(purged.out)).toEqual({ purged: 1 });
+    expect(JSON.parse(after.out)).toEqual([]);
+  });
+});

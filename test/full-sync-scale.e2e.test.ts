@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeOkta } from "../local/fakes/fake-okta.js";
+import { localFullSync } from "../local/full-sync.js";
+import { startPipeline, type TestPipeline } from "../local/pipeline.js";
+
+let okta: FakeOkta | undefined;
+let pipeline: TestPipeline | undefined;
+
+afterEach(async () => {
+  await pipeline?.stop();
+  await okta?.stop();
+});
+
+const USERS = Number(process.env.SCALE_USERS ?? 20_000);
+// No Okta group is mapped, so the listing reads pages only (a mapped group costs a read per user).
+const CONFIG = { memberDomains: ["example.com"], okta: {} };
+
+describe("full reconciliation at scale", () => {
+  it("lists 20,000 users across several invocations, each within its time, within Okta's rate budget", async () => {
+    // Prepare
+    // Okta allows 60 requests a second here; the full sync takes half of it, as it would leave
+    // the rest to the event hooks.
+    okta = await FakeOkta.start({ rateLimit: { limit: 60, windowMs: 1_000 } });
+    for (let n = 0; n < USERS; n++) {
+      okta.addUser({
+        login: `user${n}@example.com`,
+        email: `user${n}@example.com`,
+        firstName: "User",
+        lastName: `N${n}`,
+      });
+    }
+    pipeline = await startPipeline({ config: CONFIG });
+    const fullSync = await localFullSync(pipeline, {
+      config: CONFIG,
+      okta: { fake: okta, pageSize: 200, requestsPerMinute: 30 * 60 },
+      marginMs: 1_000,
+    });
+    const invocationMs = 8_000;
+
+    // Act
+    const started: number[] = [];
+    const steps = [];
+    let runId: string | undefined;
+    for (let i = 0; i < 100; i++) {
+      started.push(Date.now());
+      const step = await fullSync.step({ runId }, Date.now() + invocationMs);
+      steps.push({ ...step, tookMs: Date.now() - (started.at(-1) ?? 0) });
+      runId = step.runId;
+      if (step.done) break;
+    }
+
+    // Assess
+    expect(steps.at(-1)?.done).toBe(true);
+    expect(steps.length).toBeGreaterThan(2);
+    for (const step of steps) expect(step.tookMs).toBeLessThan(invocationMs);
+    const report = await fullSync.lastReport();
+    expect(report.sources.okta).toMatchObject({ listed: USERS, complete: true, changed: USERS });
+    expect(okta.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(okta.requests.filter((r) => r.path === "/api/v1/users")).toHaveLength(USERS / 200);
+    expect((await pipeline.directory.person(`user${USERS - 1}@example.com`))?.provisioned).toBe(true);
+  }, 300_000);
+});
