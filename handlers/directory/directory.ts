@@ -434,8 +434,10 @@ export class Directory {
   }
 
   async #index(idpGroup: string, email: string): Promise<void> {
+    // An update with no expression creates the bare item: the apply function indexes absences too,
+    // and it is granted no PutItem.
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: `idpgroup#${idpGroup}`, sk: email } }),
+      new UpdateCommand({ TableName: this.tableName, Key: { pk: `idpgroup#${idpGroup}`, sk: email } }),
     );
   }
 
