@@ -83,6 +83,17 @@ export const AppConfigSchema = z.strictObject({
       }),
     )
     .optional(),
+  /** The scheduled full reconciliation (README "Operations"). */
+  fullSync: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      schedule: Setting.schedule.optional(),
+      maxDepartureShare: Setting.share.optional(),
+      budgetShare: Setting.share.optional(),
+      driftAlarmThreshold: z.number().int().min(1).optional(),
+      reportRetentionDays: z.number().int().min(1).optional(),
+    })
+    .optional(),
   /** A SCIM 2.0 endpoint for Entra ID or Okta provisioning; its token is generated at deployment. */
   scim: z
     .strictObject({

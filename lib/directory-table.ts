@@ -54,6 +54,22 @@ export class DirectoryTable extends Construct {
   }
 
   /**
+   * The full reconciliation records listed people and departures like ingest, keeps its run's
+   * state, and scans the people and links to find who a complete listing left out.
+   */
+  public grantFullSync(grantee: IGrantable): void {
+    this.table.grant(
+      grantee,
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    );
+  }
+
+  /**
    * The SCIM endpoint keeps its Users and Groups beside the desired state, under keys of their
    * own: it may read and write those items and no other, so it can never touch a person's
    * desired state. ForAllValues is vacuously true of a request naming no partition key (a Scan):

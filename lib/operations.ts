@@ -16,6 +16,7 @@ import {
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import type { DirectoryTable } from "./directory-table.js";
+import type { FullSync } from "./full-sync.js";
 import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
 import { uniqueName } from "./ingress/rest-api.js";
 import type { ScimEndpoint } from "./ingress/scim-endpoint.js";
@@ -41,6 +42,8 @@ export interface OperationsProps {
   readonly hydratingSources: readonly string[];
   /** The SCIM endpoint, when enabled. */
   readonly scim?: ScimEndpoint;
+  /** The scheduled full reconciliation, when enabled. */
+  readonly fullSync?: FullSync;
   /** Alarm when the oldest message in a source queue is older than this. */
   readonly maxMessageAge: Duration;
   /** Where alarms are sent. @default - alarms without actions */
@@ -159,6 +162,8 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       `EventBridge failed to deliver ${id} events to the ingest queue (it retries for a day, then they go to the EventBridge dead-letter queue): check the queue's policy and encryption`,
     );
   }
+  for (const alarm of props.fullSync?.alarms() ?? [])
+    add(alarm.id, alarm.metric, alarm.threshold, alarm.text);
   add(
     "DirectoryThrottledAlarm",
     props.directory.metricThrottled(),

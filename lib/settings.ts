@@ -48,6 +48,15 @@ export const Setting = {
     .number()
     .positive("must be over 0 and at most 10000 requests a second (API Gateway's regional quota)")
     .max(10_000, "must be over 0 and at most 10000 requests a second (API Gateway's regional quota)"),
+  /** An EventBridge Scheduler expression. */
+  schedule: z
+    .string()
+    .regex(
+      /^(rate|cron|at)\(.+\)$/,
+      "must be an EventBridge Scheduler expression: rate(...), cron(...) or at(...)",
+    ),
+  /** A share of the people a source manages, or of a budget. */
+  share: z.number().gt(0, "must be over 0 and at most 1").max(1, "must be over 0 and at most 1"),
   throttlingBurstLimit: z
     .number()
     .int("must be a whole number from 1 to 5000 (API Gateway's regional quota)")

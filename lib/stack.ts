@@ -57,6 +57,7 @@ export class TallyfyIdpSyncStack extends Stack {
         logStreamEventBusName: config.okta.logStreamEventBusName,
       },
       scim: config.scim,
+      fullSync: config.fullSync,
       sources:
         config.sources &&
         Object.fromEntries(

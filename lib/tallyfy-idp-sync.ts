@@ -31,6 +31,7 @@ import { describeIssues } from "../handlers/core/issues.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import { DirectoryTable } from "./directory-table.js";
+import { FullSync } from "./full-sync.js";
 import { syncFunction } from "./functions.js";
 import { EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
@@ -133,6 +134,42 @@ export interface ScimProps {
    * @default 50
    */
   readonly throttlingBurstLimit?: number;
+}
+
+/** The scheduled full reconciliation (see `FullSync` and README "Operations"). */
+export interface FullSyncSettings {
+  /**
+   * Build the schedule, the state machine, the function and the report bucket.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * When a run starts, as an EventBridge Scheduler expression.
+   * @default "rate(1 day)"
+   */
+  readonly schedule?: string;
+  /**
+   * The most departures one run applies, as a share of the people a source manages; above it the
+   * run stops, changes nothing, and alarms.
+   * @default 0.05
+   */
+  readonly maxDepartureShare?: number;
+  /**
+   * The full sync's share of the Tallyfy budget and of each listing source's; events keep the
+   * rest (the apply functions pace at the remainder).
+   * @default 0.1
+   */
+  readonly budgetShare?: number;
+  /**
+   * Alarm when one run corrects at least this many people and groups.
+   * @default 25
+   */
+  readonly driftAlarmThreshold?: number;
+  /**
+   * Days a drift report is kept.
+   * @default 90
+   */
+  readonly reportRetentionDays?: number;
 }
 
 export interface TallyfyIdpSyncProps {
@@ -288,6 +325,12 @@ export interface TallyfyIdpSyncProps {
    * @default - none
    */
   readonly scim?: ScimProps;
+
+  /**
+   * The scheduled full reconciliation: the safety net for lost events.
+   * @default - daily, at most 5% deprovisioned in a run
+   */
+  readonly fullSync?: FullSyncSettings;
 }
 
 /** Props that fail validation, all reported at once. */
@@ -328,6 +371,8 @@ export class TallyfyIdpSync extends Construct {
   public readonly alarmTopic?: sns.ITopic;
   /** The SCIM 2.0 endpoint, when enabled. */
   public readonly scim?: ScimEndpoint;
+  /** The scheduled full reconciliation, unless turned off. */
+  public readonly fullSync?: FullSync;
 
   /** The Okta credential, when Okta is enabled. */
   public get oktaSecret(): secretsmanager.ISecret | undefined {
@@ -378,6 +423,7 @@ export class TallyfyIdpSync extends Construct {
     this.sourceSecrets = new Map(enabled.flatMap((e) => (e.secret ? [[e.source.id, e.secret]] : [])));
 
     // Setup the functions
+    const fullSyncShare = props.fullSync?.enabled === false ? 0 : (props.fullSync?.budgetShare ?? 0.1);
     const common = {
       SYNC_CONFIG: JSON.stringify(syncConfig),
       MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
@@ -427,8 +473,14 @@ export class TallyfyIdpSync extends Construct {
         TALLYFY_SECRET_ID: this.tallyfySecret.secretArn,
         TALLYFY_ORG_ID: props.tallyfyOrganizationId,
         TALLYFY_API_URL: props.tallyfyApiUrl ?? "https://go.tallyfy.com/api",
+        // The full sync's share is kept back: it reads Tallyfy with the same token.
         TALLYFY_REQUESTS_PER_MINUTE: String(
-          Math.max(1, Math.floor(settings.tallyfyRequestsPerMinute / settings.applyMaxConcurrency)),
+          Math.max(
+            1,
+            Math.floor(
+              (settings.tallyfyRequestsPerMinute * (1 - fullSyncShare)) / settings.applyMaxConcurrency,
+            ),
+          ),
         ),
       },
     });
@@ -532,6 +584,10 @@ export class TallyfyIdpSync extends Construct {
     }
     this.endpoints = endpoints;
     this.scim = props.scim?.enabled ? this.#scim(props.scim, props, endpoints) : undefined;
+    this.fullSync =
+      props.fullSync?.enabled === false
+        ? undefined
+        : this.#fullSync(props.fullSync ?? {}, fullSyncShare, { common, enabled, settings, props });
 
     // Setup alarms and the dashboard
     this.alarmTopic = props.alarmTopic ?? (props.alarmEmail ? this.#alarmTopic(props.alarmEmail) : undefined);
@@ -549,6 +605,7 @@ export class TallyfyIdpSync extends Construct {
       }),
       hydratingSources: enabled.filter((e) => e.source.connect).map((e) => e.source.id),
       scim: this.scim,
+      fullSync: this.fullSync,
       maxMessageAge: settings.maxMessageAge,
       alarmTopic: this.alarmTopic,
     };
@@ -557,6 +614,57 @@ export class TallyfyIdpSync extends Construct {
 
     this.#outputs();
     this.#acknowledgements(enabled, props);
+  }
+
+  #fullSync(
+    fullSync: FullSyncSettings,
+    share: number,
+    parts: {
+      common: Record<string, string>;
+      enabled: readonly Enabled[];
+      settings: ReturnType<typeof validate>;
+      props: TallyfyIdpSyncProps;
+    },
+  ): FullSync {
+    const { common, enabled, settings, props } = parts;
+    // Only the sources that can list their users are read, each at the full sync's share.
+    const listing = enabled.filter(({ source }) => source.listUsers !== undefined);
+    const construct = new FullSync(this, "FullSync", {
+      schedule: fullSync.schedule,
+      reportRetentionDays: fullSync.reportRetentionDays,
+      driftAlarmThreshold: fullSync.driftAlarmThreshold,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+      environment: {
+        SYNC_CONFIG: common.SYNC_CONFIG ?? "",
+        RECONCILE_QUEUE_URL: this.reconcileQueue.queueUrl,
+        DIRECTORY_TABLE_NAME: this.directory.table.tableName,
+        TALLYFY_SECRET_ID: this.tallyfySecret.secretArn,
+        TALLYFY_ORG_ID: props.tallyfyOrganizationId,
+        TALLYFY_API_URL: props.tallyfyApiUrl ?? "https://go.tallyfy.com/api",
+        TALLYFY_REQUESTS_PER_MINUTE: String(
+          Math.max(1, Math.floor(settings.tallyfyRequestsPerMinute * share)),
+        ),
+        FULL_SYNC_MAX_DEPARTURE_SHARE: String(fullSync.maxDepartureShare ?? 0.05),
+        ...Object.fromEntries(
+          listing.flatMap(({ source, secret }) => {
+            const variable = source.deployment?.secret?.variable;
+            const budget = source.deployment?.rateBudget;
+            return [
+              ...(variable && secret ? [[variable, secret.secretArn]] : []),
+              ...(budget
+                ? [[budget.variable, String(Math.max(1, Math.floor(budget.perMinute * share)))]]
+                : []),
+            ];
+          }),
+        ),
+      },
+    });
+    this.directory.grantFullSync(construct.function);
+    this.reconcileQueue.grantSendMessages(construct.function);
+    this.tallyfySecret.grantRead(construct.function);
+    for (const { secret } of listing) secret?.grantRead(construct.function);
+    return construct;
   }
 
   #scim(scim: ScimProps, props: TallyfyIdpSyncProps, endpoints: ReadonlyMap<string, EndpointToQueue>) {
@@ -650,6 +758,18 @@ export class TallyfyIdpSync extends Construct {
     for (const [sourceId, secret] of this.sourceSecrets) {
       out(`${pascal(sourceId)}SecretArn`, secret.secretArn, `Put the ${sourceId} credential here`);
     }
+    if (this.fullSync) {
+      out(
+        "FullSyncReportBucket",
+        this.fullSync.reportBucket.bucketName,
+        "Each full reconciliation's drift report, under reports/<date>/<run id>.json",
+      );
+      out(
+        "FullSyncStateMachineArn",
+        this.fullSync.stateMachine.stateMachineArn,
+        "Start a full reconciliation now: aws stepfunctions start-execution --state-machine-arn <this>",
+      );
+    }
     out(
       "DashboardUrl",
       `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`,
@@ -667,7 +787,12 @@ export class TallyfyIdpSync extends Construct {
       });
     }
     if (props.tracing) {
-      for (const fn of [this.ingestFunction, this.applyFunction]) {
+      const functions = [
+        this.ingestFunction,
+        this.applyFunction,
+        ...(this.fullSync ? [this.fullSync.function] : []),
+      ];
+      for (const fn of functions) {
         Validations.of(fn.role ?? fn).acknowledge({
           id: "AwsSolutions-IAM5[Resource::*]",
           reason:

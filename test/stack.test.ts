@@ -106,15 +106,15 @@ describe("queues", () => {
 });
 
 describe("functions", () => {
-  it("runs both handlers on nodejs24.x arm64 and keeps the secret's value out of the environment", () => {
+  it("runs the three handlers on nodejs24.x arm64 and keeps the secret's value out of the environment", () => {
     // Prepare
     const { template } = built;
 
-    // Assess
+    // Assess: ingest, apply and the full reconciliation.
     template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
       { Runtime: "nodejs24.x", Architectures: ["arm64"] },
-      2,
+      3,
     );
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
@@ -186,7 +186,7 @@ describe("functions", () => {
     expect(JSON.stringify(apply)).toContain("DIRECTORY_TABLE_NAME");
   });
 
-  it("traces both functions with X-Ray only when asked", () => {
+  it("traces the functions with X-Ray only when asked", () => {
     // Prepare
     const traced = synth({ ...context, tracing: true }).template;
     const modes = (template: Template) =>
@@ -195,8 +195,8 @@ describe("functions", () => {
       );
 
     // Assess
-    expect(modes(traced)).toEqual(["Active", "Active"]);
-    expect(modes(built.template)).toEqual([undefined, undefined]);
+    expect(modes(traced)).toEqual(["Active", "Active", "Active"]);
+    expect(modes(built.template)).toEqual([undefined, undefined, undefined]);
   });
 
   it("lets each function write only its own log group, with no managed policy", () => {
@@ -364,8 +364,13 @@ describe("operations", () => {
       "ApproximateNumberOfMessagesVisible",
       "Errors",
       "Errors",
+      // The full reconciliation's state machine, and what its runs measure.
+      "ExecutionsFailed",
       // The Okta Log Streaming rule's failed deliveries to the ingest queue.
       "FailedInvocations",
+      "FullSyncCorrected",
+      "FullSyncListingFailed",
+      "FullSyncStopped",
       "Throttles",
       "Throttles",
       undefined,
@@ -1010,9 +1015,32 @@ describe("rate budgets", () => {
       )?.[1]?.Properties?.Environment?.Variables as Record<string, string>;
 
     // Assess
-    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("300");
+    // The full reconciliation keeps a tenth of Tallyfy's and of Okta's budget; events the rest.
+    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("270");
     expect(variables("IngestFunction").OKTA_REQUESTS_PER_MINUTE).toBe("150");
     expect(variables("IngestFunction").TALLYFY_REQUESTS_PER_MINUTE).toBeUndefined();
+    expect(variables("FullSyncFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("90");
+    expect(variables("FullSyncFunction").OKTA_REQUESTS_PER_MINUTE).toBe("60");
+  });
+
+  it("gives the apply functions the whole budget when the full reconciliation is off, and builds none of it", () => {
+    // Prepare
+    const { template } = synth({
+      ...context,
+      tallyfyRequestsPerMinute: 900,
+      applyMaxConcurrency: 3,
+      fullSync: { enabled: false },
+    });
+
+    // Assess
+    template.resourceCountIs("AWS::StepFunctions::StateMachine", 0);
+    template.resourceCountIs("AWS::Scheduler::Schedule", 0);
+    template.resourceCountIs("AWS::S3::Bucket", 0);
+    template.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      { Environment: { Variables: Match.objectLike({ TALLYFY_REQUESTS_PER_MINUTE: "300" }) } },
+      1,
+    );
   });
 
   it("refuses a budget that is not a whole number of requests a minute", () => {
@@ -1028,5 +1056,87 @@ describe("rate budgets", () => {
     // Assess
     expect(error).toBeInstanceOf(AppConfigError);
     expect(error?.message).toContain("tallyfyRequestsPerMinute: must be a whole number of requests a minute");
+  });
+});
+
+describe("full reconciliation", () => {
+  it("starts a run daily, steps the function until done, and keeps reports encrypted, TLS-only and expiring", () => {
+    // Prepare
+    const { template } = built;
+
+    // Assess
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "rate(1 day)",
+      State: "ENABLED",
+      Target: Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp("FullSyncStateMachine") } }),
+    });
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: false }),
+    });
+    // The loop: the step, then "done?" back to the step until the run says so.
+    const definition = JSON.stringify(
+      Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0]?.Properties
+        .DefinitionString,
+    );
+    expect(definition).toContain('\\"Choices\\":[{\\"Variable\\":\\"$.done\\",\\"BooleanEquals\\":true');
+    expect(definition).toContain('\\"Default\\":\\"Step\\"');
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicAcls: true,
+        RestrictPublicBuckets: true,
+      }),
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Prefix: "reports/", ExpirationInDays: 90, Status: "Enabled" })],
+      },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      }),
+    });
+    const outputs = Object.keys(template.findOutputs("*"));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/FullSyncReportBucket/),
+        expect.stringMatching(/FullSyncStateMachineArn/),
+      ]),
+    );
+  });
+
+  it("lets the function put reports only, and read and write the directory as ingest and the run's scan need", () => {
+    // Prepare
+    const { template } = built;
+    const policies = Object.entries(template.findResources("AWS::IAM::Policy"))
+      .filter(([id]) => id.includes("FullSyncFunction"))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]);
+    const actions = policies.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+    // Assess
+    expect(actions.filter((a) => a.startsWith("s3:"))).toEqual(["s3:PutObject"]);
+    expect(actions).toEqual(
+      expect.arrayContaining(["dynamodb:Scan", "dynamodb:UpdateItem", "sqs:SendMessage"]),
+    );
+    expect(actions.filter((a) => a.startsWith("dynamodb:Delete") || a === "dynamodb:*")).toEqual([]);
+  });
+
+  it("refuses a schedule that is not an EventBridge Scheduler expression, and a share over 1", () => {
+    // Act
+    const error = (() => {
+      try {
+        parseAppConfig({ ...context, fullSync: { schedule: "daily", maxDepartureShare: 5 } });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    // Assess
+    expect(error?.message).toMatch(/fullSync\.schedule: must be an EventBridge Scheduler expression/);
+    expect(error?.message).toMatch(/fullSync\.maxDepartureShare: must be over 0 and at most 1/);
   });
 });

@@ -80,7 +80,7 @@ export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
  * Each source's clients, built on first use and kept for the container's life. A source that
  * cannot connect (not set up) throws on every use, so each of its records says why.
  */
-function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
+export function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
   const connections = new Map<string, unknown>();
   return (source) => {
     if (!source.connect) return undefined;

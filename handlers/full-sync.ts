@@ -1,0 +1,11 @@
+/**
+ * Lambda entry point: one step of a full reconciliation (handlers/full-sync/full-sync.ts), invoked
+ * by the stack's state machine on the `fullSync.schedule`.
+ * Environment: SYNC_CONFIG, DIRECTORY_TABLE_NAME, RECONCILE_QUEUE_URL, REPORT_BUCKET_NAME,
+ * TALLYFY_SECRET_ID, TALLYFY_ORG_ID, TALLYFY_API_URL, TALLYFY_REQUESTS_PER_MINUTE,
+ * FULL_SYNC_MAX_DEPARTURE_SHARE, and each listing source's own (OKTA_SECRET_ID, ...).
+ */
+
+import { createFullSyncHandler, fullSyncFromEnvironment } from "./runtime/full-sync-handler.js";
+
+export const handler = createFullSyncHandler(fullSyncFromEnvironment());

@@ -1,0 +1,111 @@
+/**
+ * The full-sync Lambda, as a factory over the engine so tests can run it on fakes, while
+ * `handlers/full-sync.ts` builds it from the environment.
+ *
+ * Each invocation is one step of a run (`full-sync/full-sync.ts`): the stack's state machine
+ * starts a run on the schedule, and invokes again with the run's id until the step says `done`.
+ */
+
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Context } from "aws-lambda";
+import * as z from "zod";
+import { FullSync, type StepResult } from "../full-sync/full-sync.js";
+import { s3ReportWriter } from "../full-sync/report-bucket.js";
+import { FullSyncStore } from "../full-sync/store.js";
+import { Pacer } from "../shared/pacer.js";
+import { parseSyncConfig, SOURCES } from "../sources/index.js";
+import { TallyfyClient } from "../tallyfy/client.js";
+import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
+import { readSnapshot } from "../tallyfy/drift.js";
+import { directoryFrom, sourceConnections } from "./environment.js";
+import { logger, metrics } from "./observability.js";
+import { ReconcileQueue } from "./queues.js";
+import { parseEnvironment, sqsClient } from "./variables.js";
+
+/** What the state machine passes: nothing to start a run, the run's id to go on with it. */
+export interface FullSyncInput {
+  readonly runId?: string;
+}
+
+export type FullSyncHandler = (
+  input: FullSyncInput | null | undefined,
+  context: Context,
+) => Promise<StepResult>;
+
+export function createFullSyncHandler(engine: () => FullSync): FullSyncHandler {
+  return async (input, context) => {
+    const deadline = Date.now() + context.getRemainingTimeInMillis();
+    try {
+      const result = await engine().step({ runId: input?.runId }, deadline);
+      logger.info("full reconciliation step", { ...result });
+      return result;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export const FullSyncEnvironmentSchema = z.object({
+  SYNC_CONFIG: z.string().optional(),
+  RECONCILE_QUEUE_URL: z.url(),
+  DIRECTORY_TABLE_NAME: z.string().min(3),
+  /** The bucket each run's drift report is written to. */
+  REPORT_BUCKET_NAME: z.string().min(3),
+  TALLYFY_SECRET_ID: z.string().min(1),
+  TALLYFY_ORG_ID: z.string().min(1),
+  TALLYFY_API_URL: z.url().default("https://go.tallyfy.com/api"),
+  TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** The full sync's share of the Tallyfy budget, requests a minute: events keep the rest. */
+  TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  /** The most departures one run applies, as a share of a source's active people. */
+  FULL_SYNC_MAX_DEPARTURE_SHARE: z.coerce.number().gt(0).max(1).default(0.05),
+});
+
+/** The engine, built anew each invocation over clients kept for the container's life. */
+export function fullSyncFromEnvironment(env: NodeJS.ProcessEnv = process.env): () => FullSync {
+  const vars = parseEnvironment(FullSyncEnvironmentSchema, env);
+  const config = parseSyncConfig(vars.SYNC_CONFIG);
+  const dynamo = new DynamoDBClient({});
+  const directory = directoryFrom(vars.DIRECTORY_TABLE_NAME, dynamo);
+  const store = new FullSyncStore(
+    DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    vars.DIRECTORY_TABLE_NAME,
+  );
+  const queue = new ReconcileQueue(sqsClient(), vars.RECONCILE_QUEUE_URL);
+  const tallyfy = new TallyfyClient({
+    organizationId: vars.TALLYFY_ORG_ID,
+    baseUrl: vars.TALLYFY_API_URL,
+    timeoutMs: vars.TALLYFY_TIMEOUT_MS,
+    tokens: new SecretsManagerTokenSource({
+      secretId: vars.TALLYFY_SECRET_ID,
+      provider: new SecretsProvider(),
+      maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
+    }),
+    pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
+      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
+      : undefined,
+  });
+  // An emulator on loopback (local runs) serves buckets by path, not by host name.
+  const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
+  const writeReport = s3ReportWriter(s3, vars.REPORT_BUCKET_NAME);
+  const connection = sourceConnections(env);
+  return () =>
+    new FullSync({
+      queue,
+      directory,
+      store,
+      sources: SOURCES,
+      connection,
+      config,
+      tallyfy: () => readSnapshot(tallyfy),
+      writeReport,
+      maxDepartureShare: vars.FULL_SYNC_MAX_DEPARTURE_SHARE,
+      onMetric: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
+      log: (message, detail) => logger.info(message, detail),
+    });
+}

@@ -1,0 +1,191 @@
+/**
+ * The full reconciliation (README "Operations"): on a schedule, a state machine invokes the
+ * full-sync function step by step (each step lists a few pages and saves its cursor) until the
+ * run says it is done; the run's drift report goes to an encrypted bucket of its own.
+ */
+import {
+  type CfnElement,
+  aws_cloudwatch as cloudwatch,
+  Duration,
+  aws_iam as iam,
+  type aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+  Stack,
+  aws_s3 as s3,
+  aws_scheduler as scheduler,
+  aws_scheduler_targets as schedulerTargets,
+  aws_stepfunctions as sfn,
+  aws_stepfunctions_tasks as tasks,
+  Validations,
+} from "aws-cdk-lib";
+import { Construct } from "constructs";
+import { FullSyncMetric } from "../handlers/full-sync/full-sync.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import { syncFunction } from "./functions.js";
+
+export interface FullSyncProps {
+  /** The function's environment: queue, table, Tallyfy and source secrets by id, never a secret. */
+  readonly environment: Record<string, string>;
+  /**
+   * When a run starts: an EventBridge Scheduler expression.
+   * @default "rate(1 day)"
+   */
+  readonly schedule?: string;
+  /**
+   * Days a drift report is kept in the bucket.
+   * @default 90
+   */
+  readonly reportRetentionDays?: number;
+  /**
+   * Alarm when one run corrects at least this many people and groups.
+   * @default 25
+   */
+  readonly driftAlarmThreshold?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default false */
+  readonly tracing?: boolean;
+}
+
+/** One step's time: long enough for several pages and the run's end, well inside Lambda's 15 minutes. */
+const STEP_TIMEOUT = Duration.minutes(5);
+
+export class FullSync extends Construct {
+  public readonly function: lambda.IFunction;
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly reportBucket: s3.Bucket;
+  public readonly schedule: scheduler.Schedule;
+  readonly #props: FullSyncProps;
+
+  public constructor(scope: Construct, id: string, props: FullSyncProps) {
+    super(scope, id);
+    this.#props = props;
+    this.reportBucket = new s3.Bucket(this, "Reports", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ prefix: "reports/", expiration: Duration.days(props.reportRetentionDays ?? 90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.function = syncFunction(this, "Function", {
+      entry: "full-sync.ts",
+      timeout: STEP_TIMEOUT,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+      environment: { ...props.environment, REPORT_BUCKET_NAME: this.reportBucket.bucketName },
+    });
+    // Puts its report, and nothing else: no read, no delete, no multipart upload.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject"],
+        resources: [this.reportBucket.arnForObjects("reports/*")],
+      }),
+    );
+    Validations.of(this.function.role ?? this.function).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.#stackLogicalId(this.reportBucket)}.Arn>/reports/*]`,
+      reason:
+        "Each run writes a report of its own under reports/<date>/<run id>.json: only that prefix, only PutObject",
+    });
+    Validations.of(this.reportBucket).acknowledge({
+      id: "AwsSolutions-S1",
+      reason:
+        "Only the full-sync function writes here, one object a run; who read a report is recorded by CloudTrail data events where the account enables them, and an access-log bucket would hold more than the reports",
+    });
+
+    // Step until done: the step's answer ({runId, done}) is the next step's input.
+    const step = new tasks.LambdaInvoke(this, "Step", {
+      lambdaFunction: this.function,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    step.addRetry({ errors: ["States.TaskFailed"], maxAttempts: 2, interval: Duration.seconds(30) });
+    const loop = step.next(
+      new sfn.Choice(this, "Done?")
+        .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(this, "Finished"))
+        .otherwise(step),
+    );
+    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+      definitionBody: sfn.DefinitionBody.fromChainable(loop),
+      timeout: Duration.hours(12),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, "StateMachineLogs", {
+          retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.#stackLogicalId(this.function)}.Arn>:*]`,
+      reason:
+        "Step Functions' Lambda task may invoke the function's versions: the function's own ARN with any qualifier",
+    });
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "X-Ray's PutTraceSegments and the log delivery actions Step Functions needs for its log group take no resource: AWS documents them on *",
+    });
+    const role = new iam.Role(this, "ScheduleRole", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
+    });
+    this.schedule = new scheduler.Schedule(this, "Schedule", {
+      schedule: scheduler.ScheduleExpression.expression(props.schedule ?? "rate(1 day)"),
+      description: "tallyfy-idp-sync full reconciliation",
+      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        role,
+      }),
+    });
+  }
+
+  #stackLogicalId(construct: Construct): string {
+    const resource = construct.node.defaultChild ?? construct;
+    const stack = Stack.of(this);
+    return String(stack.resolve(stack.getLogicalId(resource as CfnElement)));
+  }
+
+  /** A metric the run emits, summed over a day (a run a day). */
+  public metric(name: FullSyncMetric): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { service: SERVICE_NAME },
+      statistic: "Sum",
+      period: Duration.hours(1),
+    });
+  }
+
+  /** The alarms an operator needs of the full reconciliation, with what each tells them. */
+  public alarms(): { id: string; metric: cloudwatch.IMetric; threshold: number; text: string }[] {
+    return [
+      {
+        id: "FullSyncStoppedAlarm",
+        metric: this.metric(FullSyncMetric.Stopped),
+        threshold: 1,
+        text: 'A full reconciliation stopped at the deprovisioning limit: nothing was changed. Read the drift report (README "Operations") for who would have been deprovisioned, and why the source no longer lists them',
+      },
+      {
+        id: "FullSyncListingFailedAlarm",
+        metric: this.metric(FullSyncMetric.ListingFailed),
+        threshold: 1,
+        text: "A full reconciliation could not list a source completely: nobody was deprovisioned from that listing. Check the source's credential and the function's log",
+      },
+      {
+        id: "FullSyncDriftAlarm",
+        metric: this.metric(FullSyncMetric.Corrected),
+        threshold: this.#props.driftAlarmThreshold ?? 25,
+        text: "A full reconciliation corrected many people and groups: events are being lost (a webhook key, a rule, a mapping). Read the drift report",
+      },
+      {
+        id: "FullSyncFailedAlarm",
+        metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: "Sum" }),
+        threshold: 1,
+        text: "A full reconciliation failed or timed out: read the state machine's execution and the function's log",
+      },
+    ];
+  }
+}
