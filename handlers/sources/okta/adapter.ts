@@ -191,6 +191,9 @@ export async function listedStateOf(
   const { profile, warnings } = profileOf(user, okta);
   return {
     events: [
+      // Active and assigned now: a departure the sync inferred or an event it lost is undone (a
+      // newer event still wins, by version).
+      { ...event, id: `${base.id}:active`, type: "user.reactivated", user: { email, guest } },
       {
         ...event,
         type: "user.updated",
