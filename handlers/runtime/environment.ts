@@ -39,8 +39,8 @@ export const IngestEnvironmentSchema = z.object({
   // Each source reads its own variables when it connects (`sources/<id>/index.ts`).
 });
 
-export const ApplyEnvironmentSchema = z.object({
-  ...common,
+/** What every function that calls Tallyfy reads: the apply functions and the full sync. */
+export const tallyfyVariables = {
   TALLYFY_SECRET_ID: z.string().min(1),
   TALLYFY_ORG_ID: z.string().min(1),
   TALLYFY_API_URL: z.url().default("https://go.tallyfy.com/api"),
@@ -50,7 +50,9 @@ export const ApplyEnvironmentSchema = z.object({
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
   /** This container's share of the token's Tallyfy budget, requests a minute; unset: no pacing. */
   TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
-});
+};
+
+export const ApplyEnvironmentSchema = z.object({ ...common, ...tallyfyVariables });
 
 /** Parses the configuration once; an invalid one throws on every call, so each record says why. */
 function lazyConfig(json: string | undefined): () => SyncConfig {

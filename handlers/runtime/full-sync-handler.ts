@@ -21,7 +21,7 @@ import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { readSnapshot } from "../tallyfy/drift.js";
-import { directoryFrom, sourceConnections } from "./environment.js";
+import { directoryFrom, sourceConnections, tallyfyVariables } from "./environment.js";
 import { logger, metrics } from "./observability.js";
 import { ReconcileQueue } from "./queues.js";
 import { parseEnvironment, sqsClient } from "./variables.js";
@@ -55,13 +55,8 @@ export const FullSyncEnvironmentSchema = z.object({
   DIRECTORY_TABLE_NAME: z.string().min(3),
   /** The bucket each run's drift report is written to. */
   REPORT_BUCKET_NAME: z.string().min(3),
-  TALLYFY_SECRET_ID: z.string().min(1),
-  TALLYFY_ORG_ID: z.string().min(1),
-  TALLYFY_API_URL: z.url().default("https://go.tallyfy.com/api"),
-  TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
-  /** The full sync's share of the Tallyfy budget, requests a minute: events keep the rest. */
-  TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  // TALLYFY_REQUESTS_PER_MINUTE is the full sync's share of the budget: events keep the rest.
+  ...tallyfyVariables,
   /** The most departures one run applies, as a share of a source's active people. */
   FULL_SYNC_MAX_DEPARTURE_SHARE: z.coerce.number().gt(0).max(1).default(0.05),
 });
