@@ -5,13 +5,19 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { sqsClient } from "../handlers/runtime/variables.js";
 import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
 import { purge, readLetters, redrive, release, summarise } from "./dlq.js";
-import { localPlanClients, plan, renderPlan } from "./plan.js";
+import { deployedPlanClients, localPlanClients, plan, renderPlan } from "./plan.js";
+import { readDeployedSettings, readStackOutputs, StackLookupError } from "./stack.js";
 
-const PLAN_HELP = `Usage: tallyfy-idp-sync plan --config <file> --tallyfy-url <url> --tallyfy-organization <id> [options]
+const PLAN_HELP = `Usage: tallyfy-idp-sync plan --stack <name> [--json]
+       tallyfy-idp-sync plan --config <file> --tallyfy-url <url> --tallyfy-organization <id> [options]
 
 Prints what a full reconciliation would change, grouped by person and group. Reads only.
+
+  --stack <name>                a deployed stack: its configuration (the apply function's), its
+                                secrets and its directory, read with your AWS credentials
 
   --config <file>               the sync configuration (the JSON the stack puts in SYNC_CONFIG)
   --tallyfy-url <url>           Tallyfy's API base URL (token from TALLYFY_TOKEN)
@@ -22,14 +28,17 @@ Prints what a full reconciliation would change, grouped by person and group. Rea
   --json                        the plan as JSON
   -h, --help                    this text`;
 
-const DLQ_HELP = `Usage: tallyfy-idp-sync dlq <list|show|redrive|purge> --queue-url <url> [options]
+const DLQ_HELP = `Usage: tallyfy-idp-sync dlq <list|show|redrive|purge> --stack <name> [--queue ingest|reconcile] [options]
+       tallyfy-idp-sync dlq <list|show|redrive|purge> --queue-url <url> [options]
 
   list                              reasons grouped by error type, with counts and the oldest
   show <message id>                 one letter: its reason and body
   redrive --to <queue url> [--type <errorType>]   send letters back to their queue
   purge --type <errorType> --yes    delete every letter of one error type
 
-  --queue-url <url>    the dead-letter queue (the stack's IngestDeadLetterQueueUrl or ReconcileDeadLetterQueueUrl output)
+  --stack <name>       the deployed stack: its dead-letter queues and, for redrive, their source queues
+  --queue <which>      ingest or reconcile (default: both for list, ingest for the others)
+  --queue-url <url>    a dead-letter queue by URL instead (the stack's IngestDeadLetterQueueUrl or ReconcileDeadLetterQueueUrl output)
   --endpoint <url>     an SQS endpoint other than AWS's (local runs)
   --json               machine-readable output`;
 
@@ -39,8 +48,14 @@ export async function main(
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === "plan") return planCommand(rest, out, err);
-  if (command === "dlq") return dlqCommand(rest, out);
+  try {
+    if (command === "plan") return await planCommand(rest, out, err);
+    if (command === "dlq") return await dlqCommand(rest, out);
+  } catch (error) {
+    if (!(error instanceof StackLookupError)) throw error;
+    err.write(`${error.message}\n`);
+    return 1;
+  }
   out.write(`Usage: tallyfy-idp-sync <plan|dlq> --help\n`);
   return command === "--help" || command === "-h" ? 0 : 2;
 }
@@ -49,6 +64,7 @@ async function planCommand(args: readonly string[], out: NodeJS.WritableStream, 
   const { values } = parseArgs({
     args: [...args],
     options: {
+      stack: { type: "string" },
       config: { type: "string" },
       "tallyfy-url": { type: "string" },
       "tallyfy-organization": { type: "string" },
@@ -63,21 +79,29 @@ async function planCommand(args: readonly string[], out: NodeJS.WritableStream, 
     out.write(`${PLAN_HELP}\n`);
     return 0;
   }
-  if (!values.config || !values["tallyfy-url"] || !values["tallyfy-organization"]) {
+  const local = values.config && values["tallyfy-url"] && values["tallyfy-organization"];
+  if (!values.stack && !local) {
     err.write(`${PLAN_HELP}\n`);
     return 2;
   }
-  const config = parseSyncConfig(readFileSync(values.config, "utf8"), values.config);
-  const clients = localPlanClients(
-    {
-      oktaUrl: values["okta-url"],
-      tallyfyUrl: values["tallyfy-url"],
-      tallyfyOrganization: values["tallyfy-organization"],
-      table: values.table,
-      dynamodbEndpoint: values["dynamodb-endpoint"],
-    },
-    process.env,
-  );
+  const outputs = values.stack ? await readStackOutputs(values.stack) : undefined;
+  const deployed = outputs && (await readDeployedSettings(outputs));
+  const config = deployed
+    ? parseSyncConfig(deployed.syncConfig, `stack ${values.stack}'s configuration`)
+    : parseSyncConfig(readFileSync(values.config ?? "", "utf8"), values.config);
+  const clients =
+    deployed && outputs
+      ? deployedPlanClients(deployed, outputs.get("DirectoryTableName"))
+      : localPlanClients(
+          {
+            oktaUrl: values["okta-url"],
+            tallyfyUrl: values["tallyfy-url"] ?? "",
+            tallyfyOrganization: values["tallyfy-organization"] ?? "",
+            table: values.table,
+            dynamodbEndpoint: values["dynamodb-endpoint"],
+          },
+          process.env,
+        );
   const sources = SOURCES.filter((s) => s.id !== "okta" || clients.okta);
   const result = await plan({
     config,
@@ -101,6 +125,8 @@ async function dlqCommand(args: readonly string[], out: NodeJS.WritableStream) {
     args: [...args],
     allowPositionals: true,
     options: {
+      stack: { type: "string" },
+      queue: { type: "string" },
       "queue-url": { type: "string" },
       endpoint: { type: "string" },
       to: { type: "string" },
@@ -111,12 +137,41 @@ async function dlqCommand(args: readonly string[], out: NodeJS.WritableStream) {
     },
   });
   const [action, id] = positionals;
-  const queueUrl = values["queue-url"];
-  if (values.help || !action || !queueUrl) {
+  if (values.help || !action || !(values["queue-url"] || values.stack)) {
     out.write(`${DLQ_HELP}\n`);
     return values.help ? 0 : 2;
   }
-  const sqs = new SQSClient(values.endpoint ? { endpoint: values.endpoint } : {});
+  if (values.queue !== undefined && values.queue !== "ingest" && values.queue !== "reconcile") {
+    out.write("--queue is ingest or reconcile\n");
+    return 2;
+  }
+  const outputs = values.stack ? await readStackOutputs(values.stack) : undefined;
+  const which = (values.queue ?? "ingest") === "ingest" ? "Ingest" : "Reconcile";
+  const queueUrl = values["queue-url"] ?? outputs?.get(`${which}DeadLetterQueueUrl`) ?? "";
+  // Each dead-letter queue's letters go back to the queue they came from.
+  const redriveTo = values.to ?? outputs?.get(`${which}QueueUrl`);
+  if (action === "list" && outputs && values.queue === undefined && !values["queue-url"]) {
+    const sqs = values.endpoint ? new SQSClient({ endpoint: values.endpoint }) : sqsClient();
+    const both = [];
+    for (const name of ["Ingest", "Reconcile"] as const) {
+      const url = outputs.get(`${name}DeadLetterQueueUrl`);
+      const letters = await readLetters(sqs, url);
+      await release(sqs, url, letters);
+      both.push({ queue: name.toLowerCase(), summary: summarise(letters) });
+    }
+    out.write(
+      values.json
+        ? `${JSON.stringify(both, null, 2)}\n`
+        : `${both
+            .map(
+              ({ queue, summary }) =>
+                `${queue}:\n${summary.map((s) => `  ${s.count}\t${s.errorType}\toldest ${s.oldest}\t${s.example}`).join("\n") || "  no dead letters"}`,
+            )
+            .join("\n")}\n`,
+    );
+    return 0;
+  }
+  const sqs = values.endpoint ? new SQSClient({ endpoint: values.endpoint }) : sqsClient();
   const print = (value: unknown, text: string) =>
     out.write(values.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
   switch (action) {
@@ -147,13 +202,13 @@ async function dlqCommand(args: readonly string[], out: NodeJS.WritableStream) {
       return 0;
     }
     case "redrive": {
-      if (!values.to) {
+      if (!redriveTo) {
         out.write(
           "redrive needs --to <queue url> (the stack's IngestQueueUrl or ReconcileQueueUrl output)\n",
         );
         return 2;
       }
-      const moved = await redrive(sqs, queueUrl, values.to, values.type);
+      const moved = await redrive(sqs, queueUrl, redriveTo, values.type);
       print({ redriven: moved }, `${moved} letters sent back`);
       return 0;
     }

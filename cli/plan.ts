@@ -3,6 +3,7 @@
  * lists each source that can list its users and reads Tallyfy, and never writes: the sources'
  * and Tallyfy's clients are used for GET requests only, and the directory (when given) is read.
  */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { SyncConfig } from "../handlers/core/config.js";
@@ -10,10 +11,14 @@ import { mergeEvent, type Person, personKey } from "../handlers/core/desired-sta
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { FullSyncStore } from "../handlers/full-sync/store.js";
 import { OktaClient } from "../handlers/sources/okta/client.js";
-import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
+import {
+  SecretsManagerOktaCredentials,
+  StaticOktaCredentials,
+} from "../handlers/sources/okta/credentials.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
-import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
+import { SecretsManagerTokenSource, StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { computeDrift, type Drift, readSnapshot } from "../handlers/tallyfy/drift.js";
+import type { DeployedSettings } from "./stack.js";
 
 export interface PlanInput {
   readonly config: SyncConfig;
@@ -152,6 +157,31 @@ export interface LocalPlanOptions {
 }
 
 /** Clients for a plan from flags; tokens come from the environment, never from arguments. */
+/** The clients of a deployed stack: credentials from its secrets, as the functions read them. */
+export function deployedPlanClients(settings: DeployedSettings, table: string) {
+  const provider = new SecretsProvider();
+  const okta =
+    settings.oktaSecretId &&
+    new OktaClient({
+      credentials: new SecretsManagerOktaCredentials({
+        secretId: settings.oktaSecretId,
+        provider,
+        maxAgeSeconds: 300,
+      }),
+    });
+  const tallyfy = new TallyfyClient({
+    organizationId: settings.tallyfyOrganization,
+    baseUrl: settings.tallyfyUrl,
+    tokens: new SecretsManagerTokenSource({
+      secretId: settings.tallyfySecretId,
+      provider,
+      maxAgeSeconds: 300,
+    }),
+  });
+  const store = new FullSyncStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), table);
+  return { okta: okta || undefined, tallyfy, store };
+}
+
 export function localPlanClients(options: LocalPlanOptions, env: NodeJS.ProcessEnv) {
   const okta =
     options.oktaUrl &&

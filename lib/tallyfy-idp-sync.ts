@@ -742,6 +742,11 @@ export class TallyfyIdpSync extends Construct {
     out("ReconcileQueueArn", this.reconcileQueue.queueArn, "The reconcile queue's ARN");
     out("DirectoryTableName", this.directory.table.tableName, "The desired-state directory (DynamoDB)");
     out(
+      "ApplyFunctionName",
+      this.applyFunction.functionName,
+      "Its environment holds the deployed configuration (npx tallyfy-idp-sync plan --stack reads it)",
+    );
+    out(
       "ReconcileDeadLetterQueueUrl",
       this.reconcileDeadLetterQueue.queueUrl,
       "Reconciles Tallyfy did not accept, with the reason",

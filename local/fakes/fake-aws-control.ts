@@ -1,0 +1,91 @@
+/**
+ * The two AWS control-plane reads the operator commands make, on loopback: CloudFormation's
+ * DescribeStacks (the query protocol, answered in XML as AWS answers it) and Lambda's
+ * GetFunctionConfiguration (REST JSON). Every request is logged, so a test can show nothing wrote.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeStack {
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+export class FakeAwsControl {
+  public readonly stacks = new Map<string, FakeStack>();
+  public readonly functions = new Map<string, Readonly<Record<string, string>>>();
+  public readonly requests: { readonly method: string; readonly action: string }[] = [];
+
+  private constructor(private readonly server: Server) {}
+
+  public static async start(): Promise<FakeAwsControl> {
+    let fake: FakeAwsControl | undefined;
+    const server = createServer((req, res) => {
+      void fake?.handle(req).then(({ status, type, body }) => {
+        res.writeHead(status, { "content-type": type });
+        res.end(body);
+      });
+    });
+    fake = new FakeAwsControl(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return fake;
+  }
+
+  public get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  public stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  async handle(req: IncomingMessage): Promise<{ status: number; type: string; body: string }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const fn = /^\/2015-03-31\/functions\/([^/]+)\/configuration/.exec(req.url ?? "");
+    if (fn) {
+      const name = decodeURIComponent(fn[1] ?? "");
+      this.requests.push({ method: req.method ?? "", action: "GetFunctionConfiguration" });
+      const variables = this.functions.get(name);
+      if (!variables) {
+        return {
+          status: 404,
+          type: "application/json",
+          body: JSON.stringify({ Type: "User", message: `Function not found: ${name}` }),
+        };
+      }
+      return {
+        status: 200,
+        type: "application/json",
+        body: JSON.stringify({ FunctionName: name, Environment: { Variables: variables } }),
+      };
+    }
+    const form = new URLSearchParams(body);
+    const action = form.get("Action") ?? "";
+    this.requests.push({ method: req.method ?? "", action });
+    const stackName = form.get("StackName") ?? "";
+    const stack = this.stacks.get(stackName);
+    if (action !== "DescribeStacks" || !stack) {
+      return {
+        status: 400,
+        type: "text/xml",
+        body: `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${escape(stackName)} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+      };
+    }
+    const outputs = Object.entries(stack.outputs)
+      .map(
+        ([k, v]) =>
+          `<member><OutputKey>${escape(k)}</OutputKey><OutputValue>${escape(v)}</OutputValue></member>`,
+      )
+      .join("");
+    return {
+      status: 200,
+      type: "text/xml",
+      body: `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${escape(stackName)}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-12-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+    };
+  }
+}
+
+function escape(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
