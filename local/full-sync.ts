@@ -6,6 +6,7 @@
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
+import { DynamoScimStore } from "../handlers/directory/scim-store.js";
 import {
   FullSync,
   type FullSyncMetric,
@@ -19,6 +20,7 @@ import { Pacer } from "../handlers/shared/pacer.js";
 import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
 import { OktaClient } from "../handlers/sources/okta/client.js";
 import { StaticOktaCredentials } from "../handlers/sources/okta/credentials.js";
+import type { GroupRecord, UserRecord } from "../handlers/sources/scim/store.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { readSnapshot } from "../handlers/tallyfy/drift.js";
@@ -64,6 +66,10 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
         ? new Pacer({ perMinute: options.okta.requestsPerMinute })
         : undefined,
     });
+  const scim = new DynamoScimStore<UserRecord, GroupRecord>(
+    DynamoDBDocumentClient.from(pipeline.dynamo.client),
+    pipeline.dynamo.tableName,
+  );
   const tallyfy = new TallyfyClient({
     organizationId: pipeline.tallyfy.organizationId,
     baseUrl: pipeline.tallyfy.url,
@@ -78,7 +84,8 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
         pipeline.dynamo.tableName,
       ),
       sources,
-      connection: (source) => (source.id === "okta" ? okta : undefined),
+      // As the deployed function: Okta's client, and the SCIM endpoint's store in the same table.
+      connection: (source) => (source.id === "okta" ? okta : source.id === "scim" ? scim : undefined),
       config,
       tallyfy: () => readSnapshot(tallyfy),
       writeReport: s3ReportWriter(s3, REPORT_BUCKET),

@@ -112,6 +112,24 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
     return (await this.#query(USERS)) as unknown as UserRecord[];
   }
 
+  public async usersPage(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ users: UserRecord[]; next?: string }> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": USERS },
+        ConsistentRead: true,
+        Limit: limit,
+        ExclusiveStartKey: after === undefined ? undefined : { pk: USERS, sk: after },
+      }),
+    );
+    const users = (page.Items ?? []).map((item) => withoutKeys(item)) as unknown as UserRecord[];
+    return { users, next: page.LastEvaluatedKey?.sk as string | undefined };
+  }
+
   /**
    * Writes the user if its version is still `previous`'s (or it is new), claiming a new userName
    * first. A claim this request made is given back when its write did not land and the user does

@@ -13,11 +13,15 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
+import type { AnyIdentitySource } from "../core/source.js";
+import { DynamoScimStore } from "../directory/scim-store.js";
 import { FullSync, type StepResult } from "../full-sync/full-sync.js";
 import { s3ReportWriter } from "../full-sync/report-bucket.js";
 import { FullSyncStore } from "../full-sync/store.js";
 import { Pacer } from "../shared/pacer.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
+import { scimSource } from "../sources/scim/index.js";
+import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { readSnapshot } from "../tallyfy/drift.js";
@@ -88,7 +92,14 @@ export function fullSyncFromEnvironment(env: NodeJS.ProcessEnv = process.env): (
   // An emulator on loopback (local runs) serves buckets by path, not by host name.
   const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
   const writeReport = s3ReportWriter(s3, vars.REPORT_BUCKET_NAME);
-  const connection = sourceConnections(env);
+  const connections = sourceConnections(env);
+  // The SCIM source lists what the SCIM endpoint stored, in this same table.
+  const scimStore = new DynamoScimStore<UserRecord, GroupRecord>(
+    DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    vars.DIRECTORY_TABLE_NAME,
+  );
+  const connection = (source: AnyIdentitySource) =>
+    source.id === scimSource.id ? scimStore : connections(source);
   return () =>
     new FullSync({
       queue,

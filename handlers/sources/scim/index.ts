@@ -8,8 +8,12 @@
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { identityEventFrom } from "../../core/identity-event.js";
-import type { IdentitySource } from "../../core/source.js";
-import type { ScimMessage } from "./store.js";
+import type { IdentitySource, ListedUser } from "../../core/source.js";
+import { personOf } from "./person.js";
+import type { ScimMessage, ScimStore, UserRecord } from "./store.js";
+
+/** Users a listing page holds: one DynamoDB query each. */
+const LIST_PAGE = 200;
 
 /** The ingest message the SCIM endpoint sends: `{"kind": "scim.changes", "subject"?, "linkEmail"?, "events", "warnings"?}`. */
 export const SCIM_MESSAGE_KIND = "scim.changes";
@@ -32,7 +36,7 @@ export class InvalidScimMessageError extends SyncError {
   public readonly transient = false;
 }
 
-export const scimSource: IdentitySource = {
+export const scimSource: IdentitySource<unknown, ScimStore> = {
   id: "scim",
 
   recognise: (body) => (body as { kind?: unknown } | null)?.kind === SCIM_MESSAGE_KIND,
@@ -55,4 +59,39 @@ export const scimSource: IdentitySource = {
       about: { kind: parsed.data.subject ? "scim.user" : "scim.group", eventId: first?.id },
     };
   },
+
+  /**
+   * The users the SCIM endpoint stored, as the identity provider last wrote them (the runtime
+   * gives the store as the connection): a change that was stored but never reached the
+   * directory is made good, and a user the provider deleted is no longer listed. Profile and
+   * status only: memberships come from the groups, which the endpoint queues as they change.
+   */
+  async *listUsers({ connection, listedAt, runId }, cursor) {
+    const store = connection();
+    let after = cursor;
+    do {
+      const page = await store.usersPage(after, LIST_PAGE);
+      after = page.next;
+      const users = page.users.filter((u) => !u.deleted).map((u) => listedUser(u, listedAt, runId));
+      yield { users, cursor: after };
+    } while (after !== undefined);
+  },
 };
+
+function listedUser(record: UserRecord, listedAt: string, runId: string): ListedUser {
+  const { user, warnings } = personOf(record.resource);
+  const base = { id: `full-sync:${runId}:scim:${record.id}`, time: listedAt, source: "scim" };
+  const events =
+    record.resource.active === false
+      ? [{ ...base, type: "user.deactivated" as const, user: { email: user.email, guest: user.guest } }]
+      : [
+          {
+            ...base,
+            id: `${base.id}:active`,
+            type: "user.reactivated" as const,
+            user: { email: user.email, guest: user.guest },
+          },
+          { ...base, type: "user.updated" as const, user },
+        ];
+  return { subject: record.id, events, warnings };
+}

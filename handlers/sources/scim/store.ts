@@ -62,6 +62,8 @@ export interface ScimStore {
   /** The id of the user with this userName, compared ignoring case. */
   userIdByName(userName: string): Promise<string | undefined>;
   allUsers(): Promise<UserRecord[]>;
+  /** Up to `limit` users after the user id `after`, in id order, and the id to go on after. */
+  usersPage(after: string | undefined, limit: number): Promise<{ users: UserRecord[]; next?: string }>;
   /**
    * Writes the user if its version is still `previous`'s (or it is new), claiming its userName:
    * `conflict` when another write got there first, `taken` when another user holds the userName,
