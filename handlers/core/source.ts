@@ -89,6 +89,70 @@ export interface SourceContext<Config, Connection> {
    * when none did. Absent where the function has no directory.
    */
   readonly linked?: (id: string) => Promise<string | undefined>;
+  /**
+   * A small store of the source's own mutable state (a delta link, a subscription's expiry), kept
+   * in the directory. Absent where the function has no directory.
+   */
+  readonly state?: SourceState;
+}
+
+/** Values a source keeps between invocations, by its own keys; JSON-serialisable, a few KB at most. */
+export interface SourceState {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** One HTTPS request to a source's webhook, as its function reads it. */
+export interface WebhookRequest {
+  readonly method: string;
+  /** Header names lower-cased. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly body: string;
+  /** ISO time the request arrived: the provider's notifications carry none of their own. */
+  readonly receivedAt: string;
+}
+
+/** What the webhook function answers, and what it passes on. Never holds the webhook secret. */
+export interface WebhookVerdict {
+  readonly status: number;
+  readonly contentType?: string;
+  readonly body?: string;
+  /** Bodies for the ingest queue, stamped with the source's id. */
+  readonly queue?: readonly string[];
+  /** Bodies for the source's subscription function: a subscription to renew or re-create now. */
+  readonly maintain?: readonly string[];
+  /** Why the request was refused (counted and logged; never the secret or the body). */
+  readonly rejected?: string;
+}
+
+/** What a source's subscription upkeep may use (see {@link IdentitySource.maintainSubscriptions}). */
+export interface MaintainContext<Config, Connection> {
+  readonly config: CoreConfig;
+  readonly sourceConfig: Config;
+  readonly connection: () => Connection;
+  readonly deadline: number;
+  /** The webhook's public URL, which the provider is told to call. */
+  readonly notificationUrl: string;
+  /** The secret the provider must echo on every call (Graph's `clientState`, Google's channel token). */
+  readonly webhookSecret: string;
+  readonly state: SourceState;
+  /** Epoch milliseconds now. */
+  readonly now: number;
+  /** The lifecycle messages the webhook passed on (none on a scheduled run). */
+  readonly triggers: readonly unknown[];
+  /** Queues bodies on the ingest queue, stamped with the source (a full read after notifications were lost). */
+  readonly ingest: (bodies: readonly string[]) => Promise<void>;
+}
+
+/** What one upkeep run did, each entry naming a subscription or channel (never a secret). */
+export interface MaintainReport {
+  readonly created: readonly string[];
+  readonly renewed: readonly string[];
+  readonly stopped: readonly string[];
+  /** Subscriptions that could not be created or renewed, with why: the alarm counts these. */
+  readonly failed: readonly string[];
 }
 
 /**
@@ -115,6 +179,25 @@ export interface EndpointIngress {
   readonly alarmText: { readonly rejected: string; readonly errors: string };
 }
 
+/**
+ * An HTTPS endpoint backed by a small function, for providers whose requests must be answered or
+ * checked in ways API Gateway alone cannot (echo a token as text/plain, compare a secret the
+ * provider puts in the body or a header in constant time, keep the headers).
+ */
+export interface WebhookIngress {
+  /** Names the endpoint in construct ids, outputs and alarms, e.g. `ChangeNotifications`. */
+  readonly name: string;
+  readonly path: string;
+  readonly stageName: string;
+  readonly description: string;
+  /** The description of the generated secret the provider echoes. */
+  readonly secretDescription: string;
+  /** What the alarm says when the function refuses requests (a forged or stale secret). */
+  readonly rejectedText: string;
+  /** The subscription function's schedule and what its alarm says; absent: no subscriptions to keep. */
+  readonly subscriptions?: { readonly schedule: string; readonly failedText: string };
+}
+
 /** What lib/ builds for a source when it is enabled. Plain data: lib/ imports it at synth. */
 export interface SourceDeployment {
   /** The credential the ingest function reads; its id (never its value) goes in `variable`. */
@@ -126,6 +209,8 @@ export interface SourceDeployment {
     readonly rotation: string;
   };
   readonly endpoint?: EndpointIngress;
+  /** A function-backed webhook, and the scheduled upkeep of the provider's subscriptions to it. */
+  readonly webhook?: WebhookIngress;
   /**
    * The provider's API rate budget, requests a minute, and the variable that gives each ingest
    * function its share of it (the budget divided by the ingest mapping's maximum concurrency).
@@ -179,6 +264,13 @@ export interface IdentitySource<Config = unknown, Connection = unknown> {
    * cannot be read; a listing that threw is incomplete, and nobody is inferred to have left.
    */
   listUsers?(context: ListContext<Config, Connection>, cursor?: string): AsyncIterable<ListedPage>;
+  /**
+   * The webhook function's work (see {@link WebhookIngress}): checks one request against the
+   * accepted secrets (in constant time), and says what to answer and what to queue.
+   */
+  receive?(request: WebhookRequest, secrets: readonly string[]): WebhookVerdict;
+  /** Creates the provider's subscriptions to the webhook when missing, and renews them before they expire. */
+  maintainSubscriptions?(context: MaintainContext<Config, Connection>): Promise<MaintainReport>;
 }
 
 /**

@@ -39,7 +39,9 @@ import {
 } from "../core/desired-state.js";
 import { SyncError } from "../core/errors.js";
 import type { IdentityEvent } from "../core/identity-event.js";
+import type { SourceState } from "../core/source.js";
 import { written } from "./conditional.js";
+import { sourceState } from "./source-state.js";
 
 /** What a reconcile last applied: the revision, under which configuration. */
 export interface Reconciled {
@@ -325,6 +327,11 @@ export class Directory {
     await this.#update(linkKey(source, userId), "REMOVE reported", "reported = :e", {
       ":e": personKey(email),
     });
+  }
+
+  /** A source's own small state (delta links, subscriptions), kept beside its links. */
+  public state(source: string): SourceState {
+    return sourceState(this.db, this.tableName, source);
   }
 
   public async linkedEmail(source: string, userId: string): Promise<string | undefined> {

@@ -75,6 +75,7 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           connection: () => deps.connection(source),
           deadline,
           linked: (id) => deps.directory.linkedEmail(source.id, id),
+          state: deps.directory.state(source.id),
         });
         return recordTranslation(deps, translation, config, record, source.id);
       },

@@ -18,5 +18,9 @@ export const MetricName = {
   GuestProfileNotApplied: "GuestProfileNotApplied",
   /** A source's identity provider answered 429; dimension `source`. */
   SourceThrottled: "SourceThrottled",
+  /** A webhook request refused (a secret that does not match, a body not the provider's); dimension `source`. */
+  WebhookRejected: "WebhookRejected",
+  /** A provider subscription or channel that could not be created or renewed; dimension `source`. */
+  SubscriptionUpkeepFailed: "SubscriptionUpkeepFailed",
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

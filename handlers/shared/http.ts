@@ -71,7 +71,7 @@ export interface RetryingHttpOptions {
   readonly rateWindow?: (headers: Headers, now: number) => RateWindow | undefined;
 }
 
-export type Method = "GET" | "POST" | "PUT" | "DELETE";
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface HttpRequest {
   /** Names the call in errors and metrics, e.g. `members.updateRole`. */

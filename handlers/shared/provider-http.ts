@@ -29,7 +29,10 @@ export interface ProviderHttpOptions {
 
 /** The provider's own headers and error classes. */
 export interface ProviderApi {
-  readonly rateHeaders: EpochRateHeaders;
+  /** The provider's epoch-seconds rate headers; absent when it has none (Graph, Google). */
+  readonly rateHeaders?: EpochRateHeaders;
+  /** How long a 429 asks to wait, when the provider says it otherwise. @default from `rateHeaders` */
+  readonly retryAfter?: (headers: Headers, now: number) => number | undefined;
   /** The credential was refused: the next one must not come from a cache. */
   readonly refresh: () => void;
   /** No answer, or no time left for one. */
@@ -52,8 +55,8 @@ export function providerHttp(options: ProviderHttpOptions, api: ProviderApi): Re
       jitter: 0.2,
     },
     // The provider says when its window resets (epoch seconds), and on every answer what is left of it.
-    retryAfter: retryAfterEpochReset(api.rateHeaders),
-    rateWindow: epochRateWindow(api.rateHeaders),
+    retryAfter: api.retryAfter ?? (api.rateHeaders ? retryAfterEpochReset(api.rateHeaders) : () => undefined),
+    rateWindow: api.rateHeaders ? epochRateWindow(api.rateHeaders) : undefined,
     pacer: options.pacer,
     refresh: api.refresh,
     failures: {

@@ -10,6 +10,7 @@ export type { SyncConfig };
 
 import { auth0Source } from "./auth0/index.js";
 import { canonicalSource } from "./canonical/index.js";
+import { entraSource } from "./entra/index.js";
 import { identityCenterSource } from "./identity-center/index.js";
 import { oktaSource } from "./okta/index.js";
 import { scimSource } from "./scim/index.js";
@@ -19,6 +20,7 @@ export const SOURCES: readonly AnyIdentitySource[] = [
   scimSource,
   auth0Source,
   identityCenterSource,
+  entraSource,
   canonicalSource,
 ];
 
