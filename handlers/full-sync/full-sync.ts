@@ -234,14 +234,17 @@ export class FullSync {
       const linked = await this.#o.directory.listed(sourceId, user.subject, first, state.runId);
       // As ingest does: the person this sync provisioned keeps the link; the change is reported.
       if (linked !== first.trim().toLowerCase()) progress.emailChanges++;
+      // A user counts once however many events describe them (a reactivation, then the state).
+      let userChanged = false;
       for (const event of user.events) {
         const e: IdentityEvent = event.user ? { ...event, user: { ...event.user, email: linked } } : event;
         const { email, revision, changed } = await this.#o.directory.record(e, config);
         if (changed) {
-          progress.changed++;
+          userChanged = true;
           messages.set(email, { kind: "person", key: email, revision, config: fingerprint });
         }
       }
+      if (userChanged) progress.changed++;
     };
     for (let start = 0; start < users.length; start += CONCURRENCY) {
       await Promise.all(users.slice(start, start + CONCURRENCY).map(one));
