@@ -11,6 +11,7 @@ export type { SyncConfig };
 import { auth0Source } from "./auth0/index.js";
 import { canonicalSource } from "./canonical/index.js";
 import { entraSource } from "./entra/index.js";
+import { googleSource } from "./google/index.js";
 import { identityCenterSource } from "./identity-center/index.js";
 import { oktaSource } from "./okta/index.js";
 import { scimSource } from "./scim/index.js";
@@ -21,6 +22,7 @@ export const SOURCES: readonly AnyIdentitySource[] = [
   auth0Source,
   identityCenterSource,
   entraSource,
+  googleSource,
   canonicalSource,
 ];
 
