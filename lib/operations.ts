@@ -44,6 +44,13 @@ export interface OperationsProps {
   readonly scim?: ScimEndpoint;
   /** The scheduled full reconciliation, when enabled. */
   readonly fullSync?: FullSync;
+  /** Alarms of the webhook sources (refused requests, subscriptions not renewed). @default none */
+  readonly webhookAlarms?: readonly {
+    id: string;
+    metric: cloudwatch.IMetric;
+    threshold: number;
+    text: string;
+  }[];
   /** Alarm when the oldest message in a source queue is older than this. */
   readonly maxMessageAge: Duration;
   /** Where alarms are sent. @default - alarms without actions */
@@ -162,7 +169,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       `EventBridge failed to deliver ${id} events to the ingest queue (it retries for a day, then they go to the EventBridge dead-letter queue): check the queue's policy and encryption`,
     );
   }
-  for (const alarm of props.fullSync?.alarms() ?? [])
+  for (const alarm of [...(props.fullSync?.alarms() ?? []), ...(props.webhookAlarms ?? [])])
     add(alarm.id, alarm.metric, alarm.threshold, alarm.text);
   add(
     "DirectoryThrottledAlarm",

@@ -28,7 +28,7 @@ import { Construct } from "constructs";
 import type * as z from "zod";
 import type { SyncConfigInput } from "../handlers/core/config.js";
 import { describeIssues } from "../handlers/core/issues.js";
-import type { AnyIdentitySource } from "../handlers/core/source.js";
+import { type AnyIdentitySource, webhookVariable } from "../handlers/core/source.js";
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import { DirectoryTable } from "./directory-table.js";
 import { FullSync } from "./full-sync.js";
@@ -38,9 +38,11 @@ import { eventBridgeToQueue } from "./ingress/eventbridge-to-queue.js";
 import { type EndpointLogging, uniqueName } from "./ingress/rest-api.js";
 import { ScimEndpoint } from "./ingress/scim-endpoint.js";
 import { awsApiGrant, routeProblems, wantedRoutes } from "./ingress/source-routes.js";
+import { WebhookEndpoint } from "./ingress/webhook-endpoint.js";
 import { createAlarms, createDashboard } from "./operations.js";
 import { createQueues } from "./queues.js";
 import { Setting, VISIBILITY_FACTOR } from "./settings.js";
+import { SubscriptionUpkeep } from "./subscriptions.js";
 
 export { VISIBILITY_FACTOR };
 
@@ -65,7 +67,9 @@ export interface SourceProps {
   readonly secret?: secretsmanager.ISecret;
 
   /**
-   * Build the source's webhook endpoint (API Gateway straight to the ingest queue), when it has one.
+   * Build the source's webhook endpoint, when it has one: API Gateway straight to the ingest
+   * queue, or (Entra ID, Google Workspace) a small function that checks the provider's secret,
+   * with the subscription function that keeps the provider's subscriptions to it.
    * @default false
    */
   readonly endpoint?: boolean;
@@ -373,6 +377,10 @@ export class TallyfyIdpSync extends Construct {
   public readonly scim?: ScimEndpoint;
   /** The scheduled full reconciliation, unless turned off. */
   public readonly fullSync?: FullSync;
+  /** Each enabled source's function-backed webhook (Entra ID, Google Workspace), by source id. */
+  public readonly webhooks: ReadonlyMap<string, WebhookEndpoint>;
+  /** The function keeping the webhook sources' subscriptions alive, when any is enabled. */
+  public readonly subscriptionUpkeep?: SubscriptionUpkeep;
 
   /** The Okta credential, when Okta is enabled. */
   public get oktaSecret(): secretsmanager.ISecret | undefined {
@@ -583,6 +591,8 @@ export class TallyfyIdpSync extends Construct {
       }
     }
     this.endpoints = endpoints;
+    this.webhooks = this.#webhooks(enabled, syncConfig, props);
+    this.subscriptionUpkeep = this.#upkeep(enabled, props, settings, common);
     this.scim = props.scim?.enabled ? this.#scim(props.scim, props, endpoints) : undefined;
     this.fullSync =
       props.fullSync?.enabled === false
@@ -606,6 +616,10 @@ export class TallyfyIdpSync extends Construct {
       hydratingSources: enabled.filter((e) => e.source.connect).map((e) => e.source.id),
       scim: this.scim,
       fullSync: this.fullSync,
+      webhookAlarms: [
+        ...[...this.webhooks].flatMap(([id, webhook]) => webhook.alarms(`${pascal(id)}Webhook`)),
+        ...(this.subscriptionUpkeep?.alarms() ?? []),
+      ],
       maxMessageAge: settings.maxMessageAge,
       alarmTopic: this.alarmTopic,
     };
@@ -665,6 +679,86 @@ export class TallyfyIdpSync extends Construct {
     this.tallyfySecret.grantRead(construct.function);
     for (const { secret } of listing) secret?.grantRead(construct.function);
     return construct;
+  }
+
+  /** A function-backed endpoint for each enabled source that has a webhook and asked for its endpoint. */
+  #webhooks(
+    enabled: readonly Enabled[],
+    syncConfig: Record<string, unknown>,
+    props: TallyfyIdpSyncProps,
+  ): Map<string, WebhookEndpoint> {
+    const webhooks = new Map<string, WebhookEndpoint>();
+    for (const { source, props: sourceProps } of enabled) {
+      const webhook = source.deployment?.webhook;
+      if (!webhook || !sourceProps.endpoint) continue;
+      const sourceConfig = (syncConfig[source.id] ?? {}) as Record<string, unknown>;
+      const environment = Object.fromEntries(
+        Object.entries(webhook.variables ?? {}).flatMap(([variable, key]) => {
+          const value = sourceConfig[key];
+          return typeof value === "string" && value !== "" ? [[variable, value]] : [];
+        }),
+      );
+      webhooks.set(
+        source.id,
+        new WebhookEndpoint(this, `${pascal(source.id)}${webhook.name}`, {
+          sourceId: source.id,
+          webhook,
+          ingestQueue: this.ingestQueue,
+          environment,
+          logRetention: props.logRetention,
+          logging: props.apiLogging,
+          allowedSourceCidrs: props.endpointAllowedCidrs,
+          webAclArn: props.endpointWebAclArn,
+          tracing: props.tracing,
+        }),
+      );
+    }
+    return webhooks;
+  }
+
+  /** The subscription function, when any enabled webhook keeps subscriptions. */
+  #upkeep(
+    enabled: readonly Enabled[],
+    props: TallyfyIdpSyncProps,
+    settings: ReturnType<typeof validate>,
+    common: Record<string, string>,
+  ): SubscriptionUpkeep | undefined {
+    const kept = enabled.flatMap(({ source, secret }) => {
+      const endpoint = this.webhooks.get(source.id);
+      const subscriptions = source.deployment?.webhook?.subscriptions;
+      return endpoint && subscriptions ? [{ source, secret, endpoint, subscriptions }] : [];
+    });
+    if (kept.length === 0) return undefined;
+    const upkeep = new SubscriptionUpkeep(this, "SubscriptionUpkeep", {
+      sources: kept.map(({ source, secret, endpoint, subscriptions }) => ({
+        sourceId: source.id,
+        schedule: subscriptions.schedule,
+        failedText: subscriptions.failedText,
+        credential: secret,
+        webhookSecret: endpoint.secret,
+      })),
+      directory: this.directory,
+      ingestQueue: this.ingestQueue,
+      maxReceiveCount: settings.maxReceiveCount,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+      environment: {
+        SYNC_CONFIG: common.SYNC_CONFIG ?? "",
+        DIRECTORY_TABLE_NAME: this.directory.table.tableName,
+        ...Object.fromEntries(
+          kept.flatMap(({ source, secret, endpoint }) => {
+            const credential = source.deployment?.secret?.variable;
+            return [
+              [webhookVariable(source.id, "URL"), endpoint.url],
+              [webhookVariable(source.id, "SECRET_ID"), endpoint.secret.secretArn],
+              ...(credential && secret ? [[credential, secret.secretArn]] : []),
+            ];
+          }),
+        ),
+      },
+    });
+    for (const { endpoint } of kept) endpoint.useUpkeepQueue(upkeep.queue);
+    return upkeep;
   }
 
   #scim(scim: ScimProps, props: TallyfyIdpSyncProps, endpoints: ReadonlyMap<string, EndpointToQueue>) {

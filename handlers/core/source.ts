@@ -96,6 +96,13 @@ export interface SourceContext<Config, Connection> {
   readonly state?: SourceState;
 }
 
+/** The partition key prefix of a source's state items in the directory (the upkeep function's only keys). */
+export const SOURCE_STATE_PREFIX = "state#";
+
+/** `entra` -> `ENTRA_WEBHOOK_URL`: the subscription function's variables for a source's webhook. */
+export const webhookVariable = (source: string, name: "URL" | "SECRET_ID") =>
+  `${source.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_WEBHOOK_${name}`;
+
 /** Values a source keeps between invocations, by its own keys; JSON-serialisable, a few KB at most. */
 export interface SourceState {
   get(key: string): Promise<unknown>;
@@ -194,6 +201,8 @@ export interface WebhookIngress {
   readonly secretDescription: string;
   /** What the alarm says when the function refuses requests (a forged or stale secret). */
   readonly rejectedText: string;
+  /** Variables of the webhook function, each set from a key of the source's configuration when it has one. */
+  readonly variables?: Readonly<Record<string, string>>;
   /** The subscription function's schedule and what its alarm says; absent: no subscriptions to keep. */
   readonly subscriptions?: { readonly schedule: string; readonly failedText: string };
 }

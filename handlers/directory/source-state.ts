@@ -5,10 +5,7 @@
  * a subscription is checked against the provider on the next run).
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { SourceState } from "../core/source.js";
-
-/** The partition key prefix of every source state item: the upkeep function's grant is limited to it. */
-export const SOURCE_STATE_PREFIX = "state#";
+import { SOURCE_STATE_PREFIX, type SourceState } from "../core/source.js";
 
 export function sourceState(db: DynamoDBDocumentClient, tableName: string, source: string): SourceState {
   const key = (name: string) => ({ pk: `${SOURCE_STATE_PREFIX}${source}#${name}`, sk: "-" });

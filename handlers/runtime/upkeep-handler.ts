@@ -9,7 +9,12 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SQSEvent } from "aws-lambda";
 import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
-import type { AnyIdentitySource, MaintainReport, SourceState } from "../core/source.js";
+import {
+  type AnyIdentitySource,
+  type MaintainReport,
+  type SourceState,
+  webhookVariable,
+} from "../core/source.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { directoryFrom, sourceConnections } from "./environment.js";
 import { count, logger, MetricName } from "./observability.js";
@@ -121,10 +126,6 @@ const UpkeepEnvironmentSchema = z.object({
   INGEST_QUEUE_URL: z.url(),
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
 });
-
-/** `entra` -> `ENTRA`, the prefix of a source's webhook variables. */
-export const webhookVariable = (source: string, name: "URL" | "SECRET_ID") =>
-  `${source.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_WEBHOOK_${name}`;
 
 export function upkeepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): UpkeepDeps {
   const vars = parseEnvironment(UpkeepEnvironmentSchema, env);

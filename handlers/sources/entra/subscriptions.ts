@@ -4,6 +4,7 @@
  * Graph removed it, and their ids and expiry kept in the directory. A subscription that was gone
  * lost its notifications meanwhile: every user in scope is then read again.
  */
+import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { MaintainContext, MaintainReport } from "../../core/source.js";
 import type { GraphClient } from "./client.js";
@@ -16,7 +17,13 @@ export const LIFETIME_MS = 7 * 24 * 3600_000;
 /** Renewed once less than this is left, so an hourly run has days of retries before it lapses. */
 export const RENEW_BEFORE_MS = 4 * 24 * 3600_000;
 
-const SavedSchema = z.object({ id: z.string().min(1), expiration: z.string() });
+const SavedSchema = z.object({
+  id: z.string().min(1),
+  expiration: z.string(),
+  /** The SHA-256 of the clientState it was made with (never the secret itself). */
+  secret: z.string().optional(),
+});
+const digest = (value: string) => createHash("sha256").update(value).digest("hex");
 const stateKey = (resource: string) => `subscription:${resource}`;
 
 export async function maintainGraphSubscriptions(
@@ -39,33 +46,33 @@ export async function maintainGraphSubscriptions(
   });
   const expiration = new Date(now + LIFETIME_MS).toISOString();
   let lost = false;
+  const secret = digest(context.webhookSecret);
   for (const resource of RESOURCES) {
     const saved = SavedSchema.safeParse(await state.get(stateKey(resource)));
     const mine = (t: QueuedNotification) => saved.success && t.subscriptionId === saved.data.id;
     const removed = triggers.some((t) => mine(t) && t.lifecycleEvent === "subscriptionRemoved");
     const reauthorize = triggers.some((t) => mine(t) && t.lifecycleEvent === "reauthorizationRequired");
+    // Made with a secret since rotated: Graph keeps the clientState it was given, so it is replaced.
+    const rotated = saved.success && saved.data.secret !== undefined && saved.data.secret !== secret;
     try {
-      if (saved.success && !removed) {
+      let gone = removed;
+      if (saved.success && !removed && !rotated) {
         const current = await client.getSubscription(saved.data.id, { deadline });
         if (current) {
           const left = Date.parse(current.expirationDateTime) - now;
-          if (reauthorize || !(left > RENEW_BEFORE_MS)) {
-            const renewed = await client.renewSubscription(saved.data.id, expiration, { deadline });
-            if (renewed) {
-              await state.put(stateKey(resource), { id: renewed.id, expiration: renewed.expirationDateTime });
-              report.renewed.push(`${resource} ${renewed.id} until ${renewed.expirationDateTime}`);
-              continue;
-            }
-          } else {
+          if (!reauthorize && left > RENEW_BEFORE_MS) continue;
+          const renewed = await client.renewSubscription(saved.data.id, expiration, { deadline });
+          if (renewed) {
+            await state.put(stateKey(resource), {
+              id: renewed.id,
+              expiration: renewed.expirationDateTime,
+              secret,
+            });
+            report.renewed.push(`${resource} ${renewed.id} until ${renewed.expirationDateTime}`);
             continue;
           }
         }
-      }
-      // Missing, removed by Graph, or never made: notifications were (or may have been) lost.
-      if (saved.success) {
-        lost = true;
-        await client.deleteSubscription(saved.data.id, { deadline });
-        report.stopped.push(`${resource} ${saved.data.id}`);
+        gone = true;
       }
       const created = await client.createSubscription(
         {
@@ -76,8 +83,14 @@ export async function maintainGraphSubscriptions(
         },
         { deadline },
       );
-      await state.put(stateKey(resource), { id: created.id, expiration: created.expirationDateTime });
+      await state.put(stateKey(resource), { id: created.id, expiration: created.expirationDateTime, secret });
       report.created.push(`${resource} ${created.id} until ${created.expirationDateTime}`);
+      if (saved.success) {
+        // Removed or missing: notifications were lost meanwhile. Replaced: the old one stops only now.
+        if (gone) lost = true;
+        await client.deleteSubscription(saved.data.id, { deadline });
+        report.stopped.push(`${resource} ${saved.data.id}`);
+      }
     } catch (error) {
       report.failed.push(`${resource}: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -4,7 +4,7 @@
  * so no change falls between them. Their ids and expiry are kept in the directory. A channel that
  * lapsed lost its notifications meanwhile: every user is then read again.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as z from "zod";
 import type { MaintainContext, MaintainReport } from "../../core/source.js";
 import type { GoogleClient } from "./client.js";
@@ -20,7 +20,10 @@ const SavedSchema = z.object({
   id: z.string().min(1),
   resourceId: z.string().min(1),
   expiration: z.number(),
+  /** The SHA-256 of the token it was opened with (never the secret itself). */
+  secret: z.string().optional(),
 });
+const digest = (value: string) => createHash("sha256").update(value).digest("hex");
 const stateKey = (event: string) => `channel:${event}`;
 
 export async function maintainGoogleChannels(
@@ -35,9 +38,12 @@ export async function maintainGoogleChannels(
     failed: [] as string[],
   };
   let lapsed = false;
+  const secret = digest(context.webhookSecret);
   for (const event of WATCH_EVENTS) {
     const saved = SavedSchema.safeParse(await state.get(stateKey(event)));
-    if (saved.success && saved.data.expiration - now > RENEW_BEFORE_MS) continue;
+    // Opened with a secret since rotated: Google echoes the token it was given, so it is replaced.
+    const rotated = saved.success && saved.data.secret !== undefined && saved.data.secret !== secret;
+    if (saved.success && !rotated && saved.data.expiration - now > RENEW_BEFORE_MS) continue;
     try {
       const channel = await client.watch(
         {
@@ -51,7 +57,12 @@ export async function maintainGoogleChannels(
         { deadline },
       );
       const expiration = channel.expiration ?? now + TTL_SECONDS * 1000;
-      await state.put(stateKey(event), { id: channel.id, resourceId: channel.resourceId, expiration });
+      await state.put(stateKey(event), {
+        id: channel.id,
+        resourceId: channel.resourceId,
+        expiration,
+        secret,
+      });
       (saved.success ? report.renewed : report.created).push(
         `${event} ${channel.id} until ${new Date(expiration).toISOString()}`,
       );
