@@ -13,6 +13,10 @@
  * Auth0 and IAM Identity Center likewise: a fake Management API (`local/fakes/auth0-tenant.ts`) and
  * a fake Identity Store (`local/fakes/identity-center-directory.ts`) answer for the EventBridge
  * envelopes in `local/eventbridge-examples/` (`npm start -- --events local/eventbridge-examples`).
+ * Entra ID and Google Workspace: a fake Graph (`local/fakes/entra-tenant.ts`) and a fake Directory
+ * API (`local/fakes/google-directory.ts`); a captured webhook request (`{httpMethod, headers, body}`,
+ * as in `local/push-examples/`) is sent to the real webhook function on loopback, which checks its
+ * secret and queues it (`npm start -- --events local/push-examples`).
  *
  * Options:
  *   --events <file or folder>   your own events (a JSON event, a JSON array of events, or a folder of such files)
@@ -33,17 +37,24 @@ import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SqsHandler } from "../handlers/runtime/batch.js";
 import type { ScimHandler } from "../handlers/runtime/scim-handler.js";
+import type { WebhookHandler } from "../handlers/runtime/webhook-handler.js";
+import { entraSource } from "../handlers/sources/entra/index.js";
+import { googleSource } from "../handlers/sources/google/index.js";
 import { recogniseOkta } from "../handlers/sources/okta/events.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { startLocalDynamo } from "./dynamodb.js";
 import { drain, LOCAL_CREDENTIALS, LOCAL_REGION, LocalEventSource, startLocalSqs } from "./event-source.js";
 import { seedTenant } from "./fakes/auth0-tenant.js";
+import { ENTRA, seedEntraTenant } from "./fakes/entra-tenant.js";
 import { FakeAuth0 } from "./fakes/fake-auth0.js";
+import { FakeGoogleDirectory } from "./fakes/fake-google-directory.js";
+import { FakeGraph } from "./fakes/fake-graph.js";
 import { FakeIdentityStore } from "./fakes/fake-identity-store.js";
 import { FakeOkta } from "./fakes/fake-okta.js";
 import { FakeSecretsManager } from "./fakes/fake-secrets-manager.js";
 import { FakeTallyfy } from "./fakes/fake-tallyfy.js";
+import { GOOGLE, seedGoogleDirectory } from "./fakes/google-directory.js";
 import { seedStore } from "./fakes/identity-center-directory.js";
 import { seedAcme } from "./fakes/okta-directory.js";
 import { describeChanges, readDeadLetters, snapshot, type TallyfyCall } from "./report.js";
@@ -55,6 +66,8 @@ const SECRET_ID = "tallyfy-idp-sync/local";
 const OKTA_SECRET_ID = "tallyfy-idp-sync/okta-local";
 const SCIM_SECRET_ID = "tallyfy-idp-sync/scim-local";
 const AUTH0_SECRET_ID = "tallyfy-idp-sync/auth0-local";
+const ENTRA_SECRET_ID = "tallyfy-idp-sync/entra-local";
+const GOOGLE_SECRET_ID = "tallyfy-idp-sync/google-local";
 
 const { values: args } = parseArgs({
   options: {
@@ -101,6 +114,12 @@ async function main(): Promise<number> {
   secrets.secrets.set(AUTH0_SECRET_ID, auth0.secret);
   const identityStore = await FakeIdentityStore.start();
   seedStore(identityStore);
+  const graph = await FakeGraph.start();
+  seedEntraTenant(graph);
+  secrets.secrets.set(ENTRA_SECRET_ID, graph.secret);
+  const google = await FakeGoogleDirectory.start();
+  seedGoogleDirectory(google);
+  secrets.secrets.set(GOOGLE_SECRET_ID, google.secret);
 
   const configJson = readFileSync(args.config, "utf8");
   Object.assign(process.env, {
@@ -124,7 +143,27 @@ async function main(): Promise<number> {
     SCIM_TOKEN_SECRET_ID: SCIM_SECRET_ID,
     AUTH0_SECRET_ID,
     IDENTITY_STORE_ENDPOINT: identityStore.endpoint,
+    ENTRA_SECRET_ID,
+    GOOGLE_SECRET_ID,
   });
+  // The webhook functions, with the secrets the samples carry (the stack generates its own);
+  // loaded now, as the entry points are, so they log at the level just set.
+  const { createWebhookHandler } = await import("../handlers/runtime/webhook-handler.js");
+  const { sendEnvelope } = await import("./webhooks.js");
+  const webhooks = await Promise.all(
+    [
+      [entraSource, ENTRA.clientState],
+      [googleSource, GOOGLE.token],
+    ].map(async ([source, secret]) => {
+      const handler: WebhookHandler = createWebhookHandler({
+        source: source as typeof entraSource,
+        secrets: async () => [secret as string],
+        sqs: sqs.client,
+        ingestQueueUrl: sqs.queues.ingest.url,
+      });
+      return { source: (source as typeof entraSource).id, server: await startScimServer(handler) };
+    }),
+  );
   // Each entry point reads its environment when loaded, as in Lambda; the two differ only in their DLQ.
   process.env.DEAD_LETTER_QUEUE_URL = sqs.queues.ingestDeadLetter.url;
   const ingest: SqsHandler = (await import("../handlers/ingest.js")).handler;
@@ -174,6 +213,17 @@ async function main(): Promise<number> {
       const stepStart = fake ? snapshot(fake) : undefined;
       const callsBefore = calls.length;
       for (const body of bodies) {
+        const request = webhookRequestOf(body);
+        if (request) {
+          // A captured webhook request: through the source's webhook function, as API Gateway sends it.
+          const server = webhooks.find((w) => w.source === request.source)?.server;
+          const status = await sendEnvelope(
+            `${new URL(server?.url ?? "").origin}/${request.source}`,
+            request.envelope,
+          );
+          console.log(`   ${request.source} webhook answered ${status}`);
+          continue;
+        }
         await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.queues.ingest.url, MessageBody: body }));
       }
       const drained = await drain(sqs.client, sources, 120_000);
@@ -240,7 +290,14 @@ async function main(): Promise<number> {
   console.log(
     `Auth0 calls: ${auth0.requests.length} (all reads), ${auth0.requests.filter((r) => r.status === 429).length} throttled; Identity Store calls: ${identityStore.calls.length}`,
   );
+  if (graph.requests.length + google.requests.length > 0)
+    console.log(
+      `Graph calls: ${graph.requests.length}; Google Directory API calls: ${google.requests.length}`,
+    );
   await Promise.all([
+    ...webhooks.map((w) => w.server.stop()),
+    graph.stop(),
+    google.stop(),
     sqs.stop(),
     secrets.stop(),
     fake?.stop(),
@@ -315,6 +372,18 @@ function bodiesOf(file: string): string[] {
   }
 }
 
+/** A captured webhook request (`{httpMethod, headers, body}`) and the source it is for: Google's carry X-Goog headers. */
+function webhookRequestOf(body: string) {
+  try {
+    const json = JSON.parse(body);
+    if (typeof json?.httpMethod !== "string" || typeof json.headers !== "object") return undefined;
+    const google = Object.keys(json.headers ?? {}).some((h) => h.toLowerCase().startsWith("x-goog-"));
+    return { source: google ? "google" : "entra", envelope: json };
+  } catch {
+    return undefined;
+  }
+}
+
 function summary(body: string): string {
   try {
     const json = JSON.parse(body);
@@ -325,6 +394,19 @@ function summary(body: string): string {
         return `${eventType} ${target?.[0]?.alternateId ?? ""}`.trim();
       });
       return `Okta ${okta.format === "event-hook" ? "Event Hook" : "Log Streaming"}: ${events.join(", ")}`;
+    }
+    if (typeof json.httpMethod === "string") {
+      const headers = json.headers ?? {};
+      const state = headers["X-Goog-Resource-State"] ?? headers["x-goog-resource-state"];
+      if (state) return `Google push: ${state} ${json.body?.primaryEmail ?? ""}`.trim();
+      const items = (json.body?.value ?? []) as {
+        changeType?: string;
+        lifecycleEvent?: string;
+        resource?: string;
+      }[];
+      const token = json.queryStringParameters?.validationToken;
+      if (token) return "Graph validation request";
+      return `Graph notification: ${items.map((i) => i.lifecycleEvent ?? `${i.changeType} ${i.resource}`).join(", ")}`;
     }
     if (typeof json["detail-type"] === "string") {
       // Another EventBridge envelope (Auth0, Identity Center): what it is and where it came from.
