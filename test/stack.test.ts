@@ -508,12 +508,12 @@ describe("sources by registry id", () => {
         {
           syncConfig: {},
           tallyfyOrganizationId: "org",
-          sources: { entra: { endpoint: true }, okta: { eventBusName: "default" } },
+          sources: { onelogin: { endpoint: true }, okta: { eventBusName: "default" } },
         },
       );
 
     // Assess
-    expect(attempt).toThrow(/sources\.entra: no identity source "entra" is registered/);
+    expect(attempt).toThrow(/sources\.onelogin: no identity source "onelogin" is registered/);
     expect(attempt).toThrow(/sources\.okta\.eventBusName: must be the okta partner bus/);
   });
 });
