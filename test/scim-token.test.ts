@@ -8,7 +8,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { createScimHandler, FRESH_READ_INTERVAL_MS, secretTokens } from "../handlers/runtime/scim-handler.js";
+import { createScimHandler } from "../handlers/runtime/scim-handler.js";
+import { FRESH_READ_INTERVAL_MS, secretTokens } from "../handlers/runtime/token-secret.js";
 import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";
 import { type LocalScimServer, startScimServer } from "../local/scim-server.js";
 

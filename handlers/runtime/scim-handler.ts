@@ -12,12 +12,12 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as z from "zod";
 import { DynamoScimStore } from "../directory/scim-store.js";
-import { parseSecretJson, readSecretText } from "../shared/secrets.js";
 import { scimMessageBody } from "../sources/scim/index.js";
 import { type ScimRequest, ScimService } from "../sources/scim/service.js";
 import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
 import { logger } from "./observability.js";
 import { IngestQueue } from "./queues.js";
+import { FRESH_READ_INTERVAL_MS, secretTokens } from "./token-secret.js";
 import { parseEnvironment, sqsClient } from "./variables.js";
 
 export interface ScimHandlerDeps {
@@ -30,9 +30,6 @@ export interface ScimHandlerDeps {
   /** @default Date.now */
   readonly now?: () => number;
 }
-
-/** The least time between two reads of the token secret past its cache. */
-export const FRESH_READ_INTERVAL_MS = 5_000;
 
 export type ScimHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -89,49 +86,6 @@ function baseUrlOf(event: APIGatewayProxyEvent): string {
 function resourceOf(path: string): string {
   const match = /\/(Users|Groups|ServiceProviderConfigs?|ResourceTypes|Schemas)(\/[^/]+)?\/?$/i.exec(path);
   return match ? `${match[1]}${match[2] ? "/{id}" : ""}` : "unknown";
-}
-
-/** The SCIM token secret cannot be read, or holds no token. Told to the log; the request gets 503. */
-export class ScimTokenSecretError extends Error {
-  public constructor(
-    message: string,
-    public readonly transient: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "ScimTokenSecretError";
-  }
-}
-
-const TokenSecretSchema = z.object({
-  token: z.string().min(1),
-  previousToken: z.string().min(1).optional(),
-});
-
-/**
- * Reads the SCIM token secret: a plain string, or `{"token": "…", "previousToken": "…"}` while
- * the identity provider is being moved to a new token. A secret holding neither is an error (in
- * the log), never a silent refusal of every token.
- */
-export function secretTokens(provider: SecretsProvider, secretId: string, maxAgeSeconds: number) {
-  return async (fresh: boolean): Promise<readonly string[]> => {
-    const read = {
-      provider,
-      secretId,
-      maxAgeSeconds,
-      forceFetch: fresh,
-      error: (message: string, transient: boolean, cause?: unknown) =>
-        new ScimTokenSecretError(message, transient, { cause }),
-    };
-    const text = (await readSecretText(read)).trim();
-    if (text !== "" && !text.startsWith("{")) return [text];
-    const { token, previousToken } = parseSecretJson(text, {
-      ...read,
-      schema: TokenSecretSchema,
-      shapes: 'a token, or {"token", "previousToken"}',
-    });
-    return previousToken ? [token, previousToken] : [token];
-  };
 }
 
 const ScimEnvironmentSchema = z.object({

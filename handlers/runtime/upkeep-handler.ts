@@ -19,7 +19,7 @@ import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { directoryFrom, sourceConnections } from "./environment.js";
 import { count, logger, MetricName } from "./observability.js";
 import { IngestQueue } from "./queues.js";
-import { secretTokens } from "./scim-handler.js";
+import { secretTokens } from "./token-secret.js";
 import { parseEnvironment, sqsClient } from "./variables.js";
 import { UpkeepMessageSchema } from "./webhook-handler.js";
 

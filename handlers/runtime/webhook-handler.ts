@@ -14,7 +14,7 @@ import type { AnyIdentitySource, WebhookRequest } from "../core/source.js";
 import { SOURCES } from "../sources/index.js";
 import { count, logger, MetricName } from "./observability.js";
 import { IngestQueue } from "./queues.js";
-import { FRESH_READ_INTERVAL_MS, secretTokens } from "./scim-handler.js";
+import { FRESH_READ_INTERVAL_MS, secretTokens } from "./token-secret.js";
 import { parseEnvironment, sqsClient } from "./variables.js";
 
 export interface WebhookHandlerDeps {
