@@ -52,9 +52,13 @@ function letterOf(message: Message): Letter {
     id: message.MessageId ?? "",
     receipt: message.ReceiptHandle ?? "",
     body: message.Body ?? "",
-    // A letter the queue's own redrive policy moved carries no reason of ours.
-    errorType: attribute("errorType") ?? "Redriven",
-    errorMessage: attribute("errorMessage") ?? "moved by the queue's redrive policy after too many receives",
+    // EventBridge names why it gave an event up in attributes of its own; a letter the queue's own
+    // redrive policy moved carries no reason at all.
+    errorType: attribute("errorType") ?? attribute("ERROR_CODE") ?? "Redriven",
+    errorMessage:
+      attribute("errorMessage") ??
+      attribute("ERROR_MESSAGE") ??
+      "moved by the queue's redrive policy after too many receives",
     sentAt: Number(message.Attributes?.SentTimestamp ?? 0),
     groupId: message.Attributes?.MessageGroupId,
   };

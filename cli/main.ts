@@ -37,10 +37,17 @@ const DLQ_HELP = `Usage: tallyfy-idp-sync dlq <list|show|redrive|purge> --stack 
   purge --type <errorType> --yes    delete every letter of one error type
 
   --stack <name>       the deployed stack: its dead-letter queues and, for redrive, their source queues
-  --queue <which>      ingest or reconcile (default: both for list, ingest for the others)
+  --queue <which>      ingest, reconcile or eventbridge (default: every one for list, ingest for the others)
   --queue-url <url>    a dead-letter queue by URL instead (the stack's IngestDeadLetterQueueUrl or ReconcileDeadLetterQueueUrl output)
   --endpoint <url>     an SQS endpoint other than AWS's (local runs)
   --json               machine-readable output`;
+
+/** Each dead-letter queue, by `--queue`, with the stack outputs of it and of where its letters go back. */
+const QUEUES: Readonly<Record<string, { readonly deadLetters: string; readonly target: string }>> = {
+  ingest: { deadLetters: "IngestDeadLetterQueueUrl", target: "IngestQueueUrl" },
+  reconcile: { deadLetters: "ReconcileDeadLetterQueueUrl", target: "ReconcileQueueUrl" },
+  eventbridge: { deadLetters: "EventBridgeDeadLetterQueueUrl", target: "IngestQueueUrl" },
+};
 
 export async function main(
   argv: readonly string[],
@@ -141,23 +148,25 @@ async function dlqCommand(args: readonly string[], out: NodeJS.WritableStream) {
     out.write(`${DLQ_HELP}\n`);
     return values.help ? 0 : 2;
   }
-  if (values.queue !== undefined && values.queue !== "ingest" && values.queue !== "reconcile") {
-    out.write("--queue is ingest or reconcile\n");
+  const which = QUEUES[values.queue ?? "ingest"];
+  if (!which) {
+    out.write("--queue is ingest, reconcile or eventbridge\n");
     return 2;
   }
   const outputs = values.stack ? await readStackOutputs(values.stack) : undefined;
-  const which = (values.queue ?? "ingest") === "ingest" ? "Ingest" : "Reconcile";
-  const queueUrl = values["queue-url"] ?? outputs?.get(`${which}DeadLetterQueueUrl`) ?? "";
-  // Each dead-letter queue's letters go back to the queue they came from.
-  const redriveTo = values.to ?? outputs?.get(`${which}QueueUrl`);
+  const queueUrl = values["queue-url"] ?? outputs?.get(which.deadLetters) ?? "";
+  // Each dead-letter queue's letters go back to the queue they came from (EventBridge's: ingest).
+  const redriveTo = values.to ?? outputs?.get(which.target);
   if (action === "list" && outputs && values.queue === undefined && !values["queue-url"]) {
     const sqs = values.endpoint ? new SQSClient({ endpoint: values.endpoint }) : sqsClient();
     const both = [];
-    for (const name of ["Ingest", "Reconcile"] as const) {
-      const url = outputs.get(`${name}DeadLetterQueueUrl`);
+    for (const [name, queue] of Object.entries(QUEUES)) {
+      // The EventBridge dead-letter queue exists only with an EventBridge rule.
+      const url = outputs.find(queue.deadLetters);
+      if (url === undefined) continue;
       const letters = await readLetters(sqs, url);
       await release(sqs, url, letters);
-      both.push({ queue: name.toLowerCase(), summary: summarise(letters) });
+      both.push({ queue: name, summary: summarise(letters) });
     }
     out.write(
       values.json

@@ -20,7 +20,7 @@ import {
   Validations,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
-import { FullSyncMetric } from "../handlers/full-sync/full-sync.js";
+import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/full-sync/full-sync.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import { syncFunction } from "./functions.js";
 
@@ -95,8 +95,11 @@ export class FullSync extends Construct {
     });
 
     // Step until done: the step's answer ({runId, done}) is the next step's input.
+    // The execution's id rides along, so a retry of a failed first step goes on with the run that
+    // step started rather than finding it "in progress" and answering done.
     const step = new tasks.LambdaInvoke(this, "Step", {
       lambdaFunction: this.function,
+      payload: sfn.TaskInput.fromObject({ "input.$": "$", "executionId.$": "$$.Execution.Id" }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
     });
@@ -108,7 +111,7 @@ export class FullSync extends Construct {
     );
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(loop),
-      timeout: Duration.hours(12),
+      timeout: Duration.millis(FULL_SYNC_STALE_AFTER_MS),
       tracingEnabled: true,
       logs: {
         destination: new logs.LogGroup(this, "StateMachineLogs", {

@@ -447,15 +447,22 @@ export class TallyfyIdpSync extends Construct {
         ...common,
         DEAD_LETTER_QUEUE_URL: this.ingestDeadLetterQueue.queueUrl,
         INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
-        // Each hydrating source's share of its provider's rate budget.
+        // Each hydrating source's share of its provider's rate budget, less what the full
+        // reconciliation keeps for listing it, so together they stay under the budget.
         ...Object.fromEntries(
           enabled.flatMap(({ source }) => {
             const budget = source.deployment?.rateBudget;
+            const kept = source.listUsers ? fullSyncShare : 0;
             return budget
               ? [
                   [
                     budget.variable,
-                    String(Math.max(1, Math.floor(budget.perMinute / settings.ingestMaxConcurrency))),
+                    String(
+                      Math.max(
+                        1,
+                        Math.floor((budget.perMinute * (1 - kept)) / settings.ingestMaxConcurrency),
+                      ),
+                    ),
                   ],
                 ]
               : [];

@@ -82,7 +82,8 @@ describe("the deployed full-sync function", () => {
     try {
       let input: { runId?: string } = {};
       for (let i = 0; i < 20; i++) {
-        const step = await handler(input, contextWith(60_000));
+        // As the state machine passes it: the last answer, and the execution's id.
+        const step = await handler({ input, executionId: "execution-1" }, contextWith(60_000));
         steps.push(step);
         if (step.done) break;
         input = { runId: step.runId };

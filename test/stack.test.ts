@@ -1017,7 +1017,7 @@ describe("rate budgets", () => {
     // Assess
     // The full reconciliation keeps a tenth of Tallyfy's and of Okta's budget; events the rest.
     expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("270");
-    expect(variables("IngestFunction").OKTA_REQUESTS_PER_MINUTE).toBe("150");
+    expect(variables("IngestFunction").OKTA_REQUESTS_PER_MINUTE).toBe("135");
     expect(variables("IngestFunction").TALLYFY_REQUESTS_PER_MINUTE).toBeUndefined();
     expect(variables("FullSyncFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("90");
     expect(variables("FullSyncFunction").OKTA_REQUESTS_PER_MINUTE).toBe("60");

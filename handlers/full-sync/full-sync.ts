@@ -35,7 +35,12 @@ export const FullSyncMetric = {
   Departures: "FullSyncDepartures",
   ListingFailed: "FullSyncListingFailed",
   Stopped: "FullSyncStopped",
+  /** A scheduled start found another run in progress and did nothing. */
+  Skipped: "FullSyncSkipped",
 } as const;
+
+/** The state machine's timeout: a run older than this has no execution carrying it on. */
+export const FULL_SYNC_STALE_AFTER_MS = 12 * 3_600_000;
 export type FullSyncMetric = (typeof FullSyncMetric)[keyof typeof FullSyncMetric];
 
 export interface FullSyncOptions {
@@ -56,7 +61,10 @@ export interface FullSyncOptions {
   readonly maxDepartureShare?: number;
   /** Milliseconds kept in hand at the end of an invocation. @default 5000 */
   readonly marginMs?: number;
-  /** A run that started longer ago than this is abandoned when the next is scheduled. @default 23 h */
+  /**
+   * A run that started longer ago than this is abandoned when the next is scheduled: the state
+   * machine that carried it has timed out by then. @default 12 h (the state machine's timeout)
+   */
   readonly staleAfterMs?: number;
   readonly onMetric?: (name: FullSyncMetric, value: number) => void;
   readonly log?: (message: string, detail: Record<string, unknown>) => void;
@@ -118,15 +126,25 @@ export class FullSync {
    * One invocation: starts a run (no `runId`) or goes on with `runId`, until done or until
    * `deadline` (epoch ms) comes within the margin.
    */
-  public async step(input: { readonly runId?: string }, deadline: number): Promise<StepResult> {
+  public async step(
+    input: { readonly runId?: string; readonly executionId?: string },
+    deadline: number,
+  ): Promise<StepResult> {
     const stored = await this.#o.store.run();
     let state: RunState;
-    if (input.runId === undefined) {
-      const stale = this.#o.staleAfterMs ?? 23 * 3_600_000;
+    const own =
+      stored !== undefined && input.executionId !== undefined && stored.executionId === input.executionId;
+    if (input.runId === undefined && own && stored.phase !== "done") {
+      // The state machine retried its first step after a failure: the run it started goes on.
+      state = stored;
+    } else if (input.runId === undefined) {
+      const stale = this.#o.staleAfterMs ?? FULL_SYNC_STALE_AFTER_MS;
       if (stored && stored.phase !== "done" && this.#now() - Date.parse(stored.startedAt) < stale) {
+        this.#o.onMetric?.(FullSyncMetric.Skipped, 1);
         return { runId: stored.runId, done: true, skipped: `run ${stored.runId} is still in progress` };
       }
       state = {
+        executionId: input.executionId,
         runId: `${new Date(this.#now()).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
         startedAt: new Date(this.#now()).toISOString(),
         phase: "listing",

@@ -24,6 +24,8 @@ export interface SourceProgress {
 
 export interface RunState {
   readonly runId: string;
+  /** The state machine execution that started it: its retry of a failed first step goes on with it. */
+  readonly executionId?: string;
   /** ISO time: the version of everything the run records. */
   readonly startedAt: string;
   phase: "listing" | "finishing" | "done";

@@ -30,8 +30,14 @@ import { logger, metrics } from "./observability.js";
 import { ReconcileQueue } from "./queues.js";
 import { parseEnvironment, sqsClient } from "./variables.js";
 
-/** What the state machine passes: nothing to start a run, the run's id to go on with it. */
+/**
+ * What the state machine passes: the state (nothing to start a run, the last step's answer to go on
+ * with it) and the execution's id.
+ */
 export interface FullSyncInput {
+  readonly input?: { readonly runId?: string };
+  readonly executionId?: string;
+  /** Invoked by hand, without the state machine's wrapping. */
   readonly runId?: string;
 }
 
@@ -44,7 +50,10 @@ export function createFullSyncHandler(engine: () => FullSync): FullSyncHandler {
   return async (input, context) => {
     const deadline = Date.now() + context.getRemainingTimeInMillis();
     try {
-      const result = await engine().step({ runId: input?.runId }, deadline);
+      const result = await engine().step(
+        { runId: input?.input?.runId ?? input?.runId, executionId: input?.executionId },
+        deadline,
+      );
       logger.info("full reconciliation step", { ...result });
       return result;
     } finally {

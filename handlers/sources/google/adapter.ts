@@ -91,7 +91,9 @@ export async function readUser(
   }
   const { profile, warnings } = profileOf(user, google);
   const names = groups.flatMap((g) => [g.id, ...(g.email ? [g.email] : []), ...(g.name ? [g.name] : [])]);
-  const role = google.adminRole && user.isAdmin ? google.adminRole : undefined;
+  // With adminRole set, isAdmin decides both ways: a demoted super administrator goes back to the
+  // default role (role groups still outrank it), never keeps the admin role.
+  const role = google.adminRole ? (user.isAdmin ? google.adminRole : deps.config.defaultRole) : undefined;
   return {
     events: [
       // Active and in scope now: a departure recorded earlier is undone (a newer read still wins).
