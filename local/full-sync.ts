@@ -39,6 +39,8 @@ export interface LocalFullSyncOptions {
     readonly requestsPerMinute?: number;
   };
   readonly sources?: readonly AnyIdentitySource[];
+  /** Clients of other listing sources, by source id (as each source's `connect` builds them). */
+  readonly connections?: Readonly<Record<string, unknown>>;
   /** @default 0.05 */
   readonly maxDepartureShare?: number;
   readonly marginMs?: number;
@@ -85,7 +87,8 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
       ),
       sources,
       // As the deployed function: Okta's client, and the SCIM endpoint's store in the same table.
-      connection: (source) => (source.id === "okta" ? okta : source.id === "scim" ? scim : undefined),
+      connection: (source) =>
+        source.id === "okta" ? okta : source.id === "scim" ? scim : options.connections?.[source.id],
       config,
       tallyfy: () => readSnapshot(tallyfy),
       writeReport: s3ReportWriter(s3, REPORT_BUCKET),
