@@ -83,6 +83,15 @@ export function versionOf(event: Pick<IdentityEvent, "time" | "id">): Version {
   return `${String(Math.max(0, Date.parse(event.time))).padStart(15, "0")}#${event.id}`;
 }
 
+/**
+ * The id of an event a hydrating source built from a read of the provider at `readAt` (epoch ms):
+ * it starts with the read time, so of two events dated alike (CloudTrail dates to the second) the
+ * later read wins, not the larger random event id.
+ */
+export function readStampedId(eventId: string, readAt: number): string {
+  return `${String(readAt).padStart(15, "0")}:${eventId}`;
+}
+
 /** Throws a {@link FutureEventError} for an event dated more than five minutes ahead of `now`. */
 export function assertNotFuture(event: Pick<IdentityEvent, "time" | "id">, now: number): void {
   const ahead = Date.parse(event.time) - now;

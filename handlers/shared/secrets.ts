@@ -15,6 +15,18 @@ const PERMANENT_SECRET_ERRORS = new Set([
   "UnrecognizedClientException",
 ]);
 
+/** What every identity provider's Secrets Manager credential takes: the secret, and how to reach the provider. */
+export interface SecretsManagerCredentialsOptions {
+  readonly secretId: string;
+  readonly provider: SecretsProvider;
+  /** How long a read of the secret is trusted, seconds. @default 300 */
+  readonly maxAgeSeconds?: number;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof globalThis.fetch;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
 export interface SecretRead<T extends z.ZodType> {
   readonly provider: SecretsProvider;
   readonly secretId: string;

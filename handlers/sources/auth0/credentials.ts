@@ -4,12 +4,13 @@
  * authorised for the Management API with `read:users` and `read:roles`. The access token is
  * obtained with client credentials and cached until shortly before it expires.
  */
-import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { CachedCredential, type ExchangedToken } from "../../shared/cached-credential.js";
 import { CredentialsError } from "../../shared/errors.js";
 import { requestToken } from "../../shared/oauth.js";
+import type { SecretsManagerCredentialsOptions } from "../../shared/secrets.js";
 
 // The tenant's domain (`acme.us.auth0.com`, or a custom domain) as a base URL; plain http only on
 // loopback, for the local fake.
@@ -48,16 +49,7 @@ export interface Auth0Credentials {
   refresh(): void;
 }
 
-export interface SecretsManagerAuth0CredentialsOptions {
-  readonly secretId: string;
-  readonly provider: SecretsProvider;
-  /** How long a read of the secret is trusted, seconds. @default 300 */
-  readonly maxAgeSeconds?: number;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof globalThis.fetch;
-  /** @default Date.now */
-  readonly now?: () => number;
-}
+export type SecretsManagerAuth0CredentialsOptions = SecretsManagerCredentialsOptions;
 
 /** {@link Auth0Credentials} from Secrets Manager. Keep one per container: it is the cache. */
 export class SecretsManagerAuth0Credentials implements Auth0Credentials {

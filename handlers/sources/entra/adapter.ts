@@ -9,6 +9,7 @@
  * delta query says was added or removed.
  */
 import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
+import { readStampedId } from "../../core/desired-state.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import { checkedProfile, type ProfileField } from "../../core/profile-values.js";
 import type { SourceState } from "../../core/source.js";
@@ -43,9 +44,6 @@ export const groupLink = (groupId: string) => `group:${groupId}`;
 /** Where a group's delta link is kept between notifications. */
 export const deltaKey = (groupId: string) => `delta:${groupId}`;
 
-/** An id that sorts by when the state was read, so of two reads in one millisecond the later wins. */
-const readStamp = (now: number, eventId: string) => `${String(now).padStart(15, "0")}:${eventId}`;
-
 export async function translateGraphNotification(
   notification: QueuedNotification,
   eventId: string,
@@ -75,7 +73,7 @@ export async function readUser(
   const user = await client.getUser(userId, opts);
   // Deleted (soft or hard): Graph can no longer say who they were; the directory's link does.
   if (!user) return { departed: { subject: userId, id: eventId, time } };
-  const base = { id: readStamp(now, eventId), time, source: "entra" };
+  const base = { id: readStampedId(eventId, now), time, source: "entra" };
   const email = emailOf(user) ?? (await deps.linked?.(userId));
   if (!email)
     return { ignored: `Entra user ${userId} has no mail or userPrincipalName that is an email address` };

@@ -6,12 +6,12 @@
  * expires.
  */
 import { createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
-import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { CachedCredential, type ExchangedToken } from "../../shared/cached-credential.js";
 import { CredentialsError } from "../../shared/errors.js";
 import { requestToken } from "../../shared/oauth.js";
+import type { SecretsManagerCredentialsOptions } from "../../shared/secrets.js";
 
 // A national cloud's https endpoint, or plain http on loopback for the local fake.
 const baseUrl = z
@@ -56,16 +56,7 @@ export interface GraphCredentials {
   refresh(): void;
 }
 
-export interface SecretsManagerGraphCredentialsOptions {
-  readonly secretId: string;
-  readonly provider: SecretsProvider;
-  /** How long a read of the secret is trusted, seconds. @default 300 */
-  readonly maxAgeSeconds?: number;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof globalThis.fetch;
-  /** @default Date.now */
-  readonly now?: () => number;
-}
+export type SecretsManagerGraphCredentialsOptions = SecretsManagerCredentialsOptions;
 
 const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
 

@@ -7,6 +7,7 @@
  * a user's groups are refreshed on each of their own events, and by the full reconciliation.
  */
 import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
+import { readStampedId } from "../../core/desired-state.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import { checkedProfile, type ProfileField } from "../../core/profile-values.js";
 import type { GoogleCallOptions, GoogleClient, GoogleGroup, GoogleUser } from "./client.js";
@@ -27,8 +28,6 @@ export interface GoogleAdapterDeps {
   /** @default Date.now */
   readonly now?: () => number;
 }
-
-const readStamp = (now: number, eventId: string) => `${String(now).padStart(15, "0")}:${eventId}`;
 
 export async function translateGooglePush(
   push: QueuedPush,
@@ -69,7 +68,7 @@ export async function readUser(
   const user = listed ?? (await client.getUser(userId, opts));
   // Deleted: Google can no longer say who they were (the push's own email is not trusted); the link does.
   if (!user) return { departed: { subject: userId, id: eventId, time } };
-  const base = { id: readStamp(now, eventId), time, source: "google" };
+  const base = { id: readStampedId(eventId, now), time, source: "google" };
   const email = isEmail(user.primaryEmail) ? user.primaryEmail : await deps.linked?.(userId);
   if (!email) return { ignored: `Google user ${userId} has no primary email` };
   if (user.suspended || user.archived) {

@@ -6,12 +6,12 @@
  * it expires.
  */
 import { createPrivateKey, sign } from "node:crypto";
-import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { CachedCredential, type ExchangedToken } from "../../shared/cached-credential.js";
 import { CredentialsError } from "../../shared/errors.js";
 import { requestToken } from "../../shared/oauth.js";
+import type { SecretsManagerCredentialsOptions } from "../../shared/secrets.js";
 
 const url = z
   .string()
@@ -57,16 +57,7 @@ export interface GoogleCredentials {
   refresh(): void;
 }
 
-export interface SecretsManagerGoogleCredentialsOptions {
-  readonly secretId: string;
-  readonly provider: SecretsProvider;
-  /** @default 300 */
-  readonly maxAgeSeconds?: number;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof globalThis.fetch;
-  /** @default Date.now */
-  readonly now?: () => number;
-}
+export type SecretsManagerGoogleCredentialsOptions = SecretsManagerCredentialsOptions;
 
 export class SecretsManagerGoogleCredentials implements GoogleCredentials {
   readonly #credential: CachedCredential<typeof GoogleSecretSchema>;

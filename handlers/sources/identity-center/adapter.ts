@@ -7,6 +7,7 @@
  * `DeleteGroupMembership`, which names only the membership, finds its member again.
  */
 import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
+import { readStampedId } from "../../core/desired-state.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import type { ProfileField } from "../../core/profile-values.js";
 import { checkedProfile } from "../../core/profile-values.js";
@@ -37,13 +38,6 @@ export interface IdentityCenterAdapterDeps {
 export const membershipLink = (membershipId: string) => `membership:${membershipId}`;
 /** The key a mapped group's name is remembered under: `DeleteGroup` names only the id. */
 export const groupLink = (groupId: string) => `group:${groupId}`;
-
-/**
- * CloudTrail dates events to the second, and the user is read when the event is handled: of two
- * events in one second, the later read must win, so each event's id starts with when it was read
- * (the version is the event's time, then its id).
- */
-const readStamp = (eventId: string) => `${String(Date.now()).padStart(15, "0")}:${eventId}`;
 
 export async function translateIdentityCenterTrigger(
   trigger: Exclude<Trigger, { action: "ignore" }>,
@@ -79,7 +73,11 @@ async function userChanged(
   { store, config, identityCenter, linked }: IdentityCenterAdapterDeps,
 ): Promise<Translated> {
   const user = await store.describeUser(trigger.userId);
-  const base = { id: readStamp(trigger.eventId), time: trigger.time, source: "identity-center" };
+  const base = {
+    id: readStampedId(trigger.eventId, Date.now()),
+    time: trigger.time,
+    source: "identity-center",
+  };
   if (!user) return { departed: { subject: trigger.userId, id: trigger.eventId, time: trigger.time } };
   if (trigger.change === "deleted") {
     return { ignored: `the identity store still has user ${trigger.userId}: the deletion is stale` };

@@ -6,12 +6,12 @@
  *   with the PEM private key, and cached until shortly before it expires.
  */
 import { createPrivateKey, randomUUID, sign } from "node:crypto";
-import type { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { CachedCredential, type ExchangedToken } from "../../shared/cached-credential.js";
 import { CredentialsError } from "../../shared/errors.js";
 import { requestToken } from "../../shared/oauth.js";
+import type { SecretsManagerCredentialsOptions } from "../../shared/secrets.js";
 import type { OktaCredentials } from "./client.js";
 
 // Okta orgs are https; plain http is accepted only on loopback, for the local fake.
@@ -49,16 +49,7 @@ export class OktaNotConfiguredError extends SyncError {
   public readonly transient = false;
 }
 
-export interface SecretsManagerOktaCredentialsOptions {
-  readonly secretId: string;
-  readonly provider: SecretsProvider;
-  /** @default 300 */
-  readonly maxAgeSeconds?: number;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof globalThis.fetch;
-  /** @default Date.now */
-  readonly now?: () => number;
-}
+export type SecretsManagerOktaCredentialsOptions = SecretsManagerCredentialsOptions;
 
 /** {@link OktaCredentials} from Secrets Manager. Keep one per container: it is the cache. */
 export class SecretsManagerOktaCredentials implements OktaCredentials {
