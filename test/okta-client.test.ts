@@ -56,6 +56,23 @@ describe("OktaClient", () => {
     expect(okta.requests).toHaveLength(3);
   });
 
+  it("refuses a stored listing cursor that points anywhere but the configured org, sending nothing", async () => {
+    // Prepare: a cursor as a full run stores it, then altered to another host (a tampered run item).
+    const other = await FakeOkta.start({ apiTokens: ["ssws-1"] });
+    const client = new OktaClient({ credentials: new StaticOktaCredentials(okta.url, "ssws-1") });
+
+    // Act
+    const refused = await failure(client.listUsersPage(`${other.url}/api/v1/users?after=00u1&limit=200`));
+    const followed = await client.listUsersPage(`${okta.url}/api/v1/users?limit=200`);
+    await other.stop();
+
+    // Assess: the token never left for the other host; a cursor of the org itself is followed.
+    expect(refused).toMatchObject({ name: "OktaResponseError" });
+    expect(other.requests).toEqual([]);
+    expect(followed.users).toEqual([]);
+    expect(okta.requests.map((r) => r.path)).toEqual(["/api/v1/users"]);
+  });
+
   it("answers undefined for a deleted user and false for an unassigned app", async () => {
     // Prepare
     const user = okta.addUser({ login: "a@example.com" });
