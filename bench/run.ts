@@ -11,9 +11,9 @@
  *   --scale <n>         run n times faster: limit x n, latency and window / n (default 5: faster, and
  *                       the local stand-ins on 2 cores, not Tallyfy's limit, set the pace)
  *   --concurrency <n>   apply pollers at once (default 2, the stack's default)
- *   --runs <n>          fresh processes per cold-start measurement (default 11)
+ *   --runs <n>          fresh processes per cold-start measurement (default 7)
  *   --scim-runs <n>     runs of the SCIM latency measurement (default 3)
- *   --scim-requests <n> requests of each kind per SCIM run (default 500)
+ *   --scim-requests <n> requests of each kind per SCIM run (default 300)
  *   --only <part>       replay, scim or cold (default: all three)
  */
 import "./quiet.js";
@@ -35,9 +35,9 @@ const { values } = parseArgs({
     rate: { type: "string", default: "600" },
     scale: { type: "string", default: "5" },
     concurrency: { type: "string", default: "2" },
-    runs: { type: "string", default: "11" },
+    runs: { type: "string", default: "7" },
     "scim-runs": { type: "string", default: "3" },
-    "scim-requests": { type: "string", default: "500" },
+    "scim-requests": { type: "string", default: "300" },
     only: { type: "string" },
   },
 });
