@@ -5,7 +5,7 @@
  * MAX_RECEIVE_COUNT, INGEST_QUEUE_URL, and each source's own (Okta: OKTA_SECRET_ID, OKTA_TIMEOUT_MS,
  * SECRET_MAX_AGE_SECONDS).
  */
-import { ingestDepsFromEnvironment } from "./runtime/environment.js";
+import { ingestDepsFromEnvironment } from "./runtime/ingest-environment.js";
 import { createIngestHandler } from "./runtime/ingest-handler.js";
 
 export const handler = createIngestHandler(ingestDepsFromEnvironment());

@@ -5,6 +5,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { SOURCE_CONFIG_SCHEMAS } from "../handlers/sources/configs.js";
+import { SOURCES } from "../handlers/sources/index.js";
 
 /** Objects that are only data: building one on import does no work worth forbidding. */
 const PLAIN_DATA = new Set(["Set", "Map", "RegExp"]);
@@ -41,6 +43,22 @@ function edges(dir: string): [string, string][] {
   return filesUnder(dir).flatMap((file) =>
     runtimeImports(file).map((specifier): [string, string] => [file, resolve(file, specifier) ?? specifier]),
   );
+}
+
+/** Every project module the files reach, through any chain of run-time imports. */
+function reachedFrom(files: readonly string[]): Set<string> {
+  const reached = new Set<string>();
+  const visit = (file: string) => {
+    for (const specifier of runtimeImports(file)) {
+      const target = resolve(file, specifier);
+      if (target && !reached.has(target)) {
+        reached.add(target);
+        visit(target);
+      }
+    }
+  };
+  for (const file of files) visit(file);
+  return reached;
 }
 
 describe("the house", () => {
@@ -104,19 +122,8 @@ describe("the house", () => {
   });
 
   it("lets lib/ import only modules that create nothing on import: no runtime/, no object built at top level", () => {
-    // Prepare: every project module lib/ reaches, through any chain of run-time imports
-    const reached = new Set<string>();
-    const visit = (file: string) => {
-      for (const specifier of runtimeImports(file)) {
-        const target = resolve(file, specifier);
-        if (target && !reached.has(target)) {
-          reached.add(target);
-          visit(target);
-        }
-      }
-    };
-    for (const file of filesUnder("lib")) visit(file);
-    const handlers = [...reached].filter((file) => file.startsWith("handlers/"));
+    // Prepare
+    const handlers = [...reachedFrom(filesUnder("lib"))].filter((file) => file.startsWith("handlers/"));
 
     // Act
     const offending = handlers.flatMap((file) => {
@@ -141,6 +148,35 @@ describe("the house", () => {
     // Assess
     expect(handlers.length).toBeGreaterThan(0);
     expect(offending).toEqual([]);
+  });
+
+  it("keeps the sources' code out of the apply function: it reaches their configuration schemas only", () => {
+    // Prepare
+    const reached = [...reachedFrom(["handlers/apply.ts"])];
+
+    // Act
+    const sourceCode = reached.filter(
+      (file) =>
+        file.startsWith(path.join("handlers", "sources")) &&
+        file !== path.join("handlers", "sources", "configs.ts") &&
+        path.basename(file) !== "config.ts",
+    );
+
+    // Assess
+    expect(reached).toContain(path.join("handlers", "sources", "configs.ts"));
+    expect(sourceCode).toEqual([]);
+  });
+
+  it("registers in configs.ts exactly the configuration schemas the sources carry", () => {
+    // Act
+    const carried = Object.fromEntries(
+      SOURCES.flatMap((source) => (source.configSchema ? [[source.id, source.configSchema]] : [])),
+    );
+
+    // Assess: the same objects under the same keys, in the registry's order
+    expect(Object.keys(SOURCE_CONFIG_SCHEMAS)).toEqual(Object.keys(carried));
+    for (const [id, schema] of Object.entries(carried))
+      expect(SOURCE_CONFIG_SCHEMAS[id as keyof typeof SOURCE_CONFIG_SCHEMAS]).toBe(schema);
   });
 
   it("would catch a top-level logger reached from lib/ (the rule above is not vacuous)", () => {

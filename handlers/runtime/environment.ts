@@ -1,27 +1,27 @@
 /**
- * Builds the handlers' dependencies from their environment variables (set by the CDK stack).
- * No secret is ever in the environment: only the secret's id.
+ * Builds the apply function's dependencies from its environment variables (set by the CDK stack),
+ * and what the other functions share with it. No secret is ever in the environment: only the
+ * secret's id. It imports the sources' configuration schemas only, never their code, so the apply
+ * bundle stays without it (`ingest-environment.ts` has what the sources need).
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
-import type { AnyIdentitySource } from "../core/source.js";
 import { Directory } from "../directory/directory.js";
 import { Pacer } from "../shared/pacer.js";
-import { parseSyncConfig, SOURCES } from "../sources/index.js";
+import { parseSyncConfig } from "../sources/configs.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { MemberDirectory } from "../tallyfy/member-directory.js";
 import { Reconciler } from "../tallyfy/reconciler.js";
 import type { ApplyDeps } from "./apply-handler.js";
-import type { IngestDeps } from "./ingest-handler.js";
 import { count, logger, MetricName } from "./observability.js";
-import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "./queues.js";
+import { DeadLetterQueue, ReconcileQueue } from "./queues.js";
 import { parseEnvironment as parse, sqsClient } from "./variables.js";
 
-const common = {
+export const commonVariables = {
   SYNC_CONFIG: z.string().optional(),
   /** The FIFO queue of reconcile messages. */
   RECONCILE_QUEUE_URL: z.url(),
@@ -31,13 +31,6 @@ const common = {
   /** Must equal the source queue's redrive `maxReceiveCount`. */
   MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
 };
-
-export const IngestEnvironmentSchema = z.object({
-  ...common,
-  /** The ingest queue itself, where a body with several events is split into one message each. */
-  INGEST_QUEUE_URL: z.url(),
-  // Each source reads its own variables when it connects (`sources/<id>/index.ts`).
-});
 
 /** What every function that calls Tallyfy reads: the apply functions and the full sync. */
 export const tallyfyVariables = {
@@ -52,52 +45,14 @@ export const tallyfyVariables = {
   TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 };
 
-export const ApplyEnvironmentSchema = z.object({ ...common, ...tallyfyVariables });
+export const ApplyEnvironmentSchema = z.object({ ...commonVariables, ...tallyfyVariables });
 
 /** Parses the configuration once; an invalid one throws on every call, so each record says why. */
-function lazyConfig(json: string | undefined): () => SyncConfig {
+export function lazyConfig(json: string | undefined): () => SyncConfig {
   let config: SyncConfig | undefined;
   return () => {
     config ??= parseSyncConfig(json);
     return config as SyncConfig;
-  };
-}
-
-export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): IngestDeps {
-  const vars = parse(IngestEnvironmentSchema, env);
-  const sqs = sqsClient();
-  return {
-    config: lazyConfig(vars.SYNC_CONFIG),
-    directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
-    reconcile: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
-    deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
-    maxReceiveCount: vars.MAX_RECEIVE_COUNT,
-    ingestQueue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
-    sources: SOURCES,
-    connection: sourceConnections(env),
-  };
-}
-
-/**
- * Each source's clients, built on first use and kept for the container's life. A source that
- * cannot connect (not set up) throws on every use, so each of its records says why.
- */
-export function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
-  const connections = new Map<string, unknown>();
-  return (source) => {
-    if (!source.connect) return undefined;
-    if (!connections.has(source.id)) {
-      connections.set(
-        source.id,
-        source.connect({
-          variables: env,
-          onResponse: (status) => {
-            if (status === 429) count(MetricName.SourceThrottled, { name: "source", value: source.id });
-          },
-        }),
-      );
-    }
-    return connections.get(source.id);
   };
 }
 

@@ -16,7 +16,8 @@ import {
   webhookVariable,
 } from "../core/source.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
-import { directoryFrom, sourceConnections } from "./environment.js";
+import { directoryFrom } from "./environment.js";
+import { sourceConnections } from "./ingest-environment.js";
 import { count, logger, MetricName } from "./observability.js";
 import { IngestQueue } from "./queues.js";
 import { secretTokens } from "./token-secret.js";

@@ -1,12 +1,15 @@
 /**
  * The identity source registry: one line per source. The ingest handler asks it which source a
- * body belongs to, and the configuration schema is composed from the sources' own schemas.
+ * body belongs to. The configuration schema of these sources is in `configs.ts`, with the same
+ * schema objects, for the functions that need no source's code.
  * The canonical source reads any body the others do not claim, so it stays last.
  */
 import { composeConfigSchema, parseConfig, type SyncConfig } from "../core/config.js";
 import type { AnyIdentitySource } from "../core/source.js";
+import { parseSyncConfig as parseRegistered, SyncConfigSchema } from "./configs.js";
 
 export type { SyncConfig };
+export { SyncConfigSchema };
 
 import { auth0Source } from "./auth0/index.js";
 import { canonicalSource } from "./canonical/index.js";
@@ -33,13 +36,13 @@ export function syncConfigSchema(sources: readonly AnyIdentitySource[] = SOURCES
   );
 }
 
-export const SyncConfigSchema = syncConfigSchema();
-
 /** Parses `SYNC_CONFIG` (or any configuration document); the error names every bad key. */
 export function parseSyncConfig(
   json: string | undefined,
   origin = "SYNC_CONFIG",
   sources: readonly AnyIdentitySource[] = SOURCES,
 ): SyncConfig {
-  return parseConfig(sources === SOURCES ? SyncConfigSchema : syncConfigSchema(sources), json, origin);
+  return sources === SOURCES
+    ? parseRegistered(json, origin)
+    : parseConfig(syncConfigSchema(sources), json, origin);
 }
