@@ -42,6 +42,8 @@ export function replayNaiveBeside(seed: number, options: ReplayOptions): Promise
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
+  // The channel closes when the bench ends, however it ends (a failure, a signal): so does this.
+  process.once("disconnect", () => process.exit(1));
   process.once("message", async ({ seed, options }: Request) => {
     const result = await replayNaive(generateWorkload({ seed }), options);
     process.send?.(result, () => process.exit(0));

@@ -268,7 +268,7 @@ async function benchReplay() {
           ]
         : []),
       {
-        label: "naive baseline (at the same limit)",
+        label: "naive baseline (scaled to the same limit; bound by the machine)",
         color: "#bf8700",
         perQuarterSecond: last.naive.perQuarterSecond.flatMap((n) =>
           Array.from({ length: NAIVE_SPEED_UP }, () => n / NAIVE_SPEED_UP),
