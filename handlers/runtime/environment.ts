@@ -68,28 +68,36 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     reconciler: () => {
       reconciler ??= buildReconciler({
         config: config(),
-        client: new TallyfyClient({
-          organizationId: vars.TALLYFY_ORG_ID,
-          baseUrl: vars.TALLYFY_API_URL,
-          timeoutMs: vars.TALLYFY_TIMEOUT_MS,
-          tokens: new SecretsManagerTokenSource({
-            secretId: vars.TALLYFY_SECRET_ID,
-            provider: new SecretsProvider(),
-            maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
-          }),
-          onResponse: ({ status }) => {
-            if (status === 429) count(MetricName.TallyfyThrottled);
-          },
-          pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
-            ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
-            : undefined,
-        }),
+        client: tallyfyClientFrom(vars),
         directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
         queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
       });
       return reconciler;
     },
   };
+}
+
+/**
+ * The Tallyfy client of a function that calls Tallyfy (apply, full sync), from its
+ * `tallyfyVariables`: the token read from the secret, paced at the function's share, 429s counted.
+ */
+export function tallyfyClientFrom(vars: z.output<z.ZodObject<typeof tallyfyVariables>>): TallyfyClient {
+  return new TallyfyClient({
+    organizationId: vars.TALLYFY_ORG_ID,
+    baseUrl: vars.TALLYFY_API_URL,
+    timeoutMs: vars.TALLYFY_TIMEOUT_MS,
+    tokens: new SecretsManagerTokenSource({
+      secretId: vars.TALLYFY_SECRET_ID,
+      provider: new SecretsProvider(),
+      maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
+    }),
+    onResponse: ({ status }) => {
+      if (status === 429) count(MetricName.TallyfyThrottled);
+    },
+    pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
+      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
+      : undefined,
+  });
 }
 
 /** The reconciler with its per-container caches and metrics hooks. */
@@ -117,8 +125,10 @@ export function buildReconciler(parts: {
 
 /** The directory's table, through `AWS_ENDPOINT_URL_DYNAMODB` when that is set (local runs). */
 export function directoryFrom(tableName: string, client: DynamoDBClient = new DynamoDBClient({})): Directory {
-  return new Directory(
-    DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-    tableName,
-  );
+  return new Directory(documentClient(client), tableName);
+}
+
+/** A document client as the directory's table is written: attributes left undefined are left out. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

@@ -7,10 +7,8 @@
  */
 
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
 import type { AnyIdentitySource } from "../core/source.js";
@@ -18,14 +16,11 @@ import { DynamoScimStore } from "../directory/scim-store.js";
 import { FullSync, type StepResult } from "../full-sync/full-sync.js";
 import { s3ReportWriter } from "../full-sync/report-bucket.js";
 import { FullSyncStore } from "../full-sync/store.js";
-import { Pacer } from "../shared/pacer.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { scimSource } from "../sources/scim/index.js";
 import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
-import { TallyfyClient } from "../tallyfy/client.js";
-import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { readSnapshot } from "../tallyfy/drift.js";
-import { directoryFrom, tallyfyVariables } from "./environment.js";
+import { directoryFrom, documentClient, tallyfyClientFrom, tallyfyVariables } from "./environment.js";
 import { sourceConnections } from "./ingest-environment.js";
 import { logger, metrics } from "./observability.js";
 import { ReconcileQueue } from "./queues.js";
@@ -80,34 +75,17 @@ export function fullSyncFromEnvironment(env: NodeJS.ProcessEnv = process.env): (
   const vars = parseEnvironment(FullSyncEnvironmentSchema, env);
   const config = parseSyncConfig(vars.SYNC_CONFIG);
   const dynamo = new DynamoDBClient({});
+  const db = documentClient(dynamo);
   const directory = directoryFrom(vars.DIRECTORY_TABLE_NAME, dynamo);
-  const store = new FullSyncStore(
-    DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
-    vars.DIRECTORY_TABLE_NAME,
-  );
+  const store = new FullSyncStore(db, vars.DIRECTORY_TABLE_NAME);
   const queue = new ReconcileQueue(sqsClient(), vars.RECONCILE_QUEUE_URL);
-  const tallyfy = new TallyfyClient({
-    organizationId: vars.TALLYFY_ORG_ID,
-    baseUrl: vars.TALLYFY_API_URL,
-    timeoutMs: vars.TALLYFY_TIMEOUT_MS,
-    tokens: new SecretsManagerTokenSource({
-      secretId: vars.TALLYFY_SECRET_ID,
-      provider: new SecretsProvider(),
-      maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
-    }),
-    pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
-      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
-      : undefined,
-  });
+  const tallyfy = tallyfyClientFrom(vars);
   // An emulator on loopback (local runs) serves buckets by path, not by host name.
   const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
   const writeReport = s3ReportWriter(s3, vars.REPORT_BUCKET_NAME);
   const connections = sourceConnections(env);
   // The SCIM source lists what the SCIM endpoint stored, in this same table.
-  const scimStore = new DynamoScimStore<UserRecord, GroupRecord>(
-    DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
-    vars.DIRECTORY_TABLE_NAME,
-  );
+  const scimStore = new DynamoScimStore<UserRecord, GroupRecord>(db, vars.DIRECTORY_TABLE_NAME);
   const connection = (source: AnyIdentitySource) =>
     source.id === scimSource.id ? scimStore : connections(source);
   return () =>
