@@ -7,42 +7,26 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/event-source.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { seedTenant, TENANT, TENANT_CONFIG } from "../local/fakes/auth0-tenant.js";
 import { FakeAuth0 } from "../local/fakes/fake-auth0.js";
-import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";
 import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
 import { membersOf } from "./support/e2e.js";
+import { useLocalSecretsManager } from "./support/secrets-manager.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "auth0");
 const fixture = (name: string) => readFileSync(path.join(fixtures, `${name}.json`), "utf8");
 const SECRET_ID = "tallyfy-idp-sync/auth0-test";
 
-let secrets: FakeSecretsManager;
+const secretsManager = useLocalSecretsManager();
 let auth0: FakeAuth0;
 let pipeline: TestPipeline | undefined;
-
-beforeAll(async () => {
-  secrets = await FakeSecretsManager.start();
-  // The source reads its secret through Powertools and the real SDK client, as in Lambda.
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  });
-});
-
-afterAll(async () => {
-  await secrets.stop();
-});
 
 beforeEach(async () => {
   auth0 = await FakeAuth0.start();
   seedTenant(auth0);
-  secrets.secrets.set(SECRET_ID, auth0.secret);
+  secretsManager().secrets.set(SECRET_ID, auth0.secret);
 });
 
 afterEach(async () => {
@@ -337,7 +321,7 @@ describe("Auth0 convergence and faults", () => {
 
   it("dead-letters with a reason that names the secret but never its value when Auth0 refuses the credential", async () => {
     // Prepare
-    secrets.secrets.set(
+    secretsManager().secrets.set(
       SECRET_ID,
       JSON.stringify({ ...JSON.parse(auth0.secret), clientSecret: "s3cr3t-wrong" }),
     );

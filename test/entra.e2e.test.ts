@@ -7,68 +7,50 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { entraSource } from "../handlers/sources/entra/index.js";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/event-source.js";
 import { ENTRA, seedEntraTenant } from "../local/fakes/entra-tenant.js";
 import { FakeGraph } from "../local/fakes/fake-graph.js";
-import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";
 import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
-import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
-import { sendEnvelope, startWebhookHarness } from "../local/webhooks.js";
+import { DEFAULT_TEST_CONFIG, totals } from "../local/pipeline.js";
+import { sendEnvelope } from "../local/webhooks.js";
 import { membersOf } from "./support/e2e.js";
+import { useLocalSecretsManager } from "./support/secrets-manager.js";
+import { useWebhookSource } from "./support/webhooks.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "msgraph");
 const envelope = (name: string) => JSON.parse(readFileSync(path.join(fixtures, `${name}.json`), "utf8"));
 const SECRET_ID = "tallyfy-idp-sync/entra-test";
 const CONFIG = { ...DEFAULT_TEST_CONFIG, entra: { tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95" } };
 
-let secrets: FakeSecretsManager;
+const secretsManager = useLocalSecretsManager();
 let graph: FakeGraph;
-let pipeline: TestPipeline | undefined;
-let harness: Awaited<ReturnType<typeof startWebhookHarness>> | undefined;
-
-beforeAll(async () => {
-  secrets = await FakeSecretsManager.start();
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  });
-});
-
-afterAll(async () => {
-  await secrets.stop();
-});
+const startWebhookSource = useWebhookSource();
 
 beforeEach(async () => {
   graph = await FakeGraph.start();
   seedEntraTenant(graph);
-  secrets.secrets.set(SECRET_ID, graph.secret);
+  secretsManager().secrets.set(SECRET_ID, graph.secret);
 });
 
 afterEach(async () => {
-  await harness?.stop();
-  await pipeline?.stop();
-  harness = undefined;
-  pipeline = undefined;
   await graph.stop();
 });
 
 async function start(config: Record<string, unknown> = CONFIG) {
-  const environment = { ENTRA_SECRET_ID: SECRET_ID };
-  pipeline = await startPipeline({ config, environment });
-  pipeline.tallyfy.addGroup({ name: "Engineering" });
-  pipeline.tallyfy.addMember({ email: "alice.nguyen@example.com", first_name: "Alice", last_name: "Nguyen" });
-  harness = await startWebhookHarness(pipeline, {
+  const running = await startWebhookSource({
     source: entraSource,
-    secrets: [ENTRA.clientState],
-    environment,
-    config,
+    secret: ENTRA.clientState,
     path: "entra/notifications",
+    environment: { ENTRA_SECRET_ID: SECRET_ID },
+    config,
   });
-  return { p: pipeline, h: harness };
+  running.p.tallyfy.addMember({
+    email: "alice.nguyen@example.com",
+    first_name: "Alice",
+    last_name: "Nguyen",
+  });
+  return running;
 }
 
 function stateOf(tallyfy: FakeTallyfy) {
@@ -258,8 +240,8 @@ describe("Entra ID users", () => {
     for (const send of sequence) await send();
     await once.p.drain();
     const expected = stateOf(once.p.tallyfy);
-    await harness?.stop();
-    await pipeline?.stop();
+    await once.h.stop();
+    await once.p.stop();
     graph.subscriptions.clear();
     const twice = await start();
     await twice.h.schedule();

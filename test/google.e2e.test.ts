@@ -7,68 +7,50 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { googleSource } from "../handlers/sources/google/index.js";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/event-source.js";
 import { FakeGoogleDirectory } from "../local/fakes/fake-google-directory.js";
-import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";
 import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { GOOGLE, seedGoogleDirectory } from "../local/fakes/google-directory.js";
-import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline, totals } from "../local/pipeline.js";
-import { sendEnvelope, startWebhookHarness } from "../local/webhooks.js";
+import { DEFAULT_TEST_CONFIG, totals } from "../local/pipeline.js";
+import { sendEnvelope } from "../local/webhooks.js";
 import { membersOf } from "./support/e2e.js";
+import { useLocalSecretsManager } from "./support/secrets-manager.js";
+import { useWebhookSource } from "./support/webhooks.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "google-directory-push");
 const envelope = (name: string) => JSON.parse(readFileSync(path.join(fixtures, `${name}.json`), "utf8"));
 const SECRET_ID = "tallyfy-idp-sync/google-test";
 const CONFIG = { ...DEFAULT_TEST_CONFIG, google: { timezoneField: "Tallyfy.timezone" } };
 
-let secrets: FakeSecretsManager;
+const secretsManager = useLocalSecretsManager();
 let google: FakeGoogleDirectory;
-let pipeline: TestPipeline | undefined;
-let harness: Awaited<ReturnType<typeof startWebhookHarness>> | undefined;
-
-beforeAll(async () => {
-  secrets = await FakeSecretsManager.start();
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  });
-});
-
-afterAll(async () => {
-  await secrets.stop();
-});
+const startWebhookSource = useWebhookSource();
 
 beforeEach(async () => {
   google = await FakeGoogleDirectory.start();
   seedGoogleDirectory(google);
-  secrets.secrets.set(SECRET_ID, google.secret);
+  secretsManager().secrets.set(SECRET_ID, google.secret);
 });
 
 afterEach(async () => {
-  await harness?.stop();
-  await pipeline?.stop();
-  harness = undefined;
-  pipeline = undefined;
   await google.stop();
 });
 
 async function start(config: Record<string, unknown> = CONFIG) {
-  const environment = { GOOGLE_SECRET_ID: SECRET_ID };
-  pipeline = await startPipeline({ config, environment });
-  pipeline.tallyfy.addGroup({ name: "Engineering" });
-  pipeline.tallyfy.addMember({ email: "alice.nguyen@example.com", first_name: "Alice", last_name: "Nguyen" });
-  harness = await startWebhookHarness(pipeline, {
+  const running = await startWebhookSource({
     source: googleSource,
-    secrets: [GOOGLE.token],
-    environment,
-    config,
+    secret: GOOGLE.token,
     path: "google/push",
+    environment: { GOOGLE_SECRET_ID: SECRET_ID },
+    config,
   });
-  return { p: pipeline, h: harness };
+  running.p.tallyfy.addMember({
+    email: "alice.nguyen@example.com",
+    first_name: "Alice",
+    last_name: "Nguyen",
+  });
+  return running;
 }
 
 function stateOf(tallyfy: FakeTallyfy) {
@@ -264,8 +246,8 @@ describe("Google Workspace users", () => {
     for (const send of sequence) await send();
     await once.p.drain();
     const expected = stateOf(once.p.tallyfy);
-    await harness?.stop();
-    await pipeline?.stop();
+    await once.h.stop();
+    await once.p.stop();
     for (const channel of google.openChannels()) channel.stopped = true;
     const twice = await start();
     await twice.h.schedule();
@@ -328,7 +310,7 @@ describe("Google channels", () => {
 
   it("refuses a service account acting for someone else: the token endpoint checks the signed JWT", async () => {
     // Prepare
-    secrets.secrets.set(
+    secretsManager().secrets.set(
       SECRET_ID,
       JSON.stringify({ ...JSON.parse(google.secret), subject: "intern@example.com" }),
     );

@@ -7,26 +7,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  it,
-  type MockInstance,
-  vi,
-} from "vitest";
+import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { logger } from "../../handlers/runtime/observability.js";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../local/event-source.js";
 import { seedTenant, TENANT, TENANT_CONFIG } from "../../local/fakes/auth0-tenant.js";
 import { FakeAuth0 } from "../../local/fakes/fake-auth0.js";
 import { FakeIdentityStore } from "../../local/fakes/fake-identity-store.js";
-import { FakeSecretsManager } from "../../local/fakes/fake-secrets-manager.js";
 import { STORE, STORE_CONFIG, seedStore } from "../../local/fakes/identity-center-directory.js";
 import { startPipeline, type TestPipeline, totals } from "../../local/pipeline.js";
 import { membersOf } from "../support/e2e.js";
+import { useLocalSecretsManager } from "../support/secrets-manager.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const read = (dir: string, name: string) =>
@@ -51,7 +40,7 @@ function at(event: CloudTrailEnvelope, time: string, eventId: string): CloudTrai
 }
 
 const SECRET_ID = "tallyfy-idp-sync/auth0-attack";
-let secrets: FakeSecretsManager;
+const secretsManager = useLocalSecretsManager();
 let pipeline: TestPipeline | undefined;
 let info: MockInstance;
 
@@ -63,20 +52,6 @@ const ignoredReasons = () =>
 
 beforeEach(() => {
   info = vi.spyOn(logger, "info");
-});
-
-beforeAll(async () => {
-  secrets = await FakeSecretsManager.start();
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  });
-});
-
-afterAll(async () => {
-  await secrets.stop();
 });
 
 afterEach(async () => {
@@ -91,7 +66,7 @@ describe("Auth0: a change to a user whose email is (now) unverified", () => {
   beforeEach(async () => {
     auth0 = await FakeAuth0.start();
     seedTenant(auth0);
-    secrets.secrets.set(SECRET_ID, auth0.secret);
+    secretsManager().secrets.set(SECRET_ID, auth0.secret);
   });
 
   afterEach(async () => {
@@ -159,7 +134,7 @@ describe("Auth0 defences that held", () => {
   beforeEach(async () => {
     auth0 = await FakeAuth0.start();
     seedTenant(auth0);
-    secrets.secrets.set(SECRET_ID, auth0.secret);
+    secretsManager().secrets.set(SECRET_ID, auth0.secret);
   });
 
   afterEach(async () => {

@@ -4,90 +4,64 @@
  * run end to end on loopback: the real webhook function, the real subscription function, the real
  * ingest and apply handlers, fake Graph / Google Directory / Tallyfy / Secrets Manager.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyIdentitySource } from "../../handlers/core/source.js";
 import { entraSource } from "../../handlers/sources/entra/index.js";
 import { googleSource } from "../../handlers/sources/google/index.js";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../local/event-source.js";
 import { ENTRA, seedEntraTenant } from "../../local/fakes/entra-tenant.js";
 import { FakeGoogleDirectory } from "../../local/fakes/fake-google-directory.js";
 import { FakeGraph } from "../../local/fakes/fake-graph.js";
-import { FakeSecretsManager } from "../../local/fakes/fake-secrets-manager.js";
 import { GOOGLE, seedGoogleDirectory } from "../../local/fakes/google-directory.js";
 import { localFullSync } from "../../local/full-sync.js";
-import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";
-import { startWebhookHarness } from "../../local/webhooks.js";
+import { DEFAULT_TEST_CONFIG, type TestPipeline } from "../../local/pipeline.js";
 import { membersOf } from "../support/e2e.js";
+import { useLocalSecretsManager } from "../support/secrets-manager.js";
+import { useWebhookSource } from "../support/webhooks.js";
 
 const ENTRA_SECRET_ID = "tallyfy-idp-sync/entra-attack";
 const GOOGLE_SECRET_ID = "tallyfy-idp-sync/google-attack";
 const ENTRA_CONFIG = { ...DEFAULT_TEST_CONFIG, entra: { tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95" } };
 const GOOGLE_CONFIG = { ...DEFAULT_TEST_CONFIG, google: {} };
 
-let secrets: FakeSecretsManager;
+const secretsManager = useLocalSecretsManager();
 let graph: FakeGraph;
 let google: FakeGoogleDirectory;
-let pipeline: TestPipeline | undefined;
-let harness: Awaited<ReturnType<typeof startWebhookHarness>> | undefined;
-
-beforeAll(async () => {
-  secrets = await FakeSecretsManager.start();
-  Object.assign(process.env, {
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-  });
-});
-
-afterAll(async () => {
-  await secrets.stop();
-});
+const startWebhookSource = useWebhookSource();
 
 beforeEach(async () => {
   graph = await FakeGraph.start();
   seedEntraTenant(graph);
-  secrets.secrets.set(ENTRA_SECRET_ID, graph.secret);
+  secretsManager().secrets.set(ENTRA_SECRET_ID, graph.secret);
   google = await FakeGoogleDirectory.start();
   seedGoogleDirectory(google);
-  secrets.secrets.set(GOOGLE_SECRET_ID, google.secret);
+  secretsManager().secrets.set(GOOGLE_SECRET_ID, google.secret);
 });
 
 afterEach(async () => {
-  await harness?.stop();
-  await pipeline?.stop();
-  harness = undefined;
-  pipeline = undefined;
   await graph.stop();
   await google.stop();
 });
 
-async function startEntra(config: Record<string, unknown> = ENTRA_CONFIG) {
+function startEntra(config: Record<string, unknown> = ENTRA_CONFIG) {
   const environment = { ENTRA_SECRET_ID };
-  pipeline = await startPipeline({ config, environment });
-  pipeline.tallyfy.addGroup({ name: "Engineering" });
-  harness = await startWebhookHarness(pipeline, {
+  return startWebhookSource({
     source: entraSource,
-    secrets: [ENTRA.clientState],
+    secret: ENTRA.clientState,
+    path: "entra/notifications",
     environment,
     config,
-    path: "entra/notifications",
   });
-  return { p: pipeline, h: harness };
 }
 
-async function startGoogle(config: Record<string, unknown> = GOOGLE_CONFIG) {
+function startGoogle(config: Record<string, unknown> = GOOGLE_CONFIG) {
   const environment = { GOOGLE_SECRET_ID };
-  pipeline = await startPipeline({ config, environment });
-  pipeline.tallyfy.addGroup({ name: "Engineering" });
-  harness = await startWebhookHarness(pipeline, {
+  return startWebhookSource({
     source: googleSource,
-    secrets: [GOOGLE.token],
+    secret: GOOGLE.token,
+    path: "google/push",
     environment,
     config,
-    path: "google/push",
   });
-  return { p: pipeline, h: harness };
 }
 
 /**
