@@ -6,6 +6,7 @@ import * as z from "zod";
 import { SyncError } from "./errors.js";
 import { describeIssues } from "./issues.js";
 import { ROLES } from "./roles.js";
+import { findUntrustedJsonProblem } from "./untrusted-json.js";
 
 // IdPs and HR exports mask or blank values they may not share; none of these may reach Tallyfy.
 const PLACEHOLDER =
@@ -122,11 +123,17 @@ export class InvalidEventError extends SyncError {
 
 /** An SQS body's JSON, or an {@link InvalidEventError} when it is not JSON. */
 export function parseJsonBody(body: string): unknown {
+  let json: unknown;
   try {
-    return JSON.parse(body);
+    json = JSON.parse(body);
   } catch {
     throw new InvalidEventError("body is not valid JSON");
   }
+  // Before any source walks it: no identity provider sends a key naming a prototype, or nests
+  // this deep, and either can hurt the process that walks it.
+  const problem = findUntrustedJsonProblem(json);
+  if (problem) throw new InvalidEventError(`body refused: ${problem.message}`);
+  return json;
 }
 
 /** Parses an SQS body into an identity event, or throws an {@link InvalidEventError} naming the problem. */

@@ -5,6 +5,7 @@
  * (Okta). This file only checks and normalises the operations; the library applies them.
  */
 import { type ScimPatchOperation, scimPatch } from "scim-patch";
+import { findUntrustedJsonProblem, guardingPrototypes, namesPrototype } from "../../core/untrusted-json.js";
 import { invalidPath, invalidSyntax, invalidValue, ScimRequestError } from "./errors.js";
 import { type ResourceType, resolvePath } from "./resources.js";
 
@@ -27,6 +28,9 @@ export function applyPatch(
   if (!body || typeof body !== "object" || !Array.isArray(operations) || operations.length === 0) {
     throw invalidSyntax('a PATCH body must be a PatchOp with a non-empty "Operations" array');
   }
+  // scim-patch walks dotted and URN keys inside a value: one naming a prototype would reach it.
+  const problem = findUntrustedJsonProblem({ Operations: operations });
+  if (problem) throw invalidValue(`the PATCH is refused: ${problem.message}`);
   // One operation at a time, in order, so each sees what the ones before it left.
   let working = resource;
   for (const [index, operation] of operations.entries()) {
@@ -52,10 +56,12 @@ function applyOne(resource: Record<string, unknown>, operation: ScimPatchOperati
       schemas: _s,
       meta: _m,
       ...patched
-    } = scimPatch({ ...resource, schemas: [], meta: {} } as never, [operation], {
-      mutateDocument: false,
-      treatMissingAsAdd: true,
-    }) as unknown as Record<string, unknown>;
+    } = guardingPrototypes(() =>
+      scimPatch({ ...resource, schemas: [], meta: {} } as never, [operation], {
+        mutateDocument: false,
+        treatMissingAsAdd: true,
+      }),
+    ) as unknown as Record<string, unknown>;
     return patched;
   } catch (error) {
     if (error instanceof ScimRequestError) throw error;
@@ -81,6 +87,11 @@ function normalise(operation: unknown, index: number, type: ResourceType, id: st
     return [{ op: name, value: normaliseValueKeys(value as Record<string, unknown>, where, type, id) }];
   }
   if (typeof path !== "string") throw invalidPath(`${where}.path must be a string`);
+  if (namesPrototype(path)) {
+    throw invalidPath(
+      `${where}: the path ${JSON.stringify(path)} names a prototype, which no attribute does`,
+    );
+  }
   const resolved = resolvePath(path, type);
   if (!resolved) throw invalidPath(`${where}: ${type} has no attribute "${path}"`);
   checkWritable(resolved, where);

@@ -6,6 +6,7 @@
  */
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
+import { findUntrustedJsonProblem, namesPrototype } from "../../core/untrusted-json.js";
 import { invalidValue } from "./errors.js";
 
 export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -248,11 +249,20 @@ function withoutNulls(value: unknown): unknown {
 
 /** Reads a body (or a patched resource) into a User, keys matched ignoring case. */
 export function readUser(body: unknown): UserResource {
-  return read(UserResourceSchema, canonicalKeys(withoutNulls(body), "User"), "User");
+  return read(UserResourceSchema, canonicalKeys(withoutNulls(safe(body, "User")), "User"), "User");
 }
 
 export function readGroup(body: unknown): GroupResource {
-  return read(GroupResourceSchema, canonicalKeys(withoutNulls(body), "Group"), "Group");
+  return read(GroupResourceSchema, canonicalKeys(withoutNulls(safe(body, "Group")), "Group"), "Group");
+}
+
+/** A resource nests a few levels; the walks below are recursive, so deeper is refused first. */
+const MAX_RESOURCE_DEPTH = 12;
+
+function safe(body: unknown, what: string): unknown {
+  const problem = findUntrustedJsonProblem(body, MAX_RESOURCE_DEPTH);
+  if (problem) throw invalidValue(`invalid ${what}: ${problem.message}`);
+  return body;
 }
 
 function read<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
@@ -268,17 +278,15 @@ export function canonicalKeys(value: unknown, type: ResourceType): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;
   const schemas = RESOURCE_SCHEMAS[type] as Record<string, readonly AttributeDefinition[]>;
   const core = Object.values(schemas)[0] ?? [];
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    const urn = Object.keys(schemas).find((u) => u.toLowerCase() === key.toLowerCase());
-    if (urn) {
-      out[urn] = rename(v, schemas[urn] ?? []);
-      continue;
-    }
-    const attribute = core.find((a) => a.name.toLowerCase() === key.toLowerCase());
-    out[attribute?.name ?? key] = attribute?.subAttributes ? rename(v, attribute.subAttributes) : v;
-  }
-  return out;
+  // Built from entries, never by assignment: a key `__proto__` then stays a key and sets no prototype.
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => {
+      const urn = Object.keys(schemas).find((u) => u.toLowerCase() === key.toLowerCase());
+      if (urn) return [urn, rename(v, schemas[urn] ?? [])];
+      const attribute = core.find((a) => a.name.toLowerCase() === key.toLowerCase());
+      return [attribute?.name ?? key, attribute?.subAttributes ? rename(v, attribute.subAttributes) : v];
+    }),
+  );
 }
 
 function rename(value: unknown, attributes: readonly AttributeDefinition[]): unknown {
@@ -298,6 +306,8 @@ function rename(value: unknown, attributes: readonly AttributeDefinition[]): unk
  * Returns the path with its attribute names in their canonical case.
  */
 export function resolvePath(path: string, type: ResourceType): string | undefined {
+  // No attribute is named so, and a library handed such a path would walk into a prototype.
+  if (namesPrototype(path)) return undefined;
   const schemas = RESOURCE_SCHEMAS[type] as Record<string, readonly AttributeDefinition[]>;
   let rest = path.trim();
   let prefix = "";

@@ -7,6 +7,7 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { EventUser, IdentityEvent } from "../../core/identity-event.js";
+import { findUntrustedJsonProblem } from "../../core/untrusted-json.js";
 import { invalidSyntax, invalidValue, notFound, ScimRequestError } from "./errors.js";
 import { parseFilter } from "./filter.js";
 import { applyPatch } from "./patch.js";
@@ -635,13 +636,25 @@ function groupAttributes(group: GroupRecord): Record<string, unknown> {
   return { ...structuredClone(group.resource), members: group.members.map((value) => ({ value })) };
 }
 
+/** SCIM resources and PatchOps nest a few levels; anything deeper is not one. */
+const MAX_BODY_DEPTH = 16;
+
+/**
+ * The body, parsed and checked before anything walks it: no key at any depth may name a
+ * prototype (a PATCH library walking `__proto__.roles` would change every object of the process),
+ * and nesting is bounded (a recursive walk of 100,000 nested arrays overflows the stack).
+ */
 function jsonOf(request: ScimRequest): unknown {
   if (!request.body?.trim()) throw invalidSyntax("the request has no body");
+  let body: unknown;
   try {
-    return JSON.parse(request.body);
+    body = JSON.parse(request.body);
   } catch {
     throw invalidSyntax("the body is not valid JSON");
   }
+  const problem = findUntrustedJsonProblem(body, MAX_BODY_DEPTH);
+  if (problem) throw invalidValue(`the body is refused: ${problem.message}`);
+  return body;
 }
 
 function integer(value: string | undefined, name: string): number | undefined {
