@@ -306,6 +306,25 @@ describe("Okta Event Hooks and Log Streaming", () => {
     expect(pipeline.tallyfy.guests.get("dev.patel@example.com")).toMatchObject({ first_name: "Dev" });
   });
 
+  it("never makes a user of another userType a member when the email is outside memberDomains", async () => {
+    // Prepare
+    await start();
+    const dev = okta.users.get(ACME.dev);
+    if (dev) {
+      dev.profile.userType = "Employee";
+      dev.profile.email = "dev.patel@partner.example.org";
+      dev.profile.login = "dev.patel@partner.example.org";
+    }
+
+    // Act
+    await pipeline.send(fixture("okta-samples/onboarding-burst.json"));
+    await pipeline.drain();
+
+    // Assess
+    expect(pipeline.tallyfy.memberByEmail("dev.patel@partner.example.org")).toBeUndefined();
+    expect(pipeline.tallyfy.guests.get("dev.patel@partner.example.org")).toMatchObject({ first_name: "Dev" });
+  });
+
   it("ignores a membership change of a group the configuration does not map, without reading Okta", async () => {
     // Prepare
     await start();

@@ -256,6 +256,12 @@ export interface IdentitySource<Config = unknown, Connection = unknown> {
   readonly id: string;
   /** Its key under the sync configuration; every field has a default. */
   readonly configSchema?: z.ZodType<Config>;
+  /**
+   * True for a source whose callers are outsiders holding a token (a SCIM client): it may change
+   * only people no other source provides, so its token cannot reach anyone another source manages.
+   * @default false
+   */
+  readonly confined?: boolean;
   /** True when the body is in this source's format (the fallback when no `source` attribute names one). */
   recognise(body: unknown): boolean;
   /** Turns a body of this source into canonical events, or says why there are none. */
