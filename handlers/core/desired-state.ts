@@ -60,6 +60,11 @@ export interface Person {
   /** By lower-cased IdP group name or id. */
   readonly memberships: Readonly<Record<string, Membership>>;
   /**
+   * The identity sources that have named the person (absent on items older than this field):
+   * a confined source may change only people no other source names.
+   */
+  readonly sources?: readonly string[];
+  /**
    * A user event (created, updated, reactivated) has described the person, so they may be
    * invited. A membership change alone names someone the source may not provision here.
    */
@@ -69,6 +74,21 @@ export interface Person {
    * without names to invite them with, that is an error to report, not a wait.
    */
   readonly mustExist?: boolean;
+}
+
+/** The source an event came through, as ingest or the full reconciliation knows it (never the event's own claim). */
+export interface EventSource {
+  readonly id: string;
+  /** See `IdentitySource.confined`. */
+  readonly confined?: boolean;
+}
+
+/**
+ * A confined source (SCIM) named a person another source provides. Permanent: the other source
+ * decides for them; the confined source's client may not.
+ */
+export class ForeignPersonError extends SyncError {
+  public readonly transient = false;
 }
 
 /** Events dated further ahead than this are refused: a bad clock must not freeze a record. */
@@ -106,6 +126,18 @@ export function personKey(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/**
+ * The key of a membership (and of the group's index items): the IdP group's name or id, trimmed
+ * and lower-cased. A name every object inherits (`constructor`, `__proto__`) cannot be a stored
+ * key: the DynamoDB marshaller reads `constructor` to tell a map from a class, and its
+ * unmarshaller would make `__proto__` the prototype. Such a name gets a trailing space, which no
+ * trimmed name has.
+ */
+export function membershipKey(name: string): string {
+  const key = name.trim().toLowerCase();
+  return key in Object.prototype ? `${key} ` : key;
+}
+
 function newer<T>(current: Fact<T> | undefined, v: Version): boolean {
   return current === undefined || v > current.v;
 }
@@ -129,12 +161,25 @@ export function mergeEvent(
   current: Person | undefined,
   event: IdentityEvent,
   config: CoreConfig,
+  source?: EventSource,
 ): { readonly person: Person; readonly changed: boolean } {
   const user = event.user as EventUser;
+  const others = (current?.sources ?? []).filter((s) => s !== source?.id);
+  if (source?.confined && others.length > 0) {
+    throw new ForeignPersonError(
+      `${source.id} may not change ${personKey(user.email)}: ${others.join(", ")} provides this person, and a ${source.id} client may change only people no other source provides`,
+    );
+  }
+  const sources =
+    source === undefined || current?.sources?.includes(source.id)
+      ? current?.sources
+      : [...(current?.sources ?? []), source.id];
   const v = versionOf(event);
   let changed = current === undefined;
   const profile = { ...current?.profile };
-  const memberships: Record<string, Membership> = { ...current?.memberships };
+  // Keyed by group names an identity provider chose: no prototype, so `constructor` or
+  // `toString` is a group like any other, never an inherited function.
+  const memberships: Record<string, Membership> = Object.assign(Object.create(null), current?.memberships);
   let { guest, role, status } = current ?? {};
 
   for (const field of PROFILE_FIELDS) {
@@ -162,7 +207,7 @@ export function mergeEvent(
     status = { value: wanted, v };
   }
   const setMembership = (name: string, present: boolean) => {
-    const key = name.trim().toLowerCase();
+    const key = membershipKey(name);
     const existing = memberships[key];
     if (!newer(existing, v)) return;
     changed ||= existing?.value !== present;
@@ -190,7 +235,10 @@ export function mergeEvent(
     email: personKey(user.email),
     address,
     profile,
-    memberships,
+    // A plain object again (the DynamoDB marshaller refuses one without a prototype), built from
+    // entries: no key is assigned, and `membershipKey` never yields `__proto__`.
+    memberships: Object.fromEntries(Object.entries(memberships)),
+    ...(sources ? { sources } : {}),
     ...(provisioned ? { provisioned } : {}),
     ...(mustExist ? { mustExist } : {}),
     ...(guest ? { guest } : {}),

@@ -30,7 +30,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { CoreConfig } from "../core/config.js";
 import {
+  type EventSource,
   type GroupFacts,
+  membershipKey,
   mergeEvent,
   mergeGroupFacts,
   type Person,
@@ -107,11 +109,13 @@ export class Directory {
   public async record(
     event: IdentityEvent,
     config: CoreConfig,
+    /** The source it came through; a confined one may not change people other sources provide. */
+    source?: EventSource,
   ): Promise<{ readonly email: string; readonly revision: number; readonly changed: boolean }> {
     const email = personKey(event.user?.email ?? "");
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.person(email);
-      const { person, changed } = mergeEvent(current, event, config);
+      const { person, changed } = mergeEvent(current, event, config, source);
       const revision = (current?.revision ?? 0) + (changed ? 1 : 0);
       // The index first: a group reconcile must find everyone the group should have. An absence
       // is indexed only once the person was present, or when a reconcile finds them in the Tallyfy
@@ -119,7 +123,9 @@ export class Directory {
       // reconcile read the whole organization.
       const before = current?.memberships ?? {};
       for (const [key, membership] of Object.entries(person.memberships)) {
-        if (membership.value && !before[key]?.value) await this.#index(key, email);
+        if (membership.value && !(Object.hasOwn(before, key) && before[key]?.value)) {
+          await this.#index(key, email);
+        }
       }
       if (!changed && !versionsMoved(current, person)) return { email, revision, changed };
       const written = await this.#putIfUnchanged({
@@ -255,7 +261,7 @@ export class Directory {
   /** Everyone the directory has a membership for, present or absent, in any of these IdP groups. */
   public async membersOfIdpGroups(idpGroups: readonly string[]): Promise<PersonRecord[]> {
     const emails = new Set<string>();
-    for (const group of new Set(idpGroups.map((g) => g.trim().toLowerCase()))) {
+    for (const group of new Set(idpGroups.map(membershipKey))) {
       let start: Record<string, unknown> | undefined;
       do {
         const page = await this.db.send(
@@ -499,6 +505,6 @@ function versionsMoved(current: Person | undefined, person: Person): boolean {
 }
 
 function stripRecord(person: Person) {
-  const { profile, memberships, guest, role, status, provisioned, mustExist } = person;
-  return { profile, memberships, guest, role, status, provisioned, mustExist };
+  const { profile, memberships, guest, role, status, provisioned, mustExist, sources } = person;
+  return { profile, memberships, guest, role, status, provisioned, mustExist, sources };
 }

@@ -18,7 +18,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { SyncConfig } from "../core/config.js";
-import { configFingerprint, type Person, versionOf } from "../core/desired-state.js";
+import { configFingerprint, ForeignPersonError, type Person, versionOf } from "../core/desired-state.js";
 import type { IdentityEvent } from "../core/identity-event.js";
 import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
@@ -256,10 +256,15 @@ export class FullSync {
       let userChanged = false;
       for (const event of user.events) {
         const e: IdentityEvent = event.user ? { ...event, user: { ...event.user, email: linked } } : event;
-        const { email, revision, changed } = await this.#o.directory.record(e, config);
-        if (changed) {
+        const recorded = await this.#recordFrom(sourceId, e);
+        if (recorded?.changed) {
           userChanged = true;
-          messages.set(email, { kind: "person", key: email, revision, config: fingerprint });
+          messages.set(recorded.email, {
+            kind: "person",
+            key: recorded.email,
+            revision: recorded.revision,
+            config: fingerprint,
+          });
         }
       }
       if (userChanged) progress.changed++;
@@ -268,6 +273,24 @@ export class FullSync {
       await Promise.all(users.slice(start, start + CONCURRENCY).map(one));
     }
     return [...messages.values()];
+  }
+
+  /**
+   * Records an event as coming through `sourceId`; undefined when that source is confined and
+   * another source provides the person (the other source decides for them, as at ingest).
+   */
+  async #recordFrom(sourceId: string, event: IdentityEvent) {
+    const confined = this.#listing.find((s) => s.id === sourceId)?.confined;
+    try {
+      return await this.#o.directory.record(event, this.#o.config, { id: sourceId, confined });
+    } catch (error) {
+      if (!(error instanceof ForeignPersonError)) throw error;
+      this.#o.log?.("full reconciliation: a person another source provides left as it is", {
+        source: sourceId,
+        reason: error.message,
+      });
+      return undefined;
+    }
   }
 
   async #send(messages: readonly ReconcileMessage[], state: RunState): Promise<void> {
@@ -309,16 +332,14 @@ export class FullSync {
     const inferred = new Set<string>();
     if (!stopped) {
       for (const candidate of candidates) {
-        const { revision, changed } = await directory.record(
-          {
-            id: `full-sync:${state.runId}:departed:${candidate.subject}`,
-            time: state.startedAt,
-            type: "user.deactivated",
-            user: { email: candidate.email },
-          },
-          config,
-        );
-        if (!changed) continue;
+        const recorded = await this.#recordFrom(candidate.source, {
+          id: `full-sync:${state.runId}:departed:${candidate.subject}`,
+          time: state.startedAt,
+          type: "user.deactivated",
+          user: { email: candidate.email },
+        });
+        if (!recorded?.changed) continue;
+        const { revision } = recorded;
         inferred.add(candidate.email);
         const person = await directory.person(candidate.email);
         if (person) byEmail.set(candidate.email, person);

@@ -15,8 +15,11 @@ import type { SyncConfig } from "../core/config.js";
 import {
   assertNotFuture,
   configFingerprint,
+  type EventSource,
+  ForeignPersonError,
   groupKeyOf,
   groupUpdates,
+  membershipKey,
   personKey,
   versionOf,
 } from "../core/desired-state.js";
@@ -77,7 +80,7 @@ export function createIngestHandler(deps: IngestDeps): SqsHandler {
           linked: (id) => deps.directory.linkedEmail(source.id, id),
           state: deps.directory.state(source.id),
         });
-        return recordTranslation(deps, translation, config, record, source.id);
+        return recordTranslation(deps, translation, config, record, source);
       },
       {
         deadLetters: deps.deadLetters,
@@ -112,15 +115,19 @@ function sourceOf(
   return source;
 }
 
-/** Merges what the source said into the directory; `sourceId` is the source that translated it. */
+/** Merges what the source said into the directory; `source` is the source that translated it. */
 async function recordTranslation(
   deps: IngestDeps,
   translation: Translation,
   config: SyncConfig,
   record: SQSRecord,
-  sourceId: string,
+  source: AnyIdentitySource,
 ): Promise<RecordOutcome> {
   const { about } = translation;
+  const sourceId = source.id;
+  const from: EventSource = { id: source.id, confined: source.confined };
+  const merge = (events: readonly IdentityEvent[]) =>
+    withEventId(about.eventId, () => recordEvents(deps, events, config, about, from, record));
   switch (translation.status) {
     case "ignored":
       return { status: "ignored", reason: translation.reason, ...about };
@@ -142,13 +149,14 @@ async function recordTranslation(
         type: "user.deactivated",
         user: { email },
       };
-      return withEventId(about.eventId, () => recordEvents(deps, [departure], config, about));
+      return merge([departure]);
     }
     case "groups-deleted": {
       const removals: IdentityEvent[] = [];
       for (const person of await deps.directory.membersOfIdpGroups(translation.names)) {
         for (const name of translation.names) {
-          if (!person.memberships[name.trim().toLowerCase()]?.value) continue;
+          const key = membershipKey(name);
+          if (!(Object.hasOwn(person.memberships, key) && person.memberships[key]?.value)) continue;
           removals.push({
             id: translation.id,
             time: translation.time,
@@ -165,16 +173,15 @@ async function recordTranslation(
           ...about,
         };
       }
-      return withEventId(about.eventId, () => recordEvents(deps, removals, config, about));
+      return merge(removals);
     }
     case "events": {
       for (const warning of translation.warnings ?? []) logger.warn("value left out", { ...about, warning });
       let events = translation.events;
       const first = events.find((e) => e.user !== undefined)?.user?.email;
       if (translation.subject !== undefined && first !== undefined) {
-        const source = sourceId;
         const { email: linked, reported } = await deps.directory.link(
-          source,
+          sourceId,
           translation.subject,
           translation.linkEmail ?? first,
         );
@@ -184,16 +191,16 @@ async function recordTranslation(
           events = events.map((e) => (e.user ? { ...e, user: { ...e.user, email: linked } } : e));
           if (
             reported !== personKey(first) &&
-            (await deps.directory.claimEmailChangeReport(source, translation.subject, first))
+            (await deps.directory.claimEmailChangeReport(sourceId, translation.subject, first))
           ) {
             try {
               await deps.deadLetters.send(record, {
                 errorType: EmailChangeError.name,
-                errorMessage: `${source} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${linked}`,
+                errorMessage: `${sourceId} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${linked}`,
                 eventId: about.eventId,
               });
             } catch (error) {
-              await deps.directory.releaseEmailChangeReport(source, translation.subject, first);
+              await deps.directory.releaseEmailChangeReport(sourceId, translation.subject, first);
               throw error;
             }
             logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
@@ -204,7 +211,7 @@ async function recordTranslation(
       for (const [id, to] of Object.entries(translation.links ?? {})) {
         await deps.directory.link(sourceId, id, to);
       }
-      return withEventId(about.eventId, () => recordEvents(deps, events, config, about));
+      return merge(events);
     }
   }
 }
@@ -217,18 +224,25 @@ async function withEventId<T>(eventId: string | undefined, work: () => Promise<T
   }
 }
 
-/** Merges each event into the directory and asks for a reconcile of what it touched. */
+/**
+ * Merges each event into the directory and asks for a reconcile of what it touched. An event a
+ * confined source may not apply (a person another source provides) is refused alone: the rest of
+ * the message applies, and the refusal goes to the dead-letter queue with its reason.
+ */
 async function recordEvents(
   deps: IngestDeps,
   events: readonly IdentityEvent[],
   config: SyncConfig,
   about: Translation["about"],
+  source: EventSource,
+  record: SQSRecord,
 ): Promise<RecordOutcome> {
   const now = (deps.now ?? Date.now)();
   for (const event of events) assertNotFuture(event, now);
   const messages = new Map<string, ReconcileMessage>();
   const fingerprint = configFingerprint(config);
   const ignored: string[] = [];
+  const refused: ForeignPersonError[] = [];
   for (const event of events) {
     if (event.type === "group.updated") {
       const updates = groupUpdates(event, config);
@@ -243,8 +257,23 @@ async function recordEvents(
       }
       continue;
     }
-    const { email, revision } = await deps.directory.record(event, config);
-    messages.set(`person:${email}`, { kind: "person", key: email, revision, config: fingerprint });
+    try {
+      const { email, revision } = await deps.directory.record(event, config, source);
+      messages.set(`person:${email}`, { kind: "person", key: email, revision, config: fingerprint });
+    } catch (error) {
+      if (!(error instanceof ForeignPersonError)) throw error;
+      refused.push(error);
+    }
+  }
+  const [firstRefusal] = refused;
+  if (firstRefusal && messages.size === 0) throw firstRefusal;
+  if (firstRefusal) {
+    await deps.deadLetters.send(record, {
+      errorType: ForeignPersonError.name,
+      errorMessage: refused.map((e) => e.message).join("; "),
+      eventId: about.eventId,
+    });
+    logger.warn("events about people another source provides refused", { ...about, refused: refused.length });
   }
   if (messages.size === 0)
     return { status: "ignored", reason: ignored.join("; ") || "nothing to change", ...about };
