@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { entraSource } from "../handlers/sources/entra/index.js";
 import { ENTRA, seedEntraTenant } from "../local/fakes/entra-tenant.js";
 import { FakeGraph } from "../local/fakes/fake-graph.js";
@@ -102,6 +102,30 @@ describe("Graph webhook", () => {
     expect(h.rejected).toEqual(["clientState does not match"]);
     expect(totals(p.tallies.ingest).received).toBe(0);
     expect(p.tallyfy.memberByEmail("alice.nguyen@example.com")?.status).toBe("active");
+  });
+
+  it("refuses a notification that names no tenant when a tenant is configured, and accepts ours", async () => {
+    // Prepare
+    vi.stubEnv("ENTRA_TENANT_ID", graph.tenantId);
+    const { p, h } = await start();
+    const tenantless = envelope("user-updated");
+    for (const item of tenantless.body.value) delete item.tenantId;
+    const alice = graph.users.get(ENTRA.alice);
+    if (alice) alice.accountEnabled = false;
+
+    // Act
+    const refused = await sendEnvelope(h.url, tenantless);
+    await p.drain();
+    const refusedStatus = p.tallyfy.memberByEmail("alice.nguyen@example.com")?.status;
+    const accepted = await sendEnvelope(h.url, envelope("user-updated"));
+    await p.drain();
+    vi.unstubAllEnvs();
+
+    // Assess
+    expect([refused, accepted]).toEqual([403, 202]);
+    expect(h.rejected).toEqual(["a notification without a tenantId"]);
+    expect(refusedStatus).toBe("active");
+    expect(p.tallyfy.memberByEmail("alice.nguyen@example.com")?.status).toBe("disabled");
   });
 
   it("refuses a body where one item of several is forged", async () => {
@@ -199,6 +223,29 @@ describe("Entra ID users", () => {
     // Assess
     expect([...p.tallyfy.guests.values()].map((g) => g.email)).toEqual(["gina@partner.example.org"]);
     expect(p.tallyfy.memberByEmail("gina@partner.example.org")).toBeUndefined();
+  });
+
+  it("never makes a user of userType Member a member when the email is outside memberDomains", async () => {
+    // Prepare
+    const { p, h } = await start();
+    await h.schedule();
+    graph.addUser({
+      id: "5e1b4c6a-0f7d-4a1c-9e8b-6c5f4a3b2c1d",
+      givenName: "Zed",
+      surname: "Outside",
+      mail: "zed@partner.example.org",
+      userType: "Member",
+      accountEnabled: true,
+      businessPhones: [],
+    });
+
+    // Act
+    await graph.notify("created", "Users/5e1b4c6a-0f7d-4a1c-9e8b-6c5f4a3b2c1d");
+    await p.drain();
+
+    // Assess
+    expect(p.tallyfy.memberByEmail("zed@partner.example.org")).toBeUndefined();
+    expect(p.tallyfy.guests.get("zed@partner.example.org")).toBeDefined();
   });
 
   it("waits out Graph's 429 Retry-After and then reads the user", async () => {

@@ -63,13 +63,14 @@ export function parseQueuedNotification(json: unknown): QueuedNotification {
 
 /** A change of one user, as a full read of the user asks for it (after `missed`, or for a group's member). */
 export function userReadBody(
-  base: Pick<QueuedNotification, "receivedAt" | "subscriptionId">,
+  base: Pick<QueuedNotification, "receivedAt" | "subscriptionId" | "tenantId">,
   userId: string,
 ) {
   const body: QueuedNotification = {
     kind: ENTRA_KIND,
     receivedAt: base.receivedAt,
     subscriptionId: base.subscriptionId,
+    ...(base.tenantId ? { tenantId: base.tenantId } : {}),
     changeType: "updated",
     resourceType: "users",
     resourceId: userId,
@@ -113,8 +114,14 @@ export function receiveGraph(
   for (const parsed of items) {
     if (!parsed.success) continue;
     const item = parsed.data;
-    if (options.tenantId && item.tenantId && item.tenantId.toLowerCase() !== options.tenantId.toLowerCase()) {
-      return { status: 403, rejected: `a notification from tenant ${item.tenantId}` };
+    // Graph names the tenant in every notification: one without it is not from our tenant either.
+    if (options.tenantId && item.tenantId?.toLowerCase() !== options.tenantId.toLowerCase()) {
+      return {
+        status: 403,
+        rejected: item.tenantId
+          ? `a notification from tenant ${item.tenantId}`
+          : "a notification without a tenantId",
+      };
     }
     const base = {
       kind: ENTRA_KIND,
