@@ -10,6 +10,7 @@ import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
 import { purge, readLetters, redrive, release, summarise } from "./dlq.js";
 import { deployedPlanClients, localPlanClients, plan, renderPlan } from "./plan.js";
 import { readDeployedSettings, readStackOutputs, StackLookupError } from "./stack.js";
+import { printableStream } from "./terminal.js";
 
 const PLAN_HELP = `Usage: tallyfy-idp-sync plan --stack <name> [--json]
        tallyfy-idp-sync plan --config <file> --tallyfy-url <url> --tallyfy-organization <id> [options]
@@ -51,9 +52,12 @@ const QUEUES: Readonly<Record<string, { readonly deadLetters: string; readonly t
 
 export async function main(
   argv: readonly string[],
-  out: NodeJS.WritableStream = process.stdout,
-  err: NodeJS.WritableStream = process.stderr,
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
+  // Names and reasons come from identity providers: nothing they hold may drive the terminal.
+  const out = printableStream(stdout);
+  const err = printableStream(stderr);
   const [command, ...rest] = argv;
   try {
     if (command === "plan") return await planCommand(rest, out, err);

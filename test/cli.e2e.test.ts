@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readLetters, release } from "../cli/dlq.js";
 import { main } from "../cli/main.js";
+import { printable } from "../cli/terminal.js";
 import { FakeOkta } from "../local/fakes/fake-okta.js";
 import { ACME_CONFIG, seedAcme } from "../local/fakes/okta-directory.js";
 import { startPipeline, type TestPipeline } from "../local/pipeline.js";
@@ -152,5 +155,52 @@ describe("tallyfy-idp-sync dlq", () => {
     expect(JSON.parse(redriven.out)).toEqual({ redriven: 2 });
     expect(JSON.parse(purged.out)).toEqual({ purged: 1 });
     expect(JSON.parse(after.out)).toEqual([]);
+  });
+});
+
+describe("what the commands print", () => {
+  it("holds no terminal control characters from a dead letter's reason or body, and keeps the rest", async () => {
+    // Prepare
+    const dlq = pipeline.queues.ingestDeadLetter.url;
+    // What SQS lets through (it refuses C0 controls but tab, LF and CR, as AWS does): an 8-bit
+    // CSI, a bidi override and a carriage return.
+    const hostile = "\u009b2J\u009d0;owned\u009c\u202eevil\r";
+    await pipeline.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlq,
+        MessageBody: `{"name":"${hostile}"}`,
+        MessageAttributes: {
+          errorType: { DataType: "String", StringValue: "InvalidEventError" },
+          errorMessage: { DataType: "String", StringValue: `group ${hostile} is not mapped` },
+        },
+      }),
+    );
+    const common = ["--queue-url", dlq, "--endpoint", pipeline.awsEndpoint];
+
+    // Act
+    const listed = await run(["dlq", "list", ...common]);
+    const letters = await readLetters(pipeline.sqs, dlq);
+    await release(pipeline.sqs, dlq, letters);
+    const shown = await run(["dlq", "show", letters[0]?.id ?? "none", ...common]);
+
+    // Assess
+    for (const text of [listed.out, shown.out]) {
+      expect(text).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E]/);
+      expect(text).toContain("evil");
+    }
+    expect(listed.out).toContain("group 2J0;ownedevil is not mapped");
+  });
+
+  it("takes out every control character of any string, escape sequences included, and keeps every other", () => {
+    // Prepare, Act, Assess
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (text) => {
+        const shown = printable(`\u001b[31m${text}\u0007`);
+        expect(shown).not.toMatch(
+          /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/,
+        );
+        expect(shown).toBe(`[31m${[...text].filter((c) => printable(c) === c).join("")}`);
+      }),
+    );
   });
 });
