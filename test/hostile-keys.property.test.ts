@@ -10,12 +10,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   findUntrustedJsonProblem,
   guardingPrototypes,
+  namesInheritedMember,
   PrototypeChangedError,
 } from "../handlers/core/untrusted-json.js";
 import { startPipeline, type TestPipeline } from "../local/pipeline.js";
 import { entraUser, SCIM_TOKEN, scimClient } from "./support/scim.js";
 
-const HOSTILE = ["__proto__", "constructor", "prototype", "__PROTO__", "Constructor", "PROTOTYPE"];
+const HOSTILE = [
+  "__proto__",
+  "constructor",
+  "prototype",
+  "__PROTO__",
+  "Constructor",
+  "PROTOTYPE",
+  // Members every object or array inherits: a walk steps into the shared function (GHSA-2mhw-wcx5-v3xj).
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+  "map",
+  "push",
+];
 const BENIGN = ["name", "roles", "title", "emails", "givenName", "value", "primary"];
 
 /** An object with an own key, even `__proto__`, which an object literal would take as its prototype. */
@@ -68,10 +82,15 @@ const operation = fc.oneof(
   }),
 );
 
-const prototypes = () => ({
-  object: Object.getOwnPropertyNames(Object.prototype).sort(),
-  array: Object.getOwnPropertyNames(Array.prototype).sort(),
-});
+/** The own properties of both prototypes, and of each function they hold. */
+const prototypes = () =>
+  [Object.prototype, Array.prototype].flatMap((proto) =>
+    Object.getOwnPropertyNames(proto).flatMap((name) => {
+      const member = Object.getOwnPropertyDescriptor(proto, name)?.value;
+      const own = typeof member === "function" ? Object.getOwnPropertyNames(member) : [];
+      return [name, ...own.map((m) => `${name}.${m}`)];
+    }),
+  );
 
 describe("a PATCH with hostile key segments at random depths", () => {
   let pipeline: TestPipeline;
@@ -141,7 +160,12 @@ describe("the untrusted-JSON check", () => {
             (inner, name) => own(name, [inner, value]),
             own(key, value),
           );
-          expect(findUntrustedJsonProblem(planted, 100)?.kind).toBe("forbiddenKey");
+          expect(findUntrustedJsonProblem(planted, 100, namesInheritedMember)?.kind).toBe("forbiddenKey");
+          // The rule every ingest body meets: the three names that lead to a prototype, in any case.
+          const leadsToPrototype = /__proto__|constructor|prototype/i.test(key);
+          expect(findUntrustedJsonProblem(planted, 100)?.kind).toBe(
+            leadsToPrototype ? "forbiddenKey" : undefined,
+          );
         },
       ),
     );
@@ -164,6 +188,7 @@ describe("the untrusted-JSON check", () => {
     const pollute = () => {
       (Object.prototype as Record<string, unknown>).polluted = true;
       (Array.prototype as unknown as Record<string, unknown>).tainted = true;
+      (Object.prototype.toString as unknown as Record<string, unknown>).marked = true;
     };
 
     // Act
@@ -177,7 +202,8 @@ describe("the untrusted-JSON check", () => {
 
     // Assess
     expect(thrown).toBeInstanceOf(PrototypeChangedError);
-    expect([...(thrown as PrototypeChangedError).keys].sort()).toEqual(["polluted", "tainted"]);
+    expect([...(thrown as PrototypeChangedError).keys].sort()).toEqual(["marked", "polluted", "tainted"]);
+    expect((Object.prototype.toString as unknown as { marked?: unknown }).marked).toBeUndefined();
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
     expect(([] as unknown as { tainted?: unknown }).tainted).toBeUndefined();
   });

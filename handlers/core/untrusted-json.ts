@@ -29,11 +29,24 @@ export interface UntrustedJsonProblem {
  * filter are values, not segments, and are passed over.
  */
 export function namesPrototype(keyOrPath: string): boolean {
+  return segmentsOf(keyOrPath).some((segment) => FORBIDDEN_SEGMENTS.has(segment.toLowerCase()));
+}
+
+/**
+ * Stricter, for paths a library walks by following properties (scim-patch): also true when a
+ * segment names a member every object or array inherits (`toString`, `valueOf`, `map`), which
+ * such a walk would step into and change for the whole process (GHSA-2mhw-wcx5-v3xj).
+ */
+export function namesInheritedMember(keyOrPath: string): boolean {
+  return (
+    namesPrototype(keyOrPath) ||
+    segmentsOf(keyOrPath).some((segment) => segment in Object.prototype || segment in Array.prototype)
+  );
+}
+
+function segmentsOf(keyOrPath: string): string[] {
   const unquoted = keyOrPath.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const segment of unquoted.split(/[^A-Za-z0-9_$]+/)) {
-    if (FORBIDDEN_SEGMENTS.has(segment.toLowerCase())) return true;
-  }
-  return false;
+  return unquoted.split(/[^A-Za-z0-9_$]+/).filter(Boolean);
 }
 
 /**
@@ -43,6 +56,8 @@ export function namesPrototype(keyOrPath: string): boolean {
 export function findUntrustedJsonProblem(
   value: unknown,
   maxDepth: number = MAX_UNTRUSTED_DEPTH,
+  /** Which keys are refused. @default namesPrototype */
+  refuses: (key: string) => boolean = namesPrototype,
 ): UntrustedJsonProblem | undefined {
   const stack: { value: unknown; depth: number; at: string }[] = [{ value, depth: 0, at: "$" }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
@@ -59,11 +74,11 @@ export function findUntrustedJsonProblem(
     }
     for (const key of Object.keys(current)) {
       const where = `${at}[${JSON.stringify(key)}]`;
-      if (namesPrototype(key)) {
+      if (refuses(key)) {
         return {
           kind: "forbiddenKey",
           at: where,
-          message: `the key ${JSON.stringify(key)} at ${at} names a prototype (__proto__, constructor or prototype), which no identity attribute does`,
+          message: `the key ${JSON.stringify(key)} at ${at} names a prototype or an inherited member (__proto__, constructor, prototype, toString, …), which no identity attribute does`,
         };
       }
       stack.push({ value: (current as Record<string, unknown>)[key], depth: depth + 1, at: where });
@@ -89,10 +104,19 @@ export class PrototypeChangedError extends Error {
  * and throws a {@link PrototypeChangedError}: the process never stays polluted.
  */
 export function guardingPrototypes<T>(work: () => T): T {
-  const before = GUARDED_PROTOTYPES.map((proto) => Object.getOwnPropertyDescriptors(proto));
+  // The prototypes, and each function they hold (`toString.x = …` changes every object's toString).
+  const guarded = [
+    ...GUARDED_PROTOTYPES,
+    ...GUARDED_PROTOTYPES.flatMap((proto) =>
+      Reflect.ownKeys(proto)
+        .map((key) => Object.getOwnPropertyDescriptor(proto, key)?.value)
+        .filter((member): member is object => typeof member === "function"),
+    ),
+  ];
+  const before = guarded.map((target) => Object.getOwnPropertyDescriptors(target));
   const result = work();
   const changed: string[] = [];
-  GUARDED_PROTOTYPES.forEach((proto, index) => {
+  guarded.forEach((proto, index) => {
     const was = before[index] as Record<PropertyKey, PropertyDescriptor>;
     for (const key of Reflect.ownKeys(proto)) {
       // `was` is itself an object: only its own keys count, or a polluted key would look old.

@@ -26,7 +26,19 @@ async function start(config: Record<string, unknown> = DEFAULT_TEST_CONFIG) {
 const rawPatch = (operation: string) =>
   `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[${operation}]}`;
 
-const prototypeKeys = () => Object.getOwnPropertyNames(Object.prototype).sort();
+/** The own properties of the prototypes every JSON value inherits from, and of their functions. */
+const prototypeKeys = () =>
+  [Object.prototype, Array.prototype].flatMap((proto) =>
+    Object.getOwnPropertyNames(proto).flatMap((name) => {
+      const member = Object.getOwnPropertyDescriptor(proto, name)?.value;
+      return [
+        name,
+        ...(typeof member === "function"
+          ? Object.getOwnPropertyNames(member).map((m) => `${name}.${m}`)
+          : []),
+      ];
+    }),
+  );
 
 describe("a PATCH cannot reach the process's prototypes", () => {
   const hostile: readonly [string, string][] = [
@@ -43,6 +55,8 @@ describe("a PATCH cannot reach the process's prototypes", () => {
       "a nested own __proto__ key",
       '{"op":"add","value":{"name":{"__proto__":{"roles":[{"value":"admin"}]}}}}',
     ],
+    ["an inherited member as a value key", '{"op":"add","path":"name","value":{"toString.polluted":"x"}}'],
+    ["an array's inherited member", '{"op":"add","value":{"emails.map.polluted":"x"}}'],
     ["a path", '{"op":"add","path":"name.__proto__","value":{"roles":[{"value":"admin"}]}}'],
     ["a path inside a filter", '{"op":"replace","path":"emails[constructor eq \\"x\\"].value","value":"a"}'],
   ];

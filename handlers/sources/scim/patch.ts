@@ -5,7 +5,11 @@
  * (Okta). This file only checks and normalises the operations; the library applies them.
  */
 import { type ScimPatchOperation, scimPatch } from "scim-patch";
-import { findUntrustedJsonProblem, guardingPrototypes, namesPrototype } from "../../core/untrusted-json.js";
+import {
+  findUntrustedJsonProblem,
+  guardingPrototypes,
+  namesInheritedMember,
+} from "../../core/untrusted-json.js";
 import { invalidPath, invalidSyntax, invalidValue, ScimRequestError } from "./errors.js";
 import { type ResourceType, resolvePath } from "./resources.js";
 
@@ -29,7 +33,7 @@ export function applyPatch(
     throw invalidSyntax('a PATCH body must be a PatchOp with a non-empty "Operations" array');
   }
   // scim-patch walks dotted and URN keys inside a value: one naming a prototype would reach it.
-  const problem = findUntrustedJsonProblem({ Operations: operations });
+  const problem = findUntrustedJsonProblem({ Operations: operations }, undefined, namesInheritedMember);
   if (problem) throw invalidValue(`the PATCH is refused: ${problem.message}`);
   // One operation at a time, in order, so each sees what the ones before it left.
   let working = resource;
@@ -87,7 +91,7 @@ function normalise(operation: unknown, index: number, type: ResourceType, id: st
     return [{ op: name, value: normaliseValueKeys(value as Record<string, unknown>, where, type, id) }];
   }
   if (typeof path !== "string") throw invalidPath(`${where}.path must be a string`);
-  if (namesPrototype(path)) {
+  if (namesInheritedMember(path)) {
     throw invalidPath(
       `${where}: the path ${JSON.stringify(path)} names a prototype, which no attribute does`,
     );

@@ -6,7 +6,7 @@
  */
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
-import { findUntrustedJsonProblem, namesPrototype } from "../../core/untrusted-json.js";
+import { findUntrustedJsonProblem, namesInheritedMember } from "../../core/untrusted-json.js";
 import { invalidValue } from "./errors.js";
 
 export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -307,7 +307,7 @@ function rename(value: unknown, attributes: readonly AttributeDefinition[]): unk
  */
 export function resolvePath(path: string, type: ResourceType): string | undefined {
   // No attribute is named so, and a library handed such a path would walk into a prototype.
-  if (namesPrototype(path)) return undefined;
+  if (namesInheritedMember(path)) return undefined;
   const schemas = RESOURCE_SCHEMAS[type] as Record<string, readonly AttributeDefinition[]>;
   let rest = path.trim();
   let prefix = "";
