@@ -44,6 +44,8 @@ export interface LocalFullSyncOptions {
   /** @default 0.05 */
   readonly maxDepartureShare?: number;
   readonly marginMs?: number;
+  /** The clock the engine judges its deadline by. @default Date.now */
+  readonly now?: () => number;
 }
 
 export async function localFullSync(pipeline: TestPipeline, options: LocalFullSyncOptions) {
@@ -94,6 +96,7 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
       writeReport: s3ReportWriter(s3, REPORT_BUCKET),
       maxDepartureShare: options.maxDepartureShare,
       marginMs: options.marginMs ?? 200,
+      now: options.now,
       onMetric: (name, value) => metrics.push({ name, value }),
       log: (message, detail) => logs.push({ message, detail }),
       ...overrides,
