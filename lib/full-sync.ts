@@ -23,6 +23,9 @@ import { Construct } from "constructs";
 import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/full-sync/full-sync.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
 import { syncFunction } from "./functions.js";
+import { type Pipeline, tallyfyVariables } from "./pipeline.js";
+import type { Settings, TallyfyIdpSyncProps } from "./props.js";
+import { budgetShare } from "./rate-budget.js";
 
 export interface FullSyncProps {
   /** The function's environment: queue, table, Tallyfy and source secrets by id, never a secret. */
@@ -191,4 +194,49 @@ export class FullSync extends Construct {
       },
     ];
   }
+}
+
+/**
+ * The full reconciliation of the pipeline's directory: Tallyfy and each listing source read at
+ * `fraction` of their budgets, and only the grants it needs.
+ */
+export function fullSyncFor(
+  scope: Construct,
+  pipeline: Pipeline,
+  options: { readonly props: TallyfyIdpSyncProps; readonly settings: Settings; readonly fraction: number },
+): FullSync {
+  const { props, settings, fraction } = options;
+  const fullSync = props.fullSync ?? {};
+  // Only the sources that can list their users are read.
+  const listing = pipeline.enabled.filter(({ source }) => source.listUsers !== undefined);
+  const construct = new FullSync(scope, "FullSync", {
+    schedule: fullSync.schedule,
+    reportRetentionDays: fullSync.reportRetentionDays,
+    driftAlarmThreshold: fullSync.driftAlarmThreshold,
+    logRetention: props.logRetention,
+    tracing: props.tracing,
+    environment: {
+      SYNC_CONFIG: pipeline.common.SYNC_CONFIG ?? "",
+      RECONCILE_QUEUE_URL: pipeline.queues.reconcile.queueUrl,
+      DIRECTORY_TABLE_NAME: pipeline.directory.table.tableName,
+      ...tallyfyVariables(props, pipeline.tallyfySecret),
+      TALLYFY_REQUESTS_PER_MINUTE: String(budgetShare(settings.tallyfyRequestsPerMinute, fraction)),
+      FULL_SYNC_MAX_DEPARTURE_SHARE: String(fullSync.maxDepartureShare ?? 0.05),
+      ...Object.fromEntries(
+        listing.flatMap(({ source, secret }) => {
+          const variable = source.deployment?.secret?.variable;
+          const budget = source.deployment?.rateBudget;
+          return [
+            ...(variable && secret ? [[variable, secret.secretArn]] : []),
+            ...(budget ? [[budget.variable, String(budgetShare(budget.perMinute, fraction))]] : []),
+          ];
+        }),
+      ),
+    },
+  });
+  pipeline.directory.grantFullSync(construct.function);
+  pipeline.queues.reconcile.grantSendMessages(construct.function);
+  pipeline.tallyfySecret.grantRead(construct.function);
+  for (const { secret } of listing) secret?.grantRead(construct.function);
+  return construct;
 }

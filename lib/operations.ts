@@ -5,13 +5,16 @@
  * metrics the handlers emit, by the names the code emits them under.
  */
 import {
+  Aws,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   Duration,
   type aws_events as events,
+  aws_iam as iam,
   type aws_lambda as lambda,
-  type aws_sns as sns,
+  aws_sns as sns,
   type aws_sqs as sqs,
+  aws_sns_subscriptions as subscriptions,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
@@ -269,4 +272,30 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
     );
   }
   return dashboard;
+}
+
+/** The topic the alarms notify, with the administrator's email subscribed. */
+export function alarmTopicFor(scope: Construct, email: string): sns.Topic {
+  const topic = new sns.Topic(scope, "AlarmTopic", {
+    displayName: "tallyfy-idp-sync alarms",
+    enforceSSL: true,
+  });
+  // An explicit topic policy (the TLS-only Deny) replaces SNS's default one, which is what let
+  // CloudWatch publish: say so again, for this account's alarms only.
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: "AllowThisAccountsAlarms",
+      principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+      actions: ["sns:Publish"],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID },
+        ArnLike: {
+          "aws:SourceArn": `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+        },
+      },
+    }),
+  );
+  topic.addSubscription(new subscriptions.EmailSubscription(email));
+  return topic;
 }
