@@ -12,16 +12,15 @@ import {
   aws_apigateway as apigateway,
   CfnOutput,
   aws_iam as iam,
-  type aws_logs as logs,
   Stack,
   type aws_sqs as sqs,
   Validations,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import { type EndpointIngress, SOURCE_ATTRIBUTE } from "../../handlers/core/source.js";
-import { type EndpointLogging, guardedRestApi } from "./rest-api.js";
+import { type EndpointLogging, guardedRestApi, type RestEndpointProps } from "./rest-api.js";
 
-export interface EndpointToQueueProps {
+export interface EndpointToQueueProps extends RestEndpointProps {
   /** Where accepted bodies go. */
   readonly queue: sqs.IQueue;
 
@@ -30,44 +29,6 @@ export interface EndpointToQueueProps {
 
   /** What the source asks for. */
   readonly endpoint: EndpointIngress;
-
-  /**
-   * Steady requests a second the endpoint accepts before answering 429.
-   * @default 50
-   */
-  readonly throttlingRateLimit?: number;
-
-  /**
-   * Requests accepted in a burst.
-   * @default 100
-   */
-  readonly throttlingBurstLimit?: number;
-
-  /**
-   * Retention of the access and execution logs.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * The stage's CloudWatch logging (see {@link EndpointLogging}: access and execution logs need a
-   * region-wide role this stack sets only with `"create-account-role"`).
-   * @default "off"
-   */
-  readonly logging?: EndpointLogging;
-
-  /**
-   * Only these source address ranges (CIDR) may call the endpoint, enforced by a resource policy,
-   * e.g. the identity provider's published egress ranges. The API key is still required.
-   * @default - any address (the API key alone guards it)
-   */
-  readonly allowedSourceCidrs?: readonly string[];
-
-  /**
-   * A WAF web ACL (regional, its ARN) to associate with the stage, e.g. with rate-based rules.
-   * @default - none
-   */
-  readonly webAclArn?: string;
 }
 
 /** Bodies must be under this many bytes: the ingest queue's message size limit. */

@@ -27,6 +27,51 @@ import type { Construct } from "constructs";
  */
 export type EndpointLogging = "off" | "account-role-exists" | "create-account-role";
 
+/** What every public endpoint of the stack takes: its stage's limits, its logging, and who may call it. */
+export interface RestEndpointProps {
+  /**
+   * Steady requests a second the stage accepts before answering 429.
+   * @default 50 (the SCIM endpoint: 25, for Entra ID and Okta at once with headroom)
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Requests accepted in a burst.
+   * @default 100 (the SCIM endpoint: 50)
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Retention of the stage's access and execution logs, and of the function's where it has one.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The stage's CloudWatch logging (see {@link EndpointLogging}: access and execution logs need a
+   * region-wide role this stack sets only with `"create-account-role"`).
+   * @default "off"
+   */
+  readonly logging?: EndpointLogging;
+  /**
+   * Only these source address ranges (CIDR) may call the endpoint, enforced by a resource policy,
+   * e.g. the identity provider's published egress ranges. Its credential is still required.
+   * @default - any address (the credential alone guards it)
+   */
+  readonly allowedSourceCidrs?: readonly string[];
+  /**
+   * A WAF web ACL (regional, its ARN) to associate with the stage, e.g. with rate-based rules.
+   * @default - none
+   */
+  readonly webAclArn?: string;
+}
+
+/** An endpoint answered by a function of its own. */
+export interface FunctionEndpointProps extends RestEndpointProps {
+  /**
+   * X-Ray active tracing of the function (Lambda's own segments; no tracing SDK is bundled).
+   * @default false
+   */
+  readonly tracing?: boolean;
+}
+
 export interface GuardedRestApiOptions {
   readonly description: string;
   readonly stageName: string;

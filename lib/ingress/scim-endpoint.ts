@@ -12,7 +12,6 @@ import {
   aws_apigateway as apigateway,
   CfnOutput,
   Duration,
-  type aws_logs as logs,
   RemovalPolicy,
   aws_secretsmanager as secretsmanager,
   type aws_sqs as sqs,
@@ -22,9 +21,9 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type { DirectoryTable } from "../directory-table.js";
 import { syncFunction } from "../functions.js";
-import { type EndpointLogging, guardedRestApi } from "./rest-api.js";
+import { type EndpointLogging, type FunctionEndpointProps, guardedRestApi } from "./rest-api.js";
 
-export interface ScimEndpointProps {
+export interface ScimEndpointProps extends FunctionEndpointProps {
   /** The directory: the SCIM resources live in its table, beside (never in) the desired state. */
   readonly directory: DirectoryTable;
 
@@ -37,52 +36,6 @@ export interface ScimEndpointProps {
    * @default - a new secret holding a 64-character token generated at deployment
    */
   readonly tokenSecret?: secretsmanager.ISecret;
-
-  /**
-   * Steady requests a second the stage accepts before answering 429. Entra ID sends a few
-   * requests a second per application at most, Okta fewer: 25 leaves headroom for both at once.
-   * @default 25
-   */
-  readonly throttlingRateLimit?: number;
-
-  /**
-   * Requests accepted in a burst.
-   * @default 50
-   */
-  readonly throttlingBurstLimit?: number;
-
-  /**
-   * Retention of the function's logs and of the stage's access and execution logs.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * The stage's CloudWatch logging (see {@link EndpointLogging}: access and execution logs need a
-   * region-wide role this stack sets only with `"create-account-role"`). The function logs each
-   * request it answers (method, resource type, status, user agent) in every mode.
-   * @default "off"
-   */
-  readonly logging?: EndpointLogging;
-
-  /**
-   * Only these source address ranges (CIDR) may call the endpoint, enforced by a resource policy,
-   * e.g. the identity provider's published egress ranges. The bearer token is still required.
-   * @default - any address (the bearer token alone guards it)
-   */
-  readonly allowedSourceCidrs?: readonly string[];
-
-  /**
-   * A WAF web ACL (regional, its ARN) to associate with the stage, e.g. with rate-based rules.
-   * @default - none
-   */
-  readonly webAclArn?: string;
-
-  /**
-   * X-Ray active tracing of the function (Lambda's own segments; no tracing SDK is bundled).
-   * @default false
-   */
-  readonly tracing?: boolean;
 }
 
 /** The stage name and the resource under it: the base URL ends `/scim/v2`, as SCIM clients expect. */

@@ -11,7 +11,6 @@ import {
   CfnOutput,
   aws_cloudwatch as cloudwatch,
   Duration,
-  type aws_logs as logs,
   RemovalPolicy,
   aws_secretsmanager as secretsmanager,
   type aws_sqs as sqs,
@@ -22,9 +21,9 @@ import { Construct } from "constructs";
 import type { WebhookIngress } from "../../handlers/core/source.js";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../../handlers/runtime/metric-names.js";
 import { syncFunction } from "../functions.js";
-import { type EndpointLogging, guardedRestApi } from "./rest-api.js";
+import { type EndpointLogging, type FunctionEndpointProps, guardedRestApi } from "./rest-api.js";
 
-export interface WebhookEndpointProps {
+export interface WebhookEndpointProps extends FunctionEndpointProps {
   /** The source's registry id: the function receives for it alone. */
   readonly sourceId: string;
   /** What the source asks for. */
@@ -41,26 +40,6 @@ export interface WebhookEndpointProps {
    * @default {}
    */
   readonly environment?: Record<string, string>;
-  /**
-   * Steady requests a second the stage accepts before answering 429.
-   * @default 50
-   */
-  readonly throttlingRateLimit?: number;
-  /**
-   * Requests accepted in a burst.
-   * @default 100
-   */
-  readonly throttlingBurstLimit?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default "off" */
-  readonly logging?: EndpointLogging;
-  /** @default - any address */
-  readonly allowedSourceCidrs?: readonly string[];
-  /** @default - none */
-  readonly webAclArn?: string;
-  /** @default false */
-  readonly tracing?: boolean;
 }
 
 export class WebhookEndpoint extends Construct {
