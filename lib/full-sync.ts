@@ -20,8 +20,8 @@ import {
   Validations,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
-import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/full-sync/full-sync.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/contracts/full-sync.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/contracts/metrics.js";
 import { syncFunction } from "./functions.js";
 import { type Pipeline, tallyfyVariables } from "./pipeline.js";
 import type { Settings, TallyfyIdpSyncProps } from "./props.js";

@@ -10,7 +10,7 @@ import {
 } from "aws-cdk-lib";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/contracts/metrics.js";
 
 const handlers = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "handlers");
 

@@ -17,7 +17,7 @@ import {
   aws_sns_subscriptions as subscriptions,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/runtime/metric-names.js";
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/contracts/metrics.js";
 import type { DirectoryTable } from "./directory-table.js";
 import type { FullSync } from "./full-sync.js";
 import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";

@@ -5,14 +5,10 @@
  */
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { FullSyncMetric } from "../handlers/contracts/full-sync.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { DynamoScimStore } from "../handlers/directory/scim-store.js";
-import {
-  FullSync,
-  type FullSyncMetric,
-  type FullSyncOptions,
-  type FullSyncReport,
-} from "../handlers/full-sync/full-sync.js";
+import { FullSync, type FullSyncOptions, type FullSyncReport } from "../handlers/full-sync/full-sync.js";
 import { s3ReportWriter } from "../handlers/full-sync/report-bucket.js";
 import { FullSyncStore } from "../handlers/full-sync/store.js";
 import { ReconcileQueue } from "../handlers/runtime/queues.js";

@@ -24,24 +24,9 @@ import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
 import type { Directory, PersonRecord } from "../directory/directory.js";
 import { computeDrift, type DriftChange, type TallyfySnapshot } from "../tallyfy/drift.js";
+import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../contracts/full-sync.js";
 import type { FullSyncStore, LinkItem, RunState } from "./store.js";
 
-/** Metric names a run emits (runtime/ sends them to CloudWatch). */
-export const FullSyncMetric = {
-  Listed: "FullSyncListed",
-  Corrected: "FullSyncCorrected",
-  Held: "FullSyncHeld",
-  Unmanaged: "FullSyncUnmanaged",
-  Departures: "FullSyncDepartures",
-  ListingFailed: "FullSyncListingFailed",
-  Stopped: "FullSyncStopped",
-  /** A scheduled start found another run in progress and did nothing. */
-  Skipped: "FullSyncSkipped",
-} as const;
-
-/** The state machine's timeout: a run older than this has no execution carrying it on. */
-export const FULL_SYNC_STALE_AFTER_MS = 12 * 3_600_000;
-export type FullSyncMetric = (typeof FullSyncMetric)[keyof typeof FullSyncMetric];
 
 export interface FullSyncOptions {
   /** Reconciles go here, as the ingest function sends them. */

@@ -7,7 +7,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "./metric-names.js";
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../contracts/metrics.js";
 
 export { METRICS_NAMESPACE, MetricName, SERVICE_NAME };
 

@@ -19,7 +19,7 @@ import {
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type { WebhookIngress } from "../../handlers/core/source.js";
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../../handlers/runtime/metric-names.js";
+import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../../handlers/contracts/metrics.js";
 import { syncFunction } from "../functions.js";
 import { type EndpointLogging, type FunctionEndpointProps, guardedRestApi } from "./rest-api.js";
 
