@@ -57,7 +57,7 @@ export async function main(
 ): Promise<number> {
   // Names and reasons come from identity providers: nothing they hold may drive the terminal.
   const out = printableStream(stdout);
-  const err = printableStream(stderr);
+  const err = printableStream(stderr, true);
   const [command, ...rest] = argv;
   try {
     if (command === "plan") return await planCommand(rest, out, err);

@@ -5,22 +5,31 @@
  * overrides. Every character that is not printable is taken out before it reaches a terminal.
  */
 
-/** C0 controls but tab and newline, DEL, C1 controls, and the bidi embedding and isolate marks. */
+/** C0 controls but tab and newline, DEL, C1 controls, and every bidi control (Unicode's Bidi_Control). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's purpose.
-const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]|\p{Bidi_Control}/gu;
+/** The same, but a carriage return, which a progress line of our own uses to redraw itself. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's purpose.
+const UNPRINTABLE_BUT_CR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|\p{Bidi_Control}/gu;
 
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, "");
+export function printable(text: string, keepCarriageReturn = false): string {
+  return text.replace(keepCarriageReturn ? UNPRINTABLE_BUT_CR : UNPRINTABLE, "");
 }
 
-/** The stream, whose text writes are made printable first. */
-export function printableStream(stream: NodeJS.WritableStream): NodeJS.WritableStream {
+/**
+ * The stream, whose text writes are made printable first. `keepCarriageReturn` is for stderr,
+ * whose progress line redraws itself and holds only counts and source ids.
+ */
+export function printableStream(
+  stream: NodeJS.WritableStream,
+  keepCarriageReturn = false,
+): NodeJS.WritableStream {
   return new Proxy(stream, {
     get(target, property, receiver) {
       if (property !== "write") return Reflect.get(target, property, receiver);
       return (chunk: unknown, ...rest: unknown[]) =>
         (target.write as (...args: unknown[]) => boolean)(
-          typeof chunk === "string" ? printable(chunk) : chunk,
+          typeof chunk === "string" ? printable(chunk, keepCarriageReturn) : chunk,
           ...rest,
         );
     },

@@ -390,6 +390,16 @@ export function validate(props: TallyfyIdpSyncProps): Settings {
       continue;
     }
     problems.push(...routeProblems(source, sourceProps));
+    const webhookVariables = sourceProps.endpoint ? (source.deployment?.webhook?.variables ?? {}) : {};
+    const sourceConfig = (parsedConfig.success ? parsedConfig.data[id] : undefined) as
+      | Record<string, unknown>
+      | undefined;
+    for (const key of Object.values(webhookVariables)) {
+      const value = sourceConfig?.[key];
+      if (typeof value !== "string" || value.trim() === "") {
+        problems.push(`sources.${id}: its endpoint needs syncConfig.${id}.${key}`);
+      }
+    }
     const grant = awsApiGrant(source, parsedConfig.success ? parsedConfig.data[id] : undefined, {
       partition: "aws",
       account: "000000000000",

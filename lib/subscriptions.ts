@@ -19,8 +19,8 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
-import { SOURCE_STATE_PREFIX } from "../handlers/core/source.js";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/contracts/metrics.js";
+import { SOURCE_STATE_PREFIX } from "../handlers/core/source.js";
 import type { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
 import { VISIBILITY_FACTOR } from "./settings.js";

@@ -60,10 +60,12 @@ export interface Person {
   /** By lower-cased IdP group name or id. */
   readonly memberships: Readonly<Record<string, Membership>>;
   /**
-   * The identity sources that have named the person (absent on items older than this field):
-   * a confined source may change only people no other source names.
+   * The sources that have named the person, but confined ones (absent on items older than this
+   * field): once there is one, a confined source may no longer change the person.
    */
   readonly sources?: readonly string[];
+  /** The confined sources (SCIM) that have named the person. */
+  readonly confinedSources?: readonly string[];
   /**
    * A user event (created, updated, reactivated) has described the person, so they may be
    * invited. A membership change alone names someone the source may not provision here.
@@ -81,6 +83,13 @@ export interface EventSource {
   readonly id: string;
   /** See `IdentitySource.confined`. */
   readonly confined?: boolean;
+  /**
+   * The event was inferred about the person rather than said by the source (a membership ended
+   * because the source deleted a group of that name): it does not make the source one that
+   * names them.
+   * @default false
+   */
+  readonly inferred?: boolean;
 }
 
 /**
@@ -163,24 +172,14 @@ export function mergeEvent(
   config: CoreConfig,
   source?: EventSource,
 ): { readonly person: Person; readonly changed: boolean } {
-  const user = event.user as EventUser;
-  const others = (current?.sources ?? []).filter((s) => s !== source?.id);
-  if (source?.confined && others.length > 0) {
-    throw new ForeignPersonError(
-      `${source.id} may not change ${personKey(user.email)}: ${others.join(", ")} provides this person, and a ${source.id} client may change only people no other source provides`,
-    );
-  }
-  const sources =
-    source === undefined || current?.sources?.includes(source.id)
-      ? current?.sources
-      : [...(current?.sources ?? []), source.id];
   const v = versionOf(event);
-  let changed = current === undefined;
-  const profile = { ...current?.profile };
+  const { user, current: base, sources, confinedSources } = attributed(current, event, config, source, v);
+  let changed = base === undefined || base !== current;
+  const profile = { ...base?.profile };
   // Keyed by group names an identity provider chose: no prototype, so `constructor` or
   // `toString` is a group like any other, never an inherited function.
-  const memberships: Record<string, Membership> = Object.assign(Object.create(null), current?.memberships);
-  let { guest, role, status } = current ?? {};
+  const memberships: Record<string, Membership> = Object.assign(Object.create(null), base?.memberships);
+  let { guest, role, status } = base ?? {};
 
   for (const field of PROFILE_FIELDS) {
     const value = user[field];
@@ -226,11 +225,11 @@ export function mergeEvent(
   }
   const provisions =
     event.type === "user.created" || event.type === "user.updated" || event.type === "user.reactivated";
-  changed ||= provisions && current?.provisioned !== true;
-  const provisioned = current?.provisioned === true || provisions;
+  changed ||= provisions && base?.provisioned !== true;
+  const provisioned = base?.provisioned === true || provisions;
   const mustExist =
-    current?.mustExist === true || event.type === "user.created" || event.type === "user.reactivated";
-  const address = current?.address ?? user.email.trim();
+    base?.mustExist === true || event.type === "user.created" || event.type === "user.reactivated";
+  const address = base?.address ?? user.email.trim();
   const person: Person = {
     email: personKey(user.email),
     address,
@@ -239,6 +238,7 @@ export function mergeEvent(
     // entries: no key is assigned, and `membershipKey` never yields `__proto__`.
     memberships: Object.fromEntries(Object.entries(memberships)),
     ...(sources ? { sources } : {}),
+    ...(confinedSources ? { confinedSources } : {}),
     ...(provisioned ? { provisioned } : {}),
     ...(mustExist ? { mustExist } : {}),
     ...(guest ? { guest } : {}),
@@ -249,6 +249,63 @@ export function mergeEvent(
   // membership re-asserted at a newer version can change it without changing any value.
   changed ||= current !== undefined && desiredRole(current, config) !== desiredRole(person, config);
   return { person, changed };
+}
+
+/**
+ * Who may say what about the person, before the event is merged:
+ * - a confined source (SCIM) may not change a person another source names
+ *   ({@link ForeignPersonError}), and its `guest: false` stands only for an address inside
+ *   `memberDomains` (judged on the email the event is applied to, after any link);
+ * - the first other source to name a person only confined sources had named takes them over:
+ *   what the confined sources said is forgotten (their memberships become absences, so a role or
+ *   group they granted ends), and the new source's event decides.
+ * Returns the user to merge, the state to merge into, and who names the person afterwards.
+ */
+function attributed(
+  current: Person | undefined,
+  event: IdentityEvent,
+  config: CoreConfig,
+  source: EventSource | undefined,
+  v: Version,
+) {
+  let user = event.user as EventUser;
+  if (source === undefined) {
+    return { user, current, sources: current?.sources, confinedSources: current?.confinedSources };
+  }
+  const named = current?.sources ?? [];
+  const confinedNamed = current?.confinedSources ?? [];
+  if (source.confined) {
+    if (named.length > 0) {
+      throw new ForeignPersonError(
+        `${source.id} may not change ${personKey(user.email)}: ${named.join(", ")} provides this person, and a ${source.id} client may change only people no other source provides`,
+      );
+    }
+    if (user.guest === false && !isMemberEmail(config, personKey(user.email))) {
+      const { guest: _claim, ...rest } = user;
+      user = rest;
+    }
+  }
+  const takenOver = !source.confined && named.length === 0 && confinedNamed.length > 0 && current;
+  const base: Person | undefined = takenOver
+    ? {
+        email: current.email,
+        address: current.address,
+        profile: {},
+        memberships: Object.fromEntries(
+          Object.entries(current.memberships).map(([key, m]) => [key, { name: m.name, value: false, v }]),
+        ),
+        confinedSources: confinedNamed,
+        ...(current.provisioned ? { provisioned: true } : {}),
+        ...(current.mustExist ? { mustExist: true } : {}),
+      }
+    : current;
+  const add = (list: readonly string[]) => (list.includes(source.id) ? list : [...list, source.id]);
+  return {
+    user,
+    current: base,
+    sources: source.inferred || source.confined ? current?.sources : add(named),
+    confinedSources: source.confined && !source.inferred ? add(confinedNamed) : current?.confinedSources,
+  };
 }
 
 /** The event says so, or else the email's domain decides. */

@@ -201,7 +201,11 @@ export interface WebhookIngress {
   readonly secretDescription: string;
   /** What the alarm says when the function refuses requests (a forged or stale secret). */
   readonly rejectedText: string;
-  /** Variables of the webhook function, each set from a key of the source's configuration when it has one. */
+  /**
+   * Variables of the webhook function, each set from a key of the source's configuration; the
+   * stack refuses to deploy the endpoint without it (Entra's tenant, which every notification
+   * must name).
+   */
   readonly variables?: Readonly<Record<string, string>>;
   /** The subscription function's schedule and what its alarm says; absent: no subscriptions to keep. */
   readonly subscriptions?: { readonly schedule: string; readonly failedText: string };

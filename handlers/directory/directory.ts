@@ -129,7 +129,9 @@ export class Directory {
       }
       if (!changed && !versionsMoved(current, person)) return { email, revision, changed };
       const written = await this.#putIfUnchanged({
-        ...current,
+        // What the directory keeps beside the facts (reconciled, etag), then the merged facts:
+        // a fact the merge dropped (a source taking a person over) must not come back.
+        ...withoutFacts(current),
         ...person,
         revision,
         pk: `person#${email}`,
@@ -504,7 +506,25 @@ function versionsMoved(current: Person | undefined, person: Person): boolean {
   return JSON.stringify(current && stripRecord(current)) !== JSON.stringify(stripRecord(person));
 }
 
+function withoutFacts(record: PersonRecord | undefined): Record<string, unknown> {
+  if (!record) return {};
+  const {
+    profile: _p,
+    memberships: _m,
+    guest: _g,
+    role: _r,
+    status: _s,
+    provisioned: _pr,
+    mustExist: _me,
+    sources: _so,
+    confinedSources: _cs,
+    ...kept
+  } = record;
+  return kept;
+}
+
 function stripRecord(person: Person) {
-  const { profile, memberships, guest, role, status, provisioned, mustExist, sources } = person;
-  return { profile, memberships, guest, role, status, provisioned, mustExist, sources };
+  const { profile, memberships, guest, role, status, provisioned, mustExist, sources, confinedSources } =
+    person;
+  return { profile, memberships, guest, role, status, provisioned, mustExist, sources, confinedSources };
 }

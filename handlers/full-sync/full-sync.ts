@@ -17,6 +17,7 @@
  *    knows (never changed), as JSON to the report bucket, and a summary in the log.
  */
 import { randomUUID } from "node:crypto";
+import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../contracts/full-sync.js";
 import type { SyncConfig } from "../core/config.js";
 import { configFingerprint, ForeignPersonError, type Person, versionOf } from "../core/desired-state.js";
 import type { IdentityEvent } from "../core/identity-event.js";
@@ -24,9 +25,7 @@ import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
 import type { Directory, PersonRecord } from "../directory/directory.js";
 import { computeDrift, type DriftChange, type TallyfySnapshot } from "../tallyfy/drift.js";
-import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../contracts/full-sync.js";
 import type { FullSyncStore, LinkItem, RunState } from "./store.js";
-
 
 export interface FullSyncOptions {
   /** Reconciles go here, as the ingest function sends them. */

@@ -126,8 +126,8 @@ async function recordTranslation(
   const { about } = translation;
   const sourceId = source.id;
   const from: EventSource = { id: source.id, confined: source.confined };
-  const merge = (events: readonly IdentityEvent[]) =>
-    withEventId(about.eventId, () => recordEvents(deps, events, config, about, from, record));
+  const merge = (events: readonly IdentityEvent[], source: EventSource = from) =>
+    withEventId(about.eventId, () => recordEvents(deps, events, config, about, source, record));
   switch (translation.status) {
     case "ignored":
       return { status: "ignored", reason: translation.reason, ...about };
@@ -173,7 +173,8 @@ async function recordTranslation(
           ...about,
         };
       }
-      return merge(removals);
+      // Inferred from the deletion, not said of each person: the source does not come to name them.
+      return merge(removals, { ...from, inferred: true });
     }
     case "events": {
       for (const warning of translation.warnings ?? []) logger.warn("value left out", { ...about, warning });

@@ -18,8 +18,8 @@ import {
 } from "aws-cdk-lib";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
-import type { WebhookIngress } from "../../handlers/core/source.js";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../../handlers/contracts/metrics.js";
+import type { WebhookIngress } from "../../handlers/core/source.js";
 import { syncFunction } from "../functions.js";
 import { type EndpointLogging, type FunctionEndpointProps, guardedRestApi } from "./rest-api.js";
 

@@ -92,14 +92,14 @@ export const entraSource: IdentitySource<EntraConfig, GraphClient> = {
       kind: `entra.${notification.lifecycleEvent ?? `${notification.resourceType}.${notification.changeType}`}`,
       eventId,
     };
+    // Every body for this source names the tenant (Graph's own, and those this source queues).
     if (
       sourceConfig.tenantId &&
-      notification.tenantId &&
-      notification.tenantId.toLowerCase() !== sourceConfig.tenantId.toLowerCase()
+      notification.tenantId?.toLowerCase() !== sourceConfig.tenantId.toLowerCase()
     ) {
       return {
         status: "ignored",
-        reason: `notification from tenant ${notification.tenantId}, not ${sourceConfig.tenantId}`,
+        reason: `notification from tenant ${notification.tenantId ?? "(none named)"}, not ${sourceConfig.tenantId}`,
         about,
       };
     }

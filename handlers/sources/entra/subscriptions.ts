@@ -100,6 +100,7 @@ export async function maintainGraphSubscriptions(
       kind: ENTRA_KIND,
       receivedAt: new Date(now).toISOString(),
       subscriptionId: "re-created",
+      ...(context.sourceConfig.tenantId ? { tenantId: context.sourceConfig.tenantId } : {}),
       lifecycleEvent: "missed",
     };
     await context.ingest([JSON.stringify(body)]);

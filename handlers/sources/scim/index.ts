@@ -6,9 +6,8 @@
  * as every other source's.
  */
 import * as z from "zod";
-import { type CoreConfig, isMemberEmail } from "../../core/config.js";
 import { SyncError } from "../../core/errors.js";
-import { type EventUser, type IdentityEvent, identityEventFrom } from "../../core/identity-event.js";
+import { identityEventFrom } from "../../core/identity-event.js";
 import type { IdentitySource, ListedUser } from "../../core/source.js";
 import { personOf } from "./person.js";
 import type { ScimMessage, ScimStore, UserRecord } from "./store.js";
@@ -39,23 +38,20 @@ export class InvalidScimMessageError extends SyncError {
 
 export const scimSource: IdentitySource<unknown, ScimStore> = {
   id: "scim",
-  // Whoever holds the SCIM token may create users with any email: it changes only its own people.
+  // Whoever holds the SCIM token may create users with any email: it changes only people no other
+  // source provides, and never makes an outside address a member (core/desired-state.ts).
   confined: true,
 
   recognise: (body) => (body as { kind?: unknown } | null)?.kind === SCIM_MESSAGE_KIND,
 
-  async translate(body, { config }) {
+  async translate(body) {
     const parsed = ScimMessageSchema.safeParse(body);
     if (!parsed.success) {
       throw new InvalidScimMessageError(
         `not a SCIM endpoint message: ${parsed.error.issues[0]?.message ?? "invalid"}`,
       );
     }
-    const events = parsed.data.events
-      .map(identityEventFrom)
-      .map((e) =>
-        e.user ? ({ ...e, user: withoutOutsiderMembership(e.user, config) } as IdentityEvent) : e,
-      );
+    const events = parsed.data.events.map(identityEventFrom);
     const first = events[0];
     return {
       status: "events",
@@ -73,33 +69,20 @@ export const scimSource: IdentitySource<unknown, ScimStore> = {
    * directory is made good, and a user the provider deleted is no longer listed. Profile and
    * status only: memberships come from the groups, which the endpoint queues as they change.
    */
-  async *listUsers({ config, connection, listedAt, runId }, cursor) {
+  async *listUsers({ connection, listedAt, runId }, cursor) {
     const store = connection();
     let after = cursor;
     do {
       const page = await store.usersPage(after, LIST_PAGE);
       after = page.next;
-      const users = page.users.filter((u) => !u.deleted).map((u) => listedUser(u, listedAt, runId, config));
+      const users = page.users.filter((u) => !u.deleted).map((u) => listedUser(u, listedAt, runId));
       yield { users, cursor: after };
     } while (after !== undefined);
   },
 };
 
-/**
- * A SCIM client may make someone a guest, never a member past `memberDomains`: its `guest: false`
- * (a userType other than Guest) stands only for an address inside them, where it withdraws an
- * earlier Guest. Outside them the claim is dropped, and the email domain keeps them a guest.
- */
-function withoutOutsiderMembership(user: EventUser, config: CoreConfig): EventUser {
-  if (user.guest !== false || isMemberEmail(config, user.email)) return user;
-  const { guest: _claim, ...rest } = user;
-  return rest;
-}
-
-function listedUser(record: UserRecord, listedAt: string, runId: string, config: CoreConfig): ListedUser {
-  const described = personOf(record.resource);
-  const user = withoutOutsiderMembership(described.user, config);
-  const { warnings } = described;
+function listedUser(record: UserRecord, listedAt: string, runId: string): ListedUser {
+  const { user, warnings } = personOf(record.resource);
   const base = { id: `full-sync:${runId}:scim:${record.id}`, time: listedAt, source: "scim" };
   const events =
     record.resource.active === false

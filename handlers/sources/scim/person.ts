@@ -14,9 +14,9 @@ type MultiValue = NonNullable<UserResource["emails"]>;
 export function personOf(user: UserResource): { readonly user: EventUser; readonly warnings: string[] } {
   const warnings: string[] = [];
   const email = emailOf(user);
-  // Entra's B2B guests, by UPN or by userType. Another userType withdraws that (`false`); the
-  // SCIM source keeps the `false` only inside `memberDomains` (see `index.ts`), so a userType
-  // never makes an outside address a member.
+  // Entra's B2B guests, by UPN or by userType. Another userType withdraws that (`false`); as SCIM
+  // is a confined source, the directory keeps the `false` only inside `memberDomains`, so a
+  // userType never makes an outside address a member (core/desired-state.ts).
   const guest =
     /#EXT#/i.test(user.userName) || user.userType?.trim().toLowerCase() === "guest"
       ? true

@@ -654,6 +654,11 @@ function jsonOf(request: ScimRequest): unknown {
   }
   const problem = findUntrustedJsonProblem(body, MAX_BODY_DEPTH);
   if (problem) throw invalidValue(`the body is refused: ${problem.message}`);
+  // JSON keeps U+FFFE and U+FFFF as they are, and SQS refuses a message holding them: stored, such
+  // a change could never be queued, and every later request about it would answer 503.
+  if (/[\uFFFE\uFFFF]/.test(JSON.stringify(body))) {
+    throw invalidValue("the body holds U+FFFE or U+FFFF, which are not characters and cannot be queued");
+  }
   return body;
 }
 
