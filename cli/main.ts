@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { sqsClient } from "../handlers/runtime/variables.js";
+import { sqsClient } from "../handlers/runtime/function-environment.js";
 import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
 import { purge, readLetters, redrive, release, summarise } from "./dlq.js";
 import { deployedPlanClients, localPlanClients, plan, renderPlan } from "./plan.js";

@@ -6,7 +6,7 @@
  * SECRET_MAX_AGE_SECONDS.
  */
 
+import { applyDepsFromEnvironment } from "./runtime/apply-environment.js";
 import { createApplyHandler } from "./runtime/apply-handler.js";
-import { applyDepsFromEnvironment } from "./runtime/environment.js";
 
 export const handler = createApplyHandler(applyDepsFromEnvironment());

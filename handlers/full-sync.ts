@@ -6,6 +6,7 @@
  * FULL_SYNC_MAX_DEPARTURE_SHARE, and each listing source's own (OKTA_SECRET_ID, ...).
  */
 
-import { createFullSyncHandler, fullSyncFromEnvironment } from "./runtime/full-sync-handler.js";
+import { fullSyncFromEnvironment } from "./runtime/full-sync-environment.js";
+import { createFullSyncHandler } from "./runtime/full-sync-handler.js";
 
 export const handler = createFullSyncHandler(fullSyncFromEnvironment());

@@ -4,6 +4,8 @@
  * Environment: SYNC_CONFIG, DIRECTORY_TABLE_NAME, INGEST_QUEUE_URL, <SOURCE>_WEBHOOK_URL,
  * <SOURCE>_WEBHOOK_SECRET_ID, and each source's own credential variables.
  */
-import { createUpkeepHandler, upkeepDepsFromEnvironment } from "./runtime/upkeep-handler.js";
+
+import { upkeepDepsFromEnvironment } from "./runtime/upkeep-environment.js";
+import { createUpkeepHandler } from "./runtime/upkeep-handler.js";
 
 export const handler = createUpkeepHandler(upkeepDepsFromEnvironment());

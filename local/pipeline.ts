@@ -5,9 +5,10 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
+import { buildReconciler } from "../handlers/runtime/apply-environment.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
-import { buildReconciler, directoryFrom } from "../handlers/runtime/environment.js";
+import { directoryFrom } from "../handlers/runtime/function-environment.js";
 import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
 import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "../handlers/runtime/queues.js";
 import { createScimHandler } from "../handlers/runtime/scim-handler.js";

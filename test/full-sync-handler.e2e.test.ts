@@ -6,7 +6,8 @@
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFullSyncHandler, fullSyncFromEnvironment } from "../handlers/runtime/full-sync-handler.js";
+import { fullSyncFromEnvironment } from "../handlers/runtime/full-sync-environment.js";
+import { createFullSyncHandler } from "../handlers/runtime/full-sync-handler.js";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/event-source.js";
 import { FakeOkta } from "../local/fakes/fake-okta.js";
 import { FakeSecretsManager } from "../local/fakes/fake-secrets-manager.js";

@@ -5,11 +5,16 @@
 import * as z from "zod";
 import type { AnyIdentitySource } from "../core/source.js";
 import { SOURCES } from "../sources/index.js";
-import { commonVariables, directoryFrom, lazyConfig } from "./environment.js";
+import {
+  commonVariables,
+  directoryFrom,
+  lazyConfig,
+  parseEnvironment as parse,
+  sqsClient,
+} from "./function-environment.js";
 import type { IngestDeps } from "./ingest-handler.js";
 import { count, MetricName } from "./observability.js";
 import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "./queues.js";
-import { parseEnvironment as parse, sqsClient } from "./variables.js";
 
 export const IngestEnvironmentSchema = z.object({
   ...commonVariables,

@@ -12,20 +12,10 @@
 import { BatchProcessor, EventType } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
 import type { SyncConfig } from "../core/config.js";
-import {
-  assertNotFuture,
-  configFingerprint,
-  type EventSource,
-  ForeignPersonError,
-  groupKeyOf,
-  groupUpdates,
-  membershipKey,
-  personKey,
-  versionOf,
-} from "../core/desired-state.js";
+import { ForeignPersonError } from "../core/desired-state.js";
 import { SyncError } from "../core/errors.js";
-import { type IdentityEvent, parseJsonBody } from "../core/identity-event.js";
-import type { ReconcileMessage } from "../core/reconcile-message.js";
+import { parseJsonBody } from "../core/identity-event.js";
+import { Recorder } from "../core/recorder.js";
 import { type AnyIdentitySource, SOURCE_ATTRIBUTE, type Translation } from "../core/source.js";
 import type { Directory } from "../directory/directory.js";
 import { type CommonDeps, type RecordOutcome, runBatch, type SqsHandler } from "./batch.js";
@@ -115,7 +105,7 @@ function sourceOf(
   return source;
 }
 
-/** Merges what the source said into the directory; `source` is the source that translated it. */
+/** Merges what the source said into the directory through the recorder; a split goes back on the queue. */
 async function recordTranslation(
   deps: IngestDeps,
   translation: Translation,
@@ -124,97 +114,39 @@ async function recordTranslation(
   source: AnyIdentitySource,
 ): Promise<RecordOutcome> {
   const { about } = translation;
-  const sourceId = source.id;
-  const from: EventSource = { id: source.id, confined: source.confined };
-  const merge = (events: readonly IdentityEvent[], source: EventSource = from) =>
-    withEventId(about.eventId, () => recordEvents(deps, events, config, about, source, record));
-  switch (translation.status) {
-    case "ignored":
-      return { status: "ignored", reason: translation.reason, ...about };
-    case "split":
-      await deps.ingestQueue.requeue(translation.bodies);
-      return { status: "applied", ...about };
-    case "departed": {
-      const email = await deps.directory.linkedEmail(sourceId, translation.subject);
-      if (!email) {
-        return {
-          status: "ignored",
-          reason: `user ${translation.subject} is gone from the source and was never provisioned by this sync; nobody is deactivated`,
-          ...about,
-        };
-      }
-      const departure: IdentityEvent = {
-        id: translation.id,
-        time: translation.time,
-        type: "user.deactivated",
-        user: { email },
-      };
-      return merge([departure]);
-    }
-    case "groups-deleted": {
-      const removals: IdentityEvent[] = [];
-      for (const person of await deps.directory.membersOfIdpGroups(translation.names)) {
-        for (const name of translation.names) {
-          const key = membershipKey(name);
-          if (!(Object.hasOwn(person.memberships, key) && person.memberships[key]?.value)) continue;
-          removals.push({
-            id: translation.id,
-            time: translation.time,
-            type: "group.member_removed",
-            user: { email: person.email },
-            group: { name },
-          });
-        }
-      }
-      if (removals.length === 0) {
-        return {
-          status: "ignored",
-          reason: `nobody the directory knows is in ${translation.names.join(" / ")}`,
-          ...about,
-        };
-      }
-      // Inferred from the deletion, not said of each person: the source does not come to name them.
-      return merge(removals, { ...from, inferred: true });
-    }
-    case "events": {
-      for (const warning of translation.warnings ?? []) logger.warn("value left out", { ...about, warning });
-      let events = translation.events;
-      const first = events.find((e) => e.user !== undefined)?.user?.email;
-      if (translation.subject !== undefined && first !== undefined) {
-        const { email: linked, reported } = await deps.directory.link(
-          sourceId,
-          translation.subject,
-          translation.linkEmail ?? first,
-        );
-        if (linked !== personKey(first)) {
-          // The rest applies to the person this sync provisioned; the email change goes, once, to
-          // an administrator.
-          events = events.map((e) => (e.user ? { ...e, user: { ...e.user, email: linked } } : e));
-          if (
-            reported !== personKey(first) &&
-            (await deps.directory.claimEmailChangeReport(sourceId, translation.subject, first))
-          ) {
-            try {
-              await deps.deadLetters.send(record, {
-                errorType: EmailChangeError.name,
-                errorMessage: `${sourceId} user ${translation.subject} changed email from ${linked} to ${first}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${linked}`,
-                eventId: about.eventId,
-              });
-            } catch (error) {
-              await deps.directory.releaseEmailChangeReport(sourceId, translation.subject, first);
-              throw error;
-            }
-            logger.warn("email change dead-lettered", { ...about, from: linked, to: first });
-          }
-        }
-      }
-      // Before the events: a later event naming only one of these ids must find it.
-      for (const [id, to] of Object.entries(translation.links ?? {})) {
-        await deps.directory.link(sourceId, id, to);
-      }
-      return merge(events);
-    }
+  if (translation.status === "split") {
+    await deps.ingestQueue.requeue(translation.bodies);
+    return { status: "applied", ...about };
   }
+  const recorder = new Recorder({
+    directory: deps.directory,
+    reconcile: (messages) => deps.reconcile.send(messages),
+    reportEmailChange: async (change) => {
+      await deps.deadLetters.send(record, {
+        errorType: EmailChangeError.name,
+        errorMessage: `${change.source} user ${change.subject} changed email from ${change.from} to ${change.to}; Tallyfy cannot change a member's email by API: change it in Tallyfy by hand. The other changes were applied to the member this sync provisioned as ${change.from}`,
+        eventId: change.eventId,
+      });
+      logger.warn("email change dead-lettered", { ...about, from: change.from, to: change.to });
+    },
+    reportRefused: async (refused, eventId) => {
+      await deps.deadLetters.send(record, {
+        errorType: ForeignPersonError.name,
+        errorMessage: refused.map((e) => e.message).join("; "),
+        eventId,
+      });
+      logger.warn("events about people another source provides refused", {
+        ...about,
+        refused: refused.length,
+      });
+    },
+    warn: (message, detail) => logger.warn(message, detail),
+    now: deps.now,
+  });
+  const recorded = await withEventId(about.eventId, () =>
+    recorder.record(translation, config, { id: source.id, confined: source.confined }),
+  );
+  return { ...recorded, ...about };
 }
 
 async function withEventId<T>(eventId: string | undefined, work: () => Promise<T>): Promise<T> {
@@ -223,61 +155,4 @@ async function withEventId<T>(eventId: string | undefined, work: () => Promise<T
   } catch (error) {
     throw Object.assign(error as object, { eventId });
   }
-}
-
-/**
- * Merges each event into the directory and asks for a reconcile of what it touched. An event a
- * confined source may not apply (a person another source provides) is refused alone: the rest of
- * the message applies, and the refusal goes to the dead-letter queue with its reason.
- */
-async function recordEvents(
-  deps: IngestDeps,
-  events: readonly IdentityEvent[],
-  config: SyncConfig,
-  about: Translation["about"],
-  source: EventSource,
-  record: SQSRecord,
-): Promise<RecordOutcome> {
-  const now = (deps.now ?? Date.now)();
-  for (const event of events) assertNotFuture(event, now);
-  const messages = new Map<string, ReconcileMessage>();
-  const fingerprint = configFingerprint(config);
-  const ignored: string[] = [];
-  const refused: ForeignPersonError[] = [];
-  for (const event of events) {
-    if (event.type === "group.updated") {
-      const updates = groupUpdates(event, config);
-      if (updates.length === 0)
-        ignored.push(
-          `IdP group "${event.group.previousName ?? event.group.name}" is not mapped, or nothing in it changed`,
-        );
-      for (const { target, ...update } of updates) {
-        const key = groupKeyOf(target);
-        const revision = await deps.directory.recordGroupFacts(key, update, versionOf(event));
-        messages.set(`group:${key}`, { kind: "group", key, revision, config: fingerprint });
-      }
-      continue;
-    }
-    try {
-      const { email, revision } = await deps.directory.record(event, config, source);
-      messages.set(`person:${email}`, { kind: "person", key: email, revision, config: fingerprint });
-    } catch (error) {
-      if (!(error instanceof ForeignPersonError)) throw error;
-      refused.push(error);
-    }
-  }
-  const [firstRefusal] = refused;
-  if (firstRefusal && messages.size === 0) throw firstRefusal;
-  if (firstRefusal) {
-    await deps.deadLetters.send(record, {
-      errorType: ForeignPersonError.name,
-      errorMessage: refused.map((e) => e.message).join("; "),
-      eventId: about.eventId,
-    });
-    logger.warn("events about people another source provides refused", { ...about, refused: refused.length });
-  }
-  if (messages.size === 0)
-    return { status: "ignored", reason: ignored.join("; ") || "nothing to change", ...about };
-  await deps.reconcile.send([...messages.values()]);
-  return { status: "applied", ...about };
 }

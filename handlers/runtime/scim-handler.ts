@@ -1,24 +1,13 @@
-/**
- * The SCIM function: API Gateway (Lambda proxy) requests -> the SCIM service, over the directory's
- * table, queueing each change's events on the ingest queue with the `scim` source attribute.
- * The bearer token is read from Secrets Manager and cached; a token that does not match makes one
- * fresh read, at most every 5 s: a rotated token is accepted within seconds even while a scanner
- * sends wrong ones, and a scanner costs at most twelve reads of the secret a minute.
- */
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
-import * as z from "zod";
 import { DynamoScimStore } from "../directory/scim-store.js";
 import { scimMessageBody } from "../sources/scim/index.js";
 import { type ScimRequest, ScimService } from "../sources/scim/service.js";
 import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
 import { logger } from "./observability.js";
 import { IngestQueue } from "./queues.js";
-import { FRESH_READ_INTERVAL_MS, secretTokens } from "./token-secret.js";
-import { parseEnvironment, sqsClient } from "./variables.js";
+import { FRESH_READ_INTERVAL_MS } from "./token-secret.js";
 
 export interface ScimHandlerDeps {
   readonly db: DynamoDBDocumentClient;
@@ -86,25 +75,4 @@ function baseUrlOf(event: APIGatewayProxyEvent): string {
 function resourceOf(path: string): string {
   const match = /\/(Users|Groups|ServiceProviderConfigs?|ResourceTypes|Schemas)(\/[^/]+)?\/?$/i.exec(path);
   return match ? `${match[1]}${match[2] ? "/{id}" : ""}` : "unknown";
-}
-
-const ScimEnvironmentSchema = z.object({
-  DIRECTORY_TABLE_NAME: z.string().min(3),
-  INGEST_QUEUE_URL: z.url(),
-  /** The secret holding the bearer token (its id, never its value). */
-  SCIM_TOKEN_SECRET_ID: z.string().min(1),
-  /** How long a read of the secret is trusted, seconds. */
-  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
-});
-
-/** The SCIM function's dependencies, from the environment the stack gives it. */
-export function scimDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ScimHandlerDeps {
-  const vars = parseEnvironment(ScimEnvironmentSchema, env);
-  return {
-    db: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-    tableName: vars.DIRECTORY_TABLE_NAME,
-    sqs: sqsClient(),
-    ingestQueueUrl: vars.INGEST_QUEUE_URL,
-    tokens: secretTokens(new SecretsProvider(), vars.SCIM_TOKEN_SECRET_ID, vars.SECRET_MAX_AGE_SECONDS),
-  };
 }

@@ -1,27 +1,8 @@
-/**
- * The subscription function: keeps each webhook source's subscriptions to its provider alive
- * (`IdentitySource.maintainSubscriptions`). Its queue receives a message from the schedule, and
- * from a webhook when the provider says a subscription needs attention now (Graph's
- * `reauthorizationRequired`, `subscriptionRemoved`). A subscription that could not be created or
- * renewed is counted (the alarm) and the message is retried, until it is dead-lettered.
- */
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SQSEvent } from "aws-lambda";
-import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
-import {
-  type AnyIdentitySource,
-  type MaintainReport,
-  type SourceState,
-  webhookVariable,
-} from "../core/source.js";
-import { parseSyncConfig, SOURCES } from "../sources/index.js";
-import { directoryFrom } from "./environment.js";
-import { sourceConnections } from "./ingest-environment.js";
+import type { AnyIdentitySource, MaintainReport, SourceState } from "../core/source.js";
 import { count, logger, MetricName } from "./observability.js";
-import { IngestQueue } from "./queues.js";
-import { secretTokens } from "./token-secret.js";
-import { parseEnvironment, sqsClient } from "./variables.js";
+import type { IngestQueue } from "./queues.js";
 import { UpkeepMessageSchema } from "./webhook-handler.js";
 
 /** Subscriptions failed; the message is retried. */
@@ -119,35 +100,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-const UpkeepEnvironmentSchema = z.object({
-  SYNC_CONFIG: z.string().optional(),
-  DIRECTORY_TABLE_NAME: z.string().min(3),
-  INGEST_QUEUE_URL: z.url(),
-  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
-});
-
-export function upkeepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): UpkeepDeps {
-  const vars = parseEnvironment(UpkeepEnvironmentSchema, env);
-  const directory = directoryFrom(vars.DIRECTORY_TABLE_NAME);
-  const provider = new SecretsProvider();
-  let config: SyncConfig | undefined;
-  return {
-    config: () => {
-      config ??= parseSyncConfig(vars.SYNC_CONFIG);
-      return config;
-    },
-    sources: SOURCES,
-    connection: sourceConnections(env),
-    state: (source) => directory.state(source),
-    webhook: async (source) => {
-      const url = env[webhookVariable(source, "URL")];
-      const secretId = env[webhookVariable(source, "SECRET_ID")];
-      if (!url || !secretId) return undefined;
-      const [secret] = await secretTokens(provider, secretId, vars.SECRET_MAX_AGE_SECONDS)(false);
-      return secret ? { url, secret } : undefined;
-    },
-    ingest: new IngestQueue(sqsClient(), vars.INGEST_QUEUE_URL),
-  };
 }

@@ -1,21 +1,10 @@
-/**
- * A source's webhook function: API Gateway (Lambda proxy) requests from an identity provider ->
- * the source's own check and answer (`IdentitySource.receive`) -> its bodies on the ingest queue,
- * stamped with the source, and lifecycle messages on the upkeep queue. The secret the provider
- * echoes is read from Secrets Manager and cached; a request that does not match makes one fresh
- * read, at most every 5 s, so a rotated secret is accepted within seconds while forged requests
- * cost at most twelve reads a minute.
- */
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as z from "zod";
 import type { AnyIdentitySource, WebhookRequest } from "../core/source.js";
-import { SOURCES } from "../sources/index.js";
 import { count, logger, MetricName } from "./observability.js";
 import { IngestQueue } from "./queues.js";
-import { FRESH_READ_INTERVAL_MS, secretTokens } from "./token-secret.js";
-import { parseEnvironment, sqsClient } from "./variables.js";
+import { FRESH_READ_INTERVAL_MS } from "./token-secret.js";
 
 export interface WebhookHandlerDeps {
   readonly source: AnyIdentitySource;
@@ -114,27 +103,4 @@ function requestOf(event: APIGatewayProxyEvent, receivedAt: string): WebhookRequ
     if (typeof value === "string") query[name] = value;
   }
   return { method: event.httpMethod, headers, query, body, receivedAt };
-}
-
-const WebhookEnvironmentSchema = z.object({
-  /** The registry id of the source this function receives for. */
-  WEBHOOK_SOURCE: z.string().min(1),
-  /** The secret the provider echoes (its id, never its value). */
-  WEBHOOK_SECRET_ID: z.string().min(1),
-  INGEST_QUEUE_URL: z.url(),
-  UPKEEP_QUEUE_URL: z.url().optional(),
-  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
-});
-
-export function webhookDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): WebhookHandlerDeps {
-  const vars = parseEnvironment(WebhookEnvironmentSchema, env);
-  const source = SOURCES.find((s) => s.id === vars.WEBHOOK_SOURCE);
-  if (!source?.receive) throw new Error(`WEBHOOK_SOURCE ${vars.WEBHOOK_SOURCE} is no source with a webhook`);
-  return {
-    source,
-    secrets: secretTokens(new SecretsProvider(), vars.WEBHOOK_SECRET_ID, vars.SECRET_MAX_AGE_SECONDS),
-    sqs: sqsClient(),
-    ingestQueueUrl: vars.INGEST_QUEUE_URL,
-    upkeepQueueUrl: vars.UPKEEP_QUEUE_URL,
-  };
 }

@@ -1,0 +1,63 @@
+import * as z from "zod";
+import type { SyncConfig } from "../core/config.js";
+import type { Directory } from "../directory/directory.js";
+import type { TallyfyClient } from "../tallyfy/client.js";
+import { MemberDirectory } from "../tallyfy/member-directory.js";
+import { Reconciler } from "../tallyfy/reconciler.js";
+import type { ApplyDeps } from "./apply-handler.js";
+import {
+  commonVariables,
+  directoryFrom,
+  lazyConfig,
+  parseEnvironment as parse,
+  sqsClient,
+} from "./function-environment.js";
+import { count, logger, MetricName } from "./observability.js";
+import { DeadLetterQueue, ReconcileQueue } from "./queues.js";
+import { tallyfyClientFrom, tallyfyVariables } from "./tallyfy-environment.js";
+
+export const ApplyEnvironmentSchema = z.object({ ...commonVariables, ...tallyfyVariables });
+
+export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyDeps {
+  const vars = parse(ApplyEnvironmentSchema, env);
+  const sqs = sqsClient();
+  const config = lazyConfig(vars.SYNC_CONFIG);
+  let reconciler: Reconciler | undefined;
+  return {
+    config,
+    deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
+    maxReceiveCount: vars.MAX_RECEIVE_COUNT,
+    reconciler: () => {
+      reconciler ??= buildReconciler({
+        config: config(),
+        client: tallyfyClientFrom(vars),
+        directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
+        queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
+      });
+      return reconciler;
+    },
+  };
+}
+
+/** The reconciler with its per-container caches and metrics hooks. */
+export function buildReconciler(parts: {
+  config: SyncConfig;
+  client: TallyfyClient;
+  directory: Directory;
+  queue: ReconcileQueue;
+  /** Also told when Tallyfy keeps a guest's old profile (the local runner lists them). */
+  onGuestProfileNotApplied?: (email: string, fields: readonly string[]) => void;
+}): Reconciler {
+  const { onGuestProfileNotApplied, ...deps } = parts;
+  return new Reconciler({
+    ...deps,
+    members: new MemberDirectory(parts.client),
+    onWrite: (operation) => count(MetricName.TallyfyWrites, { name: "operation", value: operation }),
+    onGuestProfileNotApplied: (email, fields) => {
+      // Tallyfy's contract notes say guest profile fields may be accepted and discarded.
+      logger.warn("Tallyfy kept the guest's old profile values", { email, fields });
+      count(MetricName.GuestProfileNotApplied);
+      onGuestProfileNotApplied?.(email, fields);
+    },
+  });
+}

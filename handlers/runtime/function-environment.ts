@@ -1,0 +1,65 @@
+/**
+ * What every function's environment holds and builds: reading and checking its variables, the
+ * variables the pipeline's functions share, the configuration, and the AWS clients.
+ */
+
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import * as z from "zod";
+import type { SyncConfig } from "../core/config.js";
+import { describeIssues } from "../core/issues.js";
+import { Directory } from "../directory/directory.js";
+import { parseSyncConfig } from "../sources/configs.js";
+
+/** A required variable is missing or malformed: the function cannot start. */
+export class EnvironmentError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "EnvironmentError";
+  }
+}
+
+export function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new EnvironmentError(`environment: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * A SQS client that sends to the queue URL's own endpoint in AWS, and to `AWS_ENDPOINT_URL_SQS`
+ * when that is set (local runs), whatever host the emulator puts in its queue URLs.
+ */
+export function sqsClient(): SQSClient {
+  return new SQSClient(process.env.AWS_ENDPOINT_URL_SQS ? { useQueueUrlAsEndpoint: false } : {});
+}
+
+export const commonVariables = {
+  SYNC_CONFIG: z.string().optional(),
+  /** The FIFO queue of reconcile messages. */
+  RECONCILE_QUEUE_URL: z.url(),
+  /** The desired-state directory's DynamoDB table. */
+  DIRECTORY_TABLE_NAME: z.string().min(3),
+  DEAD_LETTER_QUEUE_URL: z.url(),
+  /** Must equal the source queue's redrive `maxReceiveCount`. */
+  MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
+};
+
+/** Parses the configuration once; an invalid one throws on every call, so each record says why. */
+export function lazyConfig(json: string | undefined): () => SyncConfig {
+  let config: SyncConfig | undefined;
+  return () => {
+    config ??= parseSyncConfig(json);
+    return config as SyncConfig;
+  };
+}
+
+/** The directory's table, through `AWS_ENDPOINT_URL_DYNAMODB` when that is set (local runs). */
+export function directoryFrom(tableName: string, client: DynamoDBClient = new DynamoDBClient({})): Directory {
+  return new Directory(documentClient(client), tableName);
+}
+
+/** A document client as the directory's table is written: attributes left undefined are left out. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}

@@ -1,0 +1,46 @@
+/**
+ * What every function that calls Tallyfy reads (apply, the full sync), and the client built from
+ * it: the token read from the secret, paced at the function's share, 429s counted.
+ */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import * as z from "zod";
+import { Pacer } from "../shared/pacer.js";
+import { TallyfyClient } from "../tallyfy/client.js";
+import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
+import { count, MetricName } from "./observability.js";
+
+/** What every function that calls Tallyfy reads: the apply functions and the full sync. */
+export const tallyfyVariables = {
+  TALLYFY_SECRET_ID: z.string().min(1),
+  TALLYFY_ORG_ID: z.string().min(1),
+  TALLYFY_API_URL: z.url().default("https://go.tallyfy.com/api"),
+  /** Per-request timeout of Tallyfy calls, milliseconds. */
+  TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** How long a read of the secret is trusted, seconds. */
+  SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** This container's share of the token's Tallyfy budget, requests a minute; unset: no pacing. */
+  TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+};
+
+/**
+ * The Tallyfy client of a function that calls Tallyfy (apply, full sync), from its
+ * `tallyfyVariables`: the token read from the secret, paced at the function's share, 429s counted.
+ */
+export function tallyfyClientFrom(vars: z.output<z.ZodObject<typeof tallyfyVariables>>): TallyfyClient {
+  return new TallyfyClient({
+    organizationId: vars.TALLYFY_ORG_ID,
+    baseUrl: vars.TALLYFY_API_URL,
+    timeoutMs: vars.TALLYFY_TIMEOUT_MS,
+    tokens: new SecretsManagerTokenSource({
+      secretId: vars.TALLYFY_SECRET_ID,
+      provider: new SecretsProvider(),
+      maxAgeSeconds: vars.SECRET_MAX_AGE_SECONDS,
+    }),
+    onResponse: ({ status }) => {
+      if (status === 429) count(MetricName.TallyfyThrottled);
+    },
+    pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
+      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
+      : undefined,
+  });
+}
