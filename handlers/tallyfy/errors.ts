@@ -1,4 +1,4 @@
-import { isTransientStatus, ServiceError } from "../shared/errors.js";
+import { serviceErrorFamily } from "../shared/errors.js";
 
 /** What a Tallyfy error body said, flattened from any of the shapes the API uses. */
 export interface TallyfyErrorDetail {
@@ -12,29 +12,22 @@ export interface TallyfyErrorDetail {
   readonly requestId?: string;
 }
 
+const TallyfyErrors = serviceErrorFamily<TallyfyErrorDetail>("Tallyfy", "Tallyfy", describe);
 /** The base of every failure talking to Tallyfy. `operation` names the call, e.g. `members.updateRole`. */
-export abstract class TallyfyError extends ServiceError {
-  public constructor(operation: string, message: string, options?: ErrorOptions) {
-    super("Tallyfy", operation, message, options);
-  }
-}
-
+export const TallyfyError = TallyfyErrors.Error;
+export type TallyfyError = InstanceType<typeof TallyfyError>;
 /**
  * Tallyfy answered with a non-2xx status. 429 and 5xx are transient; 400, 403, 404, 409 and 422
  * are permanent because sending the same request again gives the same answer.
  */
-export class TallyfyApiError extends TallyfyError {
-  public readonly transient: boolean;
-
-  public constructor(
-    operation: string,
-    public readonly status: number,
-    public readonly detail: TallyfyErrorDetail,
-  ) {
-    super(operation, describe(status, detail));
-    this.transient = isTransientStatus(status);
-  }
-}
+export const TallyfyApiError = TallyfyErrors.ApiError;
+export type TallyfyApiError = InstanceType<typeof TallyfyApiError>;
+/** The request never got an answer: connection refused or reset, DNS, TLS. Transient. */
+export const TallyfyNetworkError = TallyfyErrors.NetworkError;
+export type TallyfyNetworkError = InstanceType<typeof TallyfyNetworkError>;
+/** A 2xx response whose body does not match the contract. Permanent: the same call gives the same body. */
+export const TallyfyResponseError = TallyfyErrors.ResponseError;
+export type TallyfyResponseError = InstanceType<typeof TallyfyResponseError>;
 
 /** 429: Tallyfy asked us to slow down. `retryAfterMs` is what it asked for, when it said. */
 export class TallyfyRateLimitError extends TallyfyApiError {
@@ -60,11 +53,6 @@ export class TallyfyAuthError extends TallyfyApiError {
   }
 }
 
-/** The request never got an answer: connection refused or reset, DNS, TLS. Transient. */
-export class TallyfyNetworkError extends TallyfyError {
-  public readonly transient = true;
-}
-
 /** No answer within the request timeout. Transient; a write may or may not have happened. */
 export class TallyfyTimeoutError extends TallyfyError {
   public readonly transient = true;
@@ -73,11 +61,6 @@ export class TallyfyTimeoutError extends TallyfyError {
 /** The caller's deadline (the Lambda's remaining time) left no room for another attempt. */
 export class TallyfyDeadlineError extends TallyfyError {
   public readonly transient = true;
-}
-
-/** A 2xx response whose body does not match the contract. Permanent: the same call gives the same body. */
-export class TallyfyResponseError extends TallyfyError {
-  public readonly transient = false;
 }
 
 /** A listing went past the page cap; stopping early would make absent look like missing. */
