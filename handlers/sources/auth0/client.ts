@@ -6,7 +6,7 @@
  */
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
-import { isTransientStatus, ServiceError } from "../../shared/errors.js";
+import { serviceErrorFamily } from "../../shared/errors.js";
 import { jsonOrUndefined, type RetryingHttp } from "../../shared/http.js";
 import { type ProviderHttpOptions, providerHttp } from "../../shared/provider-http.js";
 import type { Auth0Credentials } from "./credentials.js";
@@ -28,41 +28,22 @@ const Auth0ErrorBodySchema = z.looseObject({
   message: z.string().optional(),
 });
 
+const Auth0Errors = serviceErrorFamily("Auth0", "Auth0");
 /** The base of every failure talking to Auth0. */
-export abstract class Auth0Error extends ServiceError {
-  public constructor(operation: string, message: string, options?: ErrorOptions) {
-    super("Auth0", operation, message, options);
-  }
-}
-
+export const Auth0Error = Auth0Errors.Error;
+export type Auth0Error = InstanceType<typeof Auth0Error>;
 /** Auth0 answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export class Auth0ApiError extends Auth0Error {
-  public readonly transient: boolean;
-
-  public constructor(
-    operation: string,
-    public readonly status: number,
-    detail: string,
-  ) {
-    super(operation, `HTTP ${status}${detail ? `: ${detail}` : ""}`);
-    this.transient = isTransientStatus(status);
-  }
-}
-
-/** 401 or 403 even with a fresh token: the application lacks the Management API grant or a scope. */
-export class Auth0AuthError extends Auth0ApiError {
-  public override readonly transient = false;
-}
-
+export const Auth0ApiError = Auth0Errors.ApiError;
+export type Auth0ApiError = InstanceType<typeof Auth0ApiError>;
+/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
+export const Auth0AuthError = Auth0Errors.AuthError;
+export type Auth0AuthError = InstanceType<typeof Auth0AuthError>;
 /** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
-export class Auth0NetworkError extends Auth0Error {
-  public readonly transient = true;
-}
-
+export const Auth0NetworkError = Auth0Errors.NetworkError;
+export type Auth0NetworkError = InstanceType<typeof Auth0NetworkError>;
 /** A 2xx body that is not what the API documents. Permanent. */
-export class Auth0ResponseError extends Auth0Error {
-  public readonly transient = false;
-}
+export const Auth0ResponseError = Auth0Errors.ResponseError;
+export type Auth0ResponseError = InstanceType<typeof Auth0ResponseError>;
 
 export interface Auth0ClientOptions extends ProviderHttpOptions {
   readonly credentials: Auth0Credentials;

@@ -6,7 +6,7 @@
  */
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
-import { isTransientStatus, ServiceError } from "../../shared/errors.js";
+import { serviceErrorFamily } from "../../shared/errors.js";
 import { jsonOrUndefined, type Method, parseRetryAfter, type RetryingHttp } from "../../shared/http.js";
 import { type ProviderHttpOptions, providerHttp } from "../../shared/provider-http.js";
 import type { GraphCredentials } from "./credentials.js";
@@ -72,41 +72,22 @@ export const USER_FIELDS = [
   "companyName",
 ];
 
+const GraphErrors = serviceErrorFamily("Graph", "Microsoft Graph");
 /** The base of every failure talking to Microsoft Graph. */
-export abstract class GraphError extends ServiceError {
-  public constructor(operation: string, message: string, options?: ErrorOptions) {
-    super("Microsoft Graph", operation, message, options);
-  }
-}
-
-/** Graph answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export class GraphApiError extends GraphError {
-  public readonly transient: boolean;
-
-  public constructor(
-    operation: string,
-    public readonly status: number,
-    detail: string,
-  ) {
-    super(operation, `HTTP ${status}${detail ? `: ${detail}` : ""}`);
-    this.transient = isTransientStatus(status);
-  }
-}
-
-/** 401 or 403 even with a fresh token: the app lacks a permission or admin consent. */
-export class GraphAuthError extends GraphApiError {
-  public override readonly transient = false;
-}
-
-/** No answer: refused, reset, DNS, TLS, or the timeout. Transient. */
-export class GraphNetworkError extends GraphError {
-  public readonly transient = true;
-}
-
-/** A 2xx body that is not what Graph documents. Permanent. */
-export class GraphResponseError extends GraphError {
-  public readonly transient = false;
-}
+export const GraphError = GraphErrors.Error;
+export type GraphError = InstanceType<typeof GraphError>;
+/** Microsoft Graph answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
+export const GraphApiError = GraphErrors.ApiError;
+export type GraphApiError = InstanceType<typeof GraphApiError>;
+/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
+export const GraphAuthError = GraphErrors.AuthError;
+export type GraphAuthError = InstanceType<typeof GraphAuthError>;
+/** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
+export const GraphNetworkError = GraphErrors.NetworkError;
+export type GraphNetworkError = InstanceType<typeof GraphNetworkError>;
+/** A 2xx body that is not what the API documents. Permanent. */
+export const GraphResponseError = GraphErrors.ResponseError;
+export type GraphResponseError = InstanceType<typeof GraphResponseError>;
 
 export interface GraphClientOptions extends ProviderHttpOptions {
   readonly credentials: GraphCredentials;

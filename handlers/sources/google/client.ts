@@ -6,7 +6,7 @@
  */
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
-import { isTransientStatus, ServiceError } from "../../shared/errors.js";
+import { serviceErrorFamily } from "../../shared/errors.js";
 import { jsonOrUndefined, type Method, parseRetryAfter, type RetryingHttp } from "../../shared/http.js";
 import { type ProviderHttpOptions, providerHttp } from "../../shared/provider-http.js";
 import type { GoogleCredentials } from "./credentials.js";
@@ -57,37 +57,22 @@ export const ChannelSchema = z.looseObject({
 });
 export type GoogleChannel = z.output<typeof ChannelSchema>;
 
-export abstract class GoogleError extends ServiceError {
-  public constructor(operation: string, message: string, options?: ErrorOptions) {
-    super("Google Directory API", operation, message, options);
-  }
-}
-
-export class GoogleApiError extends GoogleError {
-  public readonly transient: boolean;
-
-  public constructor(
-    operation: string,
-    public readonly status: number,
-    detail: string,
-  ) {
-    super(operation, `HTTP ${status}${detail ? `: ${detail}` : ""}`);
-    this.transient = isTransientStatus(status);
-  }
-}
-
-/** 401 or 403 even with a fresh token: a scope not granted to the client id, or the subject not an admin. */
-export class GoogleAuthError extends GoogleApiError {
-  public override readonly transient = false;
-}
-
-export class GoogleNetworkError extends GoogleError {
-  public readonly transient = true;
-}
-
-export class GoogleResponseError extends GoogleError {
-  public readonly transient = false;
-}
+const GoogleErrors = serviceErrorFamily("Google", "Google Directory API");
+/** The base of every failure talking to Google Directory API. */
+export const GoogleError = GoogleErrors.Error;
+export type GoogleError = InstanceType<typeof GoogleError>;
+/** Google Directory API answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
+export const GoogleApiError = GoogleErrors.ApiError;
+export type GoogleApiError = InstanceType<typeof GoogleApiError>;
+/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
+export const GoogleAuthError = GoogleErrors.AuthError;
+export type GoogleAuthError = InstanceType<typeof GoogleAuthError>;
+/** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
+export const GoogleNetworkError = GoogleErrors.NetworkError;
+export type GoogleNetworkError = InstanceType<typeof GoogleNetworkError>;
+/** A 2xx body that is not what the API documents. Permanent. */
+export const GoogleResponseError = GoogleErrors.ResponseError;
+export type GoogleResponseError = InstanceType<typeof GoogleResponseError>;
 
 export interface GoogleClientOptions extends ProviderHttpOptions {
   readonly credentials: GoogleCredentials;

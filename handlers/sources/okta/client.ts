@@ -6,7 +6,7 @@
  */
 import * as z from "zod";
 import { describeIssues } from "../../core/issues.js";
-import { isTransientStatus, ServiceError } from "../../shared/errors.js";
+import { serviceErrorFamily } from "../../shared/errors.js";
 import { jsonOrUndefined, type RetryingHttp } from "../../shared/http.js";
 import { type ProviderHttpOptions, providerHttp } from "../../shared/provider-http.js";
 
@@ -30,41 +30,22 @@ const OktaErrorBodySchema = z.looseObject({
   errorSummary: z.string().optional(),
 });
 
+const OktaErrors = serviceErrorFamily("Okta", "Okta");
 /** The base of every failure talking to Okta. */
-export abstract class OktaError extends ServiceError {
-  public constructor(operation: string, message: string, options?: ErrorOptions) {
-    super("Okta", operation, message, options);
-  }
-}
-
+export const OktaError = OktaErrors.Error;
+export type OktaError = InstanceType<typeof OktaError>;
 /** Okta answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export class OktaApiError extends OktaError {
-  public readonly transient: boolean;
-
-  public constructor(
-    operation: string,
-    public readonly status: number,
-    detail: string,
-  ) {
-    super(operation, `HTTP ${status}${detail ? `: ${detail}` : ""}`);
-    this.transient = isTransientStatus(status);
-  }
-}
-
-/** 401 or 403 even with a fresh credential: the token is wrong, revoked, or lacks a scope or admin role. */
-export class OktaAuthError extends OktaApiError {
-  public override readonly transient = false;
-}
-
+export const OktaApiError = OktaErrors.ApiError;
+export type OktaApiError = InstanceType<typeof OktaApiError>;
+/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
+export const OktaAuthError = OktaErrors.AuthError;
+export type OktaAuthError = InstanceType<typeof OktaAuthError>;
 /** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
-export class OktaNetworkError extends OktaError {
-  public readonly transient = true;
-}
-
+export const OktaNetworkError = OktaErrors.NetworkError;
+export type OktaNetworkError = InstanceType<typeof OktaNetworkError>;
 /** A 2xx body that is not what the API documents. Permanent. */
-export class OktaResponseError extends OktaError {
-  public readonly transient = false;
-}
+export const OktaResponseError = OktaErrors.ResponseError;
+export type OktaResponseError = InstanceType<typeof OktaResponseError>;
 
 /** What the client needs of a credential: the org, the Authorization header, and a way to renew it. */
 export interface OktaCredentials {
