@@ -107,7 +107,7 @@ describe("OktaClient", () => {
 
     // Assess
     expect(error).toBeInstanceOf(OktaApiError);
-    expect((error as OktaApiError).transient).toBe(true);
+    expect((error as InstanceType<typeof OktaApiError>).transient).toBe(true);
     expect(sleeps).toEqual([]);
   });
 
@@ -169,7 +169,7 @@ describe("the Okta secret", () => {
 
     // Assess
     expect(error).toBeInstanceOf(OktaAuthError);
-    expect((error as OktaAuthError).transient).toBe(false);
+    expect((error as InstanceType<typeof OktaAuthError>).transient).toBe(false);
     expect(error.message).not.toContain("ssws-revoked");
   });
 

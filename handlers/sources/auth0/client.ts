@@ -28,22 +28,14 @@ const Auth0ErrorBodySchema = z.looseObject({
   message: z.string().optional(),
 });
 
-const Auth0Errors = serviceErrorFamily("Auth0", "Auth0");
-/** The base of every failure talking to Auth0. */
-export const Auth0Error = Auth0Errors.Error;
-export type Auth0Error = InstanceType<typeof Auth0Error>;
-/** Auth0 answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export const Auth0ApiError = Auth0Errors.ApiError;
-export type Auth0ApiError = InstanceType<typeof Auth0ApiError>;
-/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
-export const Auth0AuthError = Auth0Errors.AuthError;
-export type Auth0AuthError = InstanceType<typeof Auth0AuthError>;
-/** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
-export const Auth0NetworkError = Auth0Errors.NetworkError;
-export type Auth0NetworkError = InstanceType<typeof Auth0NetworkError>;
-/** A 2xx body that is not what the API documents. Permanent. */
-export const Auth0ResponseError = Auth0Errors.ResponseError;
-export type Auth0ResponseError = InstanceType<typeof Auth0ResponseError>;
+/** Auth0's errors, named after it; what each means is `serviceErrorFamily`'s. */
+export const {
+  Error: Auth0Error,
+  ApiError: Auth0ApiError,
+  AuthError: Auth0AuthError,
+  NetworkError: Auth0NetworkError,
+  ResponseError: Auth0ResponseError,
+} = serviceErrorFamily("Auth0", "Auth0");
 
 export interface Auth0ClientOptions extends ProviderHttpOptions {
   readonly credentials: Auth0Credentials;

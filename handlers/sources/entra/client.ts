@@ -72,22 +72,14 @@ export const USER_FIELDS = [
   "companyName",
 ];
 
-const GraphErrors = serviceErrorFamily("Graph", "Microsoft Graph");
-/** The base of every failure talking to Microsoft Graph. */
-export const GraphError = GraphErrors.Error;
-export type GraphError = InstanceType<typeof GraphError>;
-/** Microsoft Graph answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export const GraphApiError = GraphErrors.ApiError;
-export type GraphApiError = InstanceType<typeof GraphApiError>;
-/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
-export const GraphAuthError = GraphErrors.AuthError;
-export type GraphAuthError = InstanceType<typeof GraphAuthError>;
-/** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
-export const GraphNetworkError = GraphErrors.NetworkError;
-export type GraphNetworkError = InstanceType<typeof GraphNetworkError>;
-/** A 2xx body that is not what the API documents. Permanent. */
-export const GraphResponseError = GraphErrors.ResponseError;
-export type GraphResponseError = InstanceType<typeof GraphResponseError>;
+/** Microsoft Graph's errors, named after it; what each means is `serviceErrorFamily`'s. */
+export const {
+  Error: GraphError,
+  ApiError: GraphApiError,
+  AuthError: GraphAuthError,
+  NetworkError: GraphNetworkError,
+  ResponseError: GraphResponseError,
+} = serviceErrorFamily("Graph", "Microsoft Graph");
 
 export interface GraphClientOptions extends ProviderHttpOptions {
   readonly credentials: GraphCredentials;

@@ -57,22 +57,14 @@ export const ChannelSchema = z.looseObject({
 });
 export type GoogleChannel = z.output<typeof ChannelSchema>;
 
-const GoogleErrors = serviceErrorFamily("Google", "Google Directory API");
-/** The base of every failure talking to Google Directory API. */
-export const GoogleError = GoogleErrors.Error;
-export type GoogleError = InstanceType<typeof GoogleError>;
-/** Google Directory API answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export const GoogleApiError = GoogleErrors.ApiError;
-export type GoogleApiError = InstanceType<typeof GoogleApiError>;
-/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
-export const GoogleAuthError = GoogleErrors.AuthError;
-export type GoogleAuthError = InstanceType<typeof GoogleAuthError>;
-/** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
-export const GoogleNetworkError = GoogleErrors.NetworkError;
-export type GoogleNetworkError = InstanceType<typeof GoogleNetworkError>;
-/** A 2xx body that is not what the API documents. Permanent. */
-export const GoogleResponseError = GoogleErrors.ResponseError;
-export type GoogleResponseError = InstanceType<typeof GoogleResponseError>;
+/** Google Directory API's errors, named after it; what each means is `serviceErrorFamily`'s. */
+export const {
+  Error: GoogleError,
+  ApiError: GoogleApiError,
+  AuthError: GoogleAuthError,
+  NetworkError: GoogleNetworkError,
+  ResponseError: GoogleResponseError,
+} = serviceErrorFamily("Google", "Google Directory API");
 
 export interface GoogleClientOptions extends ProviderHttpOptions {
   readonly credentials: GoogleCredentials;

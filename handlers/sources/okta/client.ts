@@ -30,22 +30,14 @@ const OktaErrorBodySchema = z.looseObject({
   errorSummary: z.string().optional(),
 });
 
-const OktaErrors = serviceErrorFamily("Okta", "Okta");
-/** The base of every failure talking to Okta. */
-export const OktaError = OktaErrors.Error;
-export type OktaError = InstanceType<typeof OktaError>;
-/** Okta answered with a non-2xx status. 429 and 5xx are transient; the rest are permanent. */
-export const OktaApiError = OktaErrors.ApiError;
-export type OktaApiError = InstanceType<typeof OktaApiError>;
-/** 401 or 403 even with a fresh credential: the credential is wrong, revoked, or lacks a scope or role. */
-export const OktaAuthError = OktaErrors.AuthError;
-export type OktaAuthError = InstanceType<typeof OktaAuthError>;
-/** No answer: connection refused or reset, DNS, TLS, or the request timeout. Transient. */
-export const OktaNetworkError = OktaErrors.NetworkError;
-export type OktaNetworkError = InstanceType<typeof OktaNetworkError>;
-/** A 2xx body that is not what the API documents. Permanent. */
-export const OktaResponseError = OktaErrors.ResponseError;
-export type OktaResponseError = InstanceType<typeof OktaResponseError>;
+/** Okta's errors, named after it; what each means is `serviceErrorFamily`'s. */
+export const {
+  Error: OktaError,
+  ApiError: OktaApiError,
+  AuthError: OktaAuthError,
+  NetworkError: OktaNetworkError,
+  ResponseError: OktaResponseError,
+} = serviceErrorFamily("Okta", "Okta");
 
 /** What the client needs of a credential: the org, the Authorization header, and a way to renew it. */
 export interface OktaCredentials {
