@@ -48,14 +48,10 @@ export class EndpointToQueue extends Construct {
     const { endpoint, sourceId } = props;
     this.logging = props.logging ?? "off";
     this.api = guardedRestApi(this, {
+      ...props,
       description: endpoint.description,
       stageName: endpoint.stageName,
-      throttlingRateLimit: props.throttlingRateLimit ?? 50,
-      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
-      logRetention: props.logRetention,
       logging: this.logging,
-      allowedSourceCidrs: props.allowedSourceCidrs,
-      webAclArn: props.webAclArn,
     });
     // Logical ids keep the names they had when this construct was Okta's alone, so an update
     // never replaces a deployed key (which the provider would then have to be given again).

@@ -72,21 +72,9 @@ export interface FunctionEndpointProps extends RestEndpointProps {
   readonly tracing?: boolean;
 }
 
-export interface GuardedRestApiOptions {
+export interface GuardedRestApiOptions extends RestEndpointProps {
   readonly description: string;
   readonly stageName: string;
-  /** Steady requests a second the stage accepts before answering 429. */
-  readonly throttlingRateLimit: number;
-  /** Requests accepted in a burst. */
-  readonly throttlingBurstLimit: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default "off" */
-  readonly logging?: EndpointLogging;
-  /** @default - any address */
-  readonly allowedSourceCidrs?: readonly string[];
-  /** @default - none */
-  readonly webAclArn?: string;
 }
 
 /** Builds the API in `scope` as `Api`, with `AccessLogs`, `ExecutionLogs` and `WebAcl` beside it. */
@@ -109,8 +97,8 @@ export function guardedRestApi(scope: Construct, options: GuardedRestApiOptions)
       : { cloudWatchRole: false }),
     deployOptions: {
       stageName: options.stageName,
-      throttlingRateLimit: options.throttlingRateLimit,
-      throttlingBurstLimit: options.throttlingBurstLimit,
+      throttlingRateLimit: options.throttlingRateLimit ?? 50,
+      throttlingBurstLimit: options.throttlingBurstLimit ?? 100,
       ...(accessLogs
         ? {
             loggingLevel: apigateway.MethodLoggingLevel.ERROR,

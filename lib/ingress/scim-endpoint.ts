@@ -86,14 +86,13 @@ export class ScimEndpoint extends Construct {
 
     // Setup the API: every request under /scim/v2/ to the function, which routes it
     this.api = guardedRestApi(this, {
+      ...props,
       description: "SCIM 2.0 provisioning from your identity provider into Tallyfy (tallyfy-idp-sync)",
       stageName: STAGE_NAME,
+      // Entra ID and Okta at once, with headroom: fewer than the webhooks' 50 and 100.
       throttlingRateLimit: props.throttlingRateLimit ?? 25,
       throttlingBurstLimit: props.throttlingBurstLimit ?? 50,
-      logRetention: props.logRetention,
       logging: this.logging,
-      allowedSourceCidrs: props.allowedSourceCidrs,
-      webAclArn: props.webAclArn,
     });
     this.api.root.addResource(VERSION_PATH).addProxy({
       anyMethod: true,

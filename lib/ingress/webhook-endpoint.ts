@@ -87,14 +87,10 @@ export class WebhookEndpoint extends Construct {
 
     // Setup the API: POST to the path only, to the function
     this.api = guardedRestApi(this, {
+      ...props,
       description: webhook.description,
       stageName: webhook.stageName,
-      throttlingRateLimit: props.throttlingRateLimit ?? 50,
-      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
-      logRetention: props.logRetention,
       logging: this.logging,
-      allowedSourceCidrs: props.allowedSourceCidrs,
-      webAclArn: props.webAclArn,
     });
     this.api.root
       .addResource(webhook.path)
