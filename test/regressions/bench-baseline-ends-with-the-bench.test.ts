@@ -1,11 +1,10 @@
 /**
- * Attack on issue 12 (bench/naive-beside.ts): when `npm run bench` fails while the naive baseline
- * runs beside ours (bench/run.ts: `main()` rejects, then `process.exit(1)`), the baseline's child
- * process (`nice -n 19 node … naive-beside.ts`) is not stopped: it is left running, orphaned, until
- * its whole replay is done. Before the change the baseline ran in-process and died with the bench.
+ * When `npm run bench` fails while the naive baseline runs beside ours, the baseline's child process
+ * ends with the bench instead of running on, orphaned.
  *
  * The driver below does what bench/run.ts does: start the baseline beside, swallow its rejection
  * until later, and (standing in for our replay failing, e.g. a drain timeout) exit with 1.
+ 
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -64,7 +63,7 @@ afterEach(() => {
 describe("attack 12: the naive baseline's child process", () => {
   it("does not outlive a bench that fails while it runs", async () => {
     // Prepare: a bench that starts the baseline beside ours, then fails (as main() does: exit 1)
-    folder = mkdtempSync(path.join(tmpdir(), "attack-12-orphan-"));
+    folder = mkdtempSync(path.join(tmpdir(), "bench-orphan-"));
     const driver = path.join(folder, "driver.mjs");
     writeFileSync(
       driver,

@@ -1,8 +1,6 @@
 /**
- * Regressions found by attacking the Auth0 and IAM Identity Center EventBridge sources (a linked
- * user whose email became unusable, a deleted group, two CloudTrail events in one second): each test
- * runs the real ingest and apply handlers on loopback (fauxqs, dynalite, fake Tallyfy) against the
- * fake Auth0 Management API or the fake Identity Store, and checks Tallyfy's final state.
+ * The Auth0 and IAM Identity Center EventBridge sources keep every change: a linked user whose email
+ * became unusable, a deleted group, two CloudTrail events in one second.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";

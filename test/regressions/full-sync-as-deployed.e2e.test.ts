@@ -1,8 +1,6 @@
 /**
- * Attack on issue 17 (the full reconciliation as deployed, and the operator CLI over a stack):
- * the budget the stack promises to keep for the full sync, a failed run's hold on later runs, and
- * what `dlq --stack` shows an operator. Loopback only: CDK synthesis without bundling, dynalite,
- * fauxqs, the fake AWS control plane.
+ * The full reconciliation as deployed, and the operator CLI over a stack: the budget the stack keeps
+ * for the full sync, a failed run's hold on later runs, what `dlq --stack` shows.
  */
 import { Writable } from "node:stream";
 import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";

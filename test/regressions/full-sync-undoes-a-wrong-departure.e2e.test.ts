@@ -1,6 +1,6 @@
 /**
- * Hostile review of the full reconciliation engine: a departure inferred from a listing that
- * left someone out once must be undone by the next complete listing.
+ * The full reconciliation undoes a departure it inferred from a listing that left someone out once, at
+ * the next complete listing.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeOkta } from "../../local/fakes/fake-okta.js";

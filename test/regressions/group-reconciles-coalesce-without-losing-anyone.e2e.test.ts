@@ -1,7 +1,6 @@
 /**
- * Hostile review of change A (5d39f6a, 40ef9cb): group reconcile coalescing and the smaller
- * `idpgroup#` index (an absence is indexed only once the person was present, or when the person's
- * own reconcile asks for a group they are absent from).
+ * Group reconciles are coalesced and the `idpgroup#` index keeps only what a reconcile needs, and
+ * still no member is lost or left in a group.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { localFullSync } from "../../local/full-sync.js";

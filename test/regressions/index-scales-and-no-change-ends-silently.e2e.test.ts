@@ -1,6 +1,6 @@
 /**
- * Regressions: the directory's idpgroup index at scale, and a change that ended neither applied
- * nor dead-lettered.
+ * The directory's idpgroup index stays within DynamoDB's limits at scale, and no change ends neither
+ * applied nor dead-lettered.
  */
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";

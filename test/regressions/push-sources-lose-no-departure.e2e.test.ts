@@ -1,8 +1,6 @@
 /**
- * Attack on issue 14 (Entra ID Graph change notifications, Google Workspace Directory push): each
- * test is a scenario an IT admin would call a security incident (a lost departure, a privilege kept),
- * run end to end on loopback: the real webhook function, the real subscription function, the real
- * ingest and apply handlers, fake Graph / Google Directory / Tallyfy / Secrets Manager.
+ * Entra ID change notifications and Google Workspace Directory push lose no departure and keep no
+ * privilege, end to end.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyIdentitySource } from "../../handlers/core/source.js";

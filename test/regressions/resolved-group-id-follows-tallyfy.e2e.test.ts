@@ -1,5 +1,6 @@
 /**
- * Regressions found by attacking the resolved Tallyfy group id the directory keeps for a mapped name.
+ * The Tallyfy group id the directory keeps for a mapped name follows Tallyfy: a group deleted or
+ * renamed there is resolved again.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../../local/pipeline.js";

@@ -1,9 +1,6 @@
 /**
- * A second attack on the SCIM endpoint, aimed at the fixes of the first (6dd9971): name claims
- * given back on failure, uniqueness of group names, removal by value array, only changed fields,
- * groups mapped by their SCIM id. Requests go through the loopback endpoint, the pipeline and the
- * fake Tallyfy; faults are injected in the SCIM function's DynamoDB and SQS clients only. Each
- * failing test is a defect; the "guards" pin behaviour nothing else tests.
+ * SCIM names stay unique and findable, a retried request changes things once, and groups mapped by
+ * their SCIM id follow renames.
  */
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";

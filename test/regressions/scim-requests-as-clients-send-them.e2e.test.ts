@@ -1,7 +1,6 @@
 /**
- * Regressions found by attacking the SCIM endpoint: requests as Entra ID, Okta and other SCIM
- * clients really send them, and failures between a write and its queueing, through the loopback
- * endpoint, the pipeline and the fake Tallyfy. Each failing test is a defect.
+ * SCIM requests as Entra ID, Okta and other clients really send them, and failures between a write and
+ * its queueing, end in the state the client asked for.
  */
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";

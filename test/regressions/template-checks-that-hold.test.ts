@@ -1,4 +1,6 @@
-/** What the ops review checked and found held (these pass). */
+/**
+ * Template checks that held when the operations were reviewed, pinned so they go on holding.
+ */
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";

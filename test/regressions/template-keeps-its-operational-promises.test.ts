@@ -1,6 +1,6 @@
 /**
- * Adversarial checks of the infrastructure change (ops review). Each test states a promise from
- * README / the issue and fails while the template breaks it.
+ * The template keeps its operational promises: no credential in an environment, log groups before
+ * stages, alarms that fire, outputs the rotation needs, two constructs in one stack.
  */
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";

@@ -8,11 +8,11 @@ import { App, aws_iam as iam, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { identityCenterSource } from "../handlers/sources/identity-center/index.js";
-import { parseAppConfig } from "../lib/app-config.js";
-import { awsApiGrant } from "../lib/ingress/source-routes.js";
-import { TallyfyIdpSyncStack } from "../lib/stack.js";
-import { TallyfyIdpSyncPropsError } from "../lib/tallyfy-idp-sync.js";
+import { identityCenterSource } from "../../handlers/sources/identity-center/index.js";
+import { parseAppConfig } from "../../lib/app-config.js";
+import { awsApiGrant } from "../../lib/ingress/source-routes.js";
+import { TallyfyIdpSyncStack } from "../../lib/stack.js";
+import { TallyfyIdpSyncPropsError } from "../../lib/tallyfy-idp-sync.js";
 
 const LOG_BUS = "aws.partner/auth0.com/acme-prod-7c2f9e1a-4b3d-4a8e-9f6c-1d2e3f4a5b6c/auth0.logs";
 const EVENT_BUS = "aws.partner/auth0.com/acme-prod-7c2f9e1a-4b3d-4a8e-9f6c-1d2e3f4a5b6c/auth0.events";

@@ -52,7 +52,7 @@ describe("the CDK app", () => {
 
   it("synthesizes the SCIM endpoint when cdk.json's config enables it, cdk-nag clean", async () => {
     // Prepare
-    const cdkJson = JSON.parse(readFileSync(path.join(import.meta.dirname, "..", "cdk.json"), "utf8"));
+    const cdkJson = JSON.parse(readFileSync(path.join(import.meta.dirname, "..", "..", "cdk.json"), "utf8"));
     const config = { ...cdkJson.context.tallyfyIdpSync, scim: { enabled: true } };
 
     // Act

@@ -7,8 +7,8 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { parseAppConfig } from "../lib/app-config.js";
-import { TallyfyIdpSyncStack } from "../lib/stack.js";
+import { parseAppConfig } from "../../lib/app-config.js";
+import { TallyfyIdpSyncStack } from "../../lib/stack.js";
 
 const context = {
   tallyfy: { organizationId: "org-123" },
