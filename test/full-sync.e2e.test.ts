@@ -161,7 +161,7 @@ describe("full reconciliation", () => {
     // Assess
     const report = await fullSync.lastReport();
     expect(report.stopped).toMatchObject({ departures: 2, share: 0.1 });
-    expect(report.stopped?.reason).toMatch(/^2 of 20 managed people \(10%\)/);
+    expect(report.stopped?.reason).toMatch(/^2 of okta's 20 managed people \(10%\)/);
     expect(report.held.filter((c) => c.action === "deprovision").map((c) => c.name)).toEqual(
       expect.arrayContaining(["carol.diaz@example.com", "staff3@example.com"]),
     );

@@ -293,24 +293,36 @@ export class FullSync {
 
     // 1. Departures, per source whose listing completed.
     const candidates: (HeldDeparture & { person: PersonRecord })[] = [];
-    let active = 0;
+    // The share is each source's own: a listing that drops most of one source's people is held
+    // however many people other sources manage.
+    const over: { source: string; departures: number; active: number }[] = [];
     for (const source of listedFrom) {
       if (!state.sources[source]?.complete) continue;
+      let active = 0;
+      let departures = 0;
       for (const link of links.filter((l) => l.source === source)) {
         const person = byEmail.get(link.email);
         if (!person || person.status?.value === "inactive") continue;
         active++;
         if (link.seen === state.runId || touchedSince(person, since)) continue;
         candidates.push({ ...departureOf(link), person });
+        departures++;
       }
+      if (departures > Math.floor(active * share)) over.push({ source, departures, active });
     }
-    const limit = Math.floor(active * share);
     const stopped =
-      candidates.length > limit
+      over.length > 0
         ? {
-            reason: `${candidates.length} of ${active} managed people (${percent(candidates.length, active)}) would be deprovisioned, above the limit of ${percent(share, 1)}: nothing was changed`,
+            reason: `${over
+              .map(
+                (o) =>
+                  `${o.departures} of ${o.source}'s ${o.active} managed people (${percent(o.departures, o.active)})`,
+              )
+              .join(
+                ", ",
+              )} would be deprovisioned, above the limit of ${percent(share, 1)} of a source: nothing was changed`,
             departures: candidates.length,
-            share: active === 0 ? 1 : candidates.length / active,
+            share: Math.max(...over.map((o) => (o.active === 0 ? 1 : o.departures / o.active))),
           }
         : undefined;
     const inferred = new Set<string>();
@@ -354,7 +366,21 @@ export class FullSync {
           ...drift.changes,
         ]
       : [];
-    const corrected = stopped ? [] : drift.changes;
+    // Every departure inferred is reconciled, whatever the comparison by email found: the
+    // reconciler finds the member by the id the sync recorded.
+    const inferredChanges = [...inferred]
+      .filter((email) => !drift.changes.some((c) => c.entity === "person" && c.key === email))
+      .map(
+        (email): DriftChange => ({
+          entity: "person",
+          key: email,
+          name: email,
+          action: "deprovision",
+          detail: "inferred from a complete listing",
+          inferred: true,
+        }),
+      );
+    const corrected = stopped ? [] : [...drift.changes, ...inferredChanges];
     if (!stopped) await this.#correct(corrected, byEmail, state);
 
     // 3. The report.

@@ -62,12 +62,17 @@ export interface Drift {
  */
 export function computeDrift(
   config: CoreConfig,
-  people: readonly Person[],
+  people: readonly (Person & { readonly memberId?: number })[],
   tallyfy: TallyfySnapshot,
   inferred: ReadonlySet<string> = new Set(),
 ): Drift {
   const changes: DriftChange[] = [];
-  const members = new Map(tallyfy.members.map((m) => [personKey(m.email), m]));
+  const byEmail = new Map(tallyfy.members.map((m) => [personKey(m.email), m]));
+  const byId = new Map(tallyfy.members.map((m) => [m.id, m]));
+  // The member id the sync recorded first: an administrator may have changed the email in Tallyfy.
+  const memberOf = (p: Person & { readonly memberId?: number }) =>
+    (p.memberId === undefined ? undefined : byId.get(p.memberId)) ?? byEmail.get(p.email);
+  const matched = new Set(people.flatMap((p) => memberOf(p)?.id ?? []));
   const guests = new Map(tallyfy.guests.map((g) => [personKey(g.email), g]));
   const known = new Set(people.map((p) => p.email));
   const person = (p: Person, action: DriftAction, detail: string) =>
@@ -83,7 +88,7 @@ export function computeDrift(
   for (const p of people) {
     const departed = hasDeparted(p, config);
     const guest = isGuest(p, config);
-    const member = members.get(p.email);
+    const member = memberOf(p);
     const guestRecord = guests.get(p.email);
     if (departed) {
       const away = config.deprovision === "remove" ? "removed" : "disabled";
@@ -133,7 +138,7 @@ export function computeDrift(
         if (!wanted && has) groupChange("group-remove", p.email);
         continue;
       }
-      const member = members.get(p.email);
+      const member = memberOf(p);
       if (!member) continue;
       const has = inGroup.has(member.id);
       if (wanted && !has) groupChange("group-add", p.email);
@@ -143,7 +148,7 @@ export function computeDrift(
 
   const unmanaged = {
     members: tallyfy.members
-      .filter((m) => !known.has(personKey(m.email)))
+      .filter((m) => !known.has(personKey(m.email)) && !matched.has(m.id))
       .map((m) => m.email)
       .sort(),
     guests: tallyfy.guests
