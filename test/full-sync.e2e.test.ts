@@ -169,7 +169,7 @@ describe("full reconciliation", () => {
     expect(pipeline.tallyfy.writes).toEqual([]);
     expect(fullSync.metrics).toContainEqual({ name: "FullSyncStopped", value: 1 });
     expect(fullSync.logs.map((l) => l.message)).toContainEqual(
-      expect.stringMatching(/^full reconciliation stopped: 2 of 20/),
+      expect.stringMatching(/^full reconciliation stopped: 2 of okta's 20/),
     );
   });
 });
