@@ -107,9 +107,13 @@ export class Reconciler {
       if (person.status?.value === "inactive") return { learnt, groups: [] };
       if (!person.provisioned) return { learnt, groups: [] };
       const { firstName, lastName } = profileOf(person);
+      const canInvite = Boolean(firstName && lastName) || person.mustExist === true;
+      // A cache miss is not Tallyfy's word: before giving up on someone it cannot invite (an update
+      // without names), ask Tallyfy, which may have them (invited by hand since the list was read).
+      member = canInvite ? undefined : await this.#search(person.email, opts);
       // A creation or a return without names is an error to report; an update may simply be ahead of them.
-      if ((!firstName || !lastName) && !person.mustExist) return { learnt, groups: [] };
-      member = await this.#invite(person, writes, opts);
+      if (!member && !canInvite) return { learnt, groups: [] };
+      member ??= await this.#invite(person, writes, opts);
     }
     learnt.memberId = member.id;
     members.remember(person.email, member.id);
