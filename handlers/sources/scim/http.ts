@@ -2,7 +2,6 @@
  * The SCIM endpoint's requests and answers: their shapes, reading a body safely, preconditions,
  * and the error answers every resource shares.
  */
-import { createHash } from "node:crypto";
 import { findUntrustedJsonProblem } from "../../core/untrusted-json.js";
 import { invalidSyntax, invalidValue, notFound, ScimRequestError } from "./errors.js";
 import { etagOf } from "./render.js";
@@ -149,10 +148,6 @@ export function tooLarge<W extends Written>(written: W): Exclude<W, "tooLarge"> 
 export function headerOf(headers: ScimRequest["headers"], name: string): string | undefined {
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
   return key === undefined ? undefined : headers[key];
-}
-
-function _digest(token: string): Buffer {
-  return createHash("sha256").update(token).digest();
 }
 
 export function ok(body: unknown, status = 200, headers: Record<string, string> = {}): ScimResponse {

@@ -164,9 +164,18 @@ const multiValue = z.array(
   }),
 );
 
+/** A userName is a key of the table (its claim); DynamoDB's partition keys stop at 2,048 bytes. */
+export const MAX_USERNAME_BYTES = 1_024;
+
 export const UserResourceSchema = z.object({
   externalId: text.optional(),
-  userName: text.trim().min(1, "must not be empty"),
+  userName: text
+    .trim()
+    .min(1, "must not be empty")
+    .refine(
+      (name) => Buffer.byteLength(name) <= MAX_USERNAME_BYTES,
+      `must be at most ${MAX_USERNAME_BYTES} bytes`,
+    ),
   name: z
     .object({
       formatted: text.optional(),

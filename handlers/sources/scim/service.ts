@@ -6,7 +6,7 @@
  * queued; one that fails on the way is refused as transient (503), and the IdP retries it.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
-import { notFound, ScimRequestError } from "./errors.js";
+import { invalidFilter, notFound, ScimRequestError } from "./errors.js";
 import { parseFilter } from "./filter.js";
 import { ScimGroups } from "./groups.js";
 import {
@@ -29,7 +29,7 @@ import {
   schemas,
   serviceProviderConfig,
 } from "./render.js";
-import type { ResourceType } from "./resources.js";
+import { MAX_USERNAME_BYTES, type ResourceType } from "./resources.js";
 import type { GroupRecord, ScimMessage, ScimStore, UserRecord } from "./store.js";
 import { ScimUsers } from "./users.js";
 
@@ -54,6 +54,9 @@ export interface ScimServiceDeps {
   /** @default crypto.randomUUID */
   readonly newId?: () => string;
 }
+
+/** Our ids are UUIDs; an id this long names nothing (and DynamoDB's sort keys stop at 1,024 bytes). */
+const MAX_ID_BYTES = 256;
 
 export class ScimService {
   readonly #users: ScimUsers;
@@ -121,6 +124,9 @@ export class ScimService {
     if (!match) throw notFound(`no SCIM endpoint at ${request.path}`);
     const endpoint = (match[1] ?? "").toLowerCase();
     const id = match[2] && decoded(match[2]);
+    // An id longer than any we issue could not be a key of the table: nothing has it.
+    if (id !== undefined && Buffer.byteLength(id) > MAX_ID_BYTES)
+      throw notFound(`no resource ${id.slice(0, 64)}…`);
     const method = request.method.toUpperCase();
     const { query } = request;
     if (endpoint === "users" || endpoint === "groups") {
@@ -172,6 +178,12 @@ export class ScimService {
       type === "User" ? renderUser(r as UserRecord, base) : renderGroup(r as GroupRecord, base);
     let candidates: (UserRecord | GroupRecord)[];
     const lookup = filter?.lookup;
+    if (
+      lookup &&
+      Buffer.byteLength(lookup.value) > (lookup.attribute === "id" ? MAX_ID_BYTES : MAX_USERNAME_BYTES)
+    ) {
+      throw invalidFilter(`the ${lookup.attribute} in the filter is longer than any this endpoint keeps`);
+    }
     if (lookup?.attribute === "id") {
       candidates = [
         await (type === "User" ? this.deps.store.user(lookup.value) : this.deps.store.group(lookup.value)),
