@@ -37,9 +37,16 @@ export class DirectoryTable extends Construct {
     });
   }
 
-  /** Ingest merges events: it reads, puts and updates items, and nothing else. */
+  /** Ingest merges events: it reads, puts and updates items, and queries a group's index, nothing else. */
   public grantRecord(grantee: IGrantable): void {
-    this.table.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
+    // Query: a deleted IdP group is fanned out to the people its index names (membersOfIdpGroups).
+    this.table.grant(
+      grantee,
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:Query",
+    );
   }
 
   /** Apply reads desired state (and queries a group's index) and notes what it reconciled: it never puts or deletes an item. */
