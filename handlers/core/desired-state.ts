@@ -151,6 +151,11 @@ function newer<T>(current: Fact<T> | undefined, v: Version): boolean {
   return current === undefined || v > current.v;
 }
 
+/** True when the IdP group gives a role or maps to a Tallyfy group. */
+function isMapped(config: CoreConfig, name: string): boolean {
+  return roleOfGroup(config, name) !== undefined || tallyfyGroupsOf(config, name).length > 0;
+}
+
 /** The IdP groups the configuration names: a full group list makes each unlisted one absent. */
 function configuredGroups(config: CoreConfig): string[] {
   return [
@@ -222,6 +227,12 @@ export function mergeEvent(
   }
   if ((event.type === "group.member_added" || event.type === "group.member_removed") && event.group) {
     setMembership(event.group.name, event.type === "group.member_added");
+  }
+  // An absence from a group that maps to nothing decides nothing: it is not kept, so the item
+  // stays bounded however many groups a source's lists name over the years. (A present one is
+  // kept: a mapping added later applies to it on the next reconcile.)
+  for (const [key, membership] of Object.entries(memberships)) {
+    if (!membership.value && !isMapped(config, membership.name)) delete memberships[key];
   }
   const provisions =
     event.type === "user.created" || event.type === "user.updated" || event.type === "user.reactivated";
