@@ -308,6 +308,28 @@ describe("Entra ID users", () => {
 });
 
 describe("Entra ID groups", () => {
+  it("applies a group's deletion only when Graph confirms the group is gone", async () => {
+    // Prepare
+    const { p, h } = await start();
+    await h.schedule();
+    await graph.notify("updated", `Groups/${ENTRA.engineering}`);
+    await p.drain();
+    const before = membersOf(p.tallyfy, "Engineering");
+
+    // Act: a deletion notification (stale, or replayed) about a group Graph still has.
+    await graph.notify("deleted", `Groups/${ENTRA.engineering}`);
+    await p.drain();
+    const kept = membersOf(p.tallyfy, "Engineering");
+    graph.groups.delete(ENTRA.engineering);
+    await graph.notify("deleted", `Groups/${ENTRA.engineering}`);
+    await p.drain();
+
+    // Assess
+    expect(before).toEqual(["alice.nguyen@example.com"]);
+    expect(kept).toEqual(before);
+    expect(membersOf(p.tallyfy, "Engineering")).toEqual([]);
+  });
+
   it("reads again each member the delta query says was added or removed", async () => {
     // Prepare
     const { p, h } = await start();

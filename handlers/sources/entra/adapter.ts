@@ -135,6 +135,11 @@ async function groupChanged(
 ): Promise<Translated> {
   const time = new Date((deps.now ?? Date.now)()).toISOString();
   if (notification.changeType === "deleted") {
+    // Applied only when Graph confirms it: a stale or replayed deletion of a group Graph still has
+    // must not take its members out.
+    if (await deps.client.getGroup(groupId, opts)) {
+      return { ignored: `Entra group ${groupId} still exists: the deletion is stale` };
+    }
     const name = await deps.linked?.(groupLink(groupId));
     return { groupsDeleted: { names: [groupId, ...(name ? [name] : [])], id: eventId, time } };
   }
