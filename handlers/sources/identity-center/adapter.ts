@@ -48,11 +48,13 @@ export async function translateIdentityCenterTrigger(
     // Its name as first seen: a group renamed and then deleted before any of its members was read
     // again keeps the memberships recorded under the new name until their next event.
     const name = await deps.linked?.(groupLink(trigger.groupId));
+    // Versioned when handled, as the memberships it ends were versioned at their reads.
+    const handledAt = Date.now();
     return {
       groupsDeleted: {
         names: [trigger.groupId, ...(name ? [name] : [])],
-        id: trigger.eventId,
-        time: trigger.time,
+        id: readStampedId(trigger.eventId, handledAt),
+        time: new Date(handledAt).toISOString(),
       },
     };
   }
@@ -72,13 +74,15 @@ async function userChanged(
   trigger: Extract<Trigger, { action: "user" }>,
   { store, config, identityCenter, linked }: IdentityCenterAdapterDeps,
 ): Promise<Translated> {
+  // Versioned at the read, not at CloudTrail's event time: the data is what the store says now.
+  const readAt = Date.now();
   const user = await store.describeUser(trigger.userId);
   const base = {
-    id: readStampedId(trigger.eventId, Date.now()),
-    time: trigger.time,
+    id: readStampedId(trigger.eventId, readAt),
+    time: new Date(readAt).toISOString(),
     source: "identity-center",
   };
-  if (!user) return { departed: { subject: trigger.userId, id: trigger.eventId, time: trigger.time } };
+  if (!user) return { departed: { subject: trigger.userId, id: base.id, time: base.time } };
   if (trigger.change === "deleted") {
     return { ignored: `the identity store still has user ${trigger.userId}: the deletion is stale` };
   }
@@ -128,14 +132,16 @@ async function groupChanged(
   trigger: Extract<Trigger, { action: "group" }>,
   { store, config }: IdentityCenterAdapterDeps,
 ): Promise<Translated> {
+  const readAt = Date.now();
   const group = await store.describeGroup(trigger.groupId);
   if (!group?.displayName) return { ignored: `group ${trigger.groupId} no longer exists` };
   const mappedById = Object.keys(config.groups).some((idp) => idp.trim() === group.groupId);
   return {
     events: [
       {
-        id: trigger.eventId,
-        time: trigger.time,
+        // What the store says at the read, versioned then.
+        id: readStampedId(trigger.eventId, readAt),
+        time: new Date(readAt).toISOString(),
         source: "identity-center",
         type: "group.updated",
         // Mapped by id, the id finds the mapping and the current name is the new one; mapped by

@@ -9,7 +9,7 @@
  */
 
 import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
-import { PROFILE_FIELDS } from "../../core/desired-state.js";
+import { PROFILE_FIELDS, readStampedId } from "../../core/desired-state.js";
 import { SyncError } from "../../core/errors.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
 import type { OktaCallOptions, OktaClient, OktaUser } from "./client.js";
@@ -109,14 +109,22 @@ export async function translateOktaEvent(
   const target = targetOf(event, "User");
   if (!target) throw new OktaEventShapeError(`${type} event ${event.uuid} has no User target`);
   const login = target.alternateId ?? "";
-  const base = { id: event.uuid, time: event.published, source: "okta" };
+  // The event is only a reason to read: its data is what Okta answers now, so it is versioned at
+  // the read (taken before it: the data is at least that fresh), not at its publication. A hook
+  // delivered late must not lose to a newer event's older read.
+  const readAt = Date.now();
+  const base = {
+    id: readStampedId(event.uuid, readAt),
+    time: new Date(readAt).toISOString(),
+    source: "okta",
+  };
 
   const user = await deps.client.getUser(target.id, opts);
   if (!user) {
     return {
       events: [],
       warnings: [],
-      departed: { subject: target.id, id: event.uuid, time: event.published },
+      departed: { subject: target.id, id: base.id, time: base.time },
     };
   }
   const email = emailOf(user, okta, login);
