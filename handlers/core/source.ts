@@ -315,7 +315,10 @@ export interface ListedPage {
 
 /** What a listing may use: as {@link SourceContext}, with the time the listing started. */
 export interface ListContext<Config, Connection> extends SourceContext<Config, Connection> {
-  /** ISO time the run started: the version of every listed state, so any later event wins. */
+  /**
+   * ISO time the run started, for ids and reads that need one; the engine versions each page at
+   * the time it was read, so the fresher of a page and an event wins.
+   */
   readonly listedAt: string;
   /** The run's id, for event ids that stay unique across runs. */
   readonly runId: string;

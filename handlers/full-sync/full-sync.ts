@@ -193,9 +193,16 @@ export class FullSync {
       state.cursor,
     );
     if (!listing) return;
+    const pages = listing[Symbol.asyncIterator]();
     try {
-      for await (const page of listing) {
-        const messages = await this.#record(source.id, page.users, state, progress);
+      for (;;) {
+        // A page is what the source said when it was read: versioned then (taken before the read,
+        // so the data is at least that fresh), not at the run's start, however long the run takes.
+        const readAt = new Date(this.#now()).toISOString();
+        const next = await pages.next();
+        if (next.done) break;
+        const page = next.value;
+        const messages = await this.#record(source.id, page.users, state, progress, readAt);
         await this.#send(messages, state);
         progress.listed += page.users.length;
         this.#listedThisInvocation += page.users.length;
@@ -204,7 +211,11 @@ export class FullSync {
         if (page.cursor === undefined) break;
         // The page is recorded and its cursor kept: a later invocation goes on from here.
         await this.#o.store.save(state);
-        if (!hasTime()) return;
+        if (!hasTime()) {
+          // Closed as `for await` would: the source's listing releases what it holds.
+          await pages.return?.();
+          return;
+        }
       }
       progress.complete = true;
     } catch (error) {
@@ -226,6 +237,7 @@ export class FullSync {
     users: readonly ListedUser[],
     state: RunState,
     progress: RunState["sources"][string],
+    readAt: string,
   ): Promise<ReconcileMessage[]> {
     const config = this.#o.config;
     const fingerprint = configFingerprint(config);
@@ -239,7 +251,10 @@ export class FullSync {
       // A user counts once however many events describe them (a reactivation, then the state).
       let userChanged = false;
       for (const event of user.events) {
-        const e: IdentityEvent = event.user ? { ...event, user: { ...event.user, email: linked } } : event;
+        const at = { ...event, time: readAt } as IdentityEvent;
+        const e: IdentityEvent = at.user
+          ? ({ ...at, user: { ...at.user, email: linked } } as IdentityEvent)
+          : at;
         const recorded = await this.#recordFrom(sourceId, e);
         if (recorded?.changed) {
           userChanged = true;
