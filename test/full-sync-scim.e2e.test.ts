@@ -2,12 +2,17 @@
  * The full reconciliation lists the users the SCIM endpoint stored: a SCIM change that was stored
  * but whose queued events were lost (a departure above all) is made good by the next run.
  */
+
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DeleteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
+import { DynamoScimStore } from "../handlers/directory/scim-store.js";
 import { scimSource } from "../handlers/sources/scim/index.js";
+import type { GroupRecord, UserRecord } from "../handlers/sources/scim/store.js";
 import { localFullSync } from "../local/full-sync.js";
 import { DEFAULT_TEST_CONFIG, startPipeline, type TestPipeline } from "../local/pipeline.js";
-import { entraUser, SCIM_TOKEN, scimClient } from "./support/scim.js";
+import { membersOf } from "./support/e2e.js";
+import { entraUser, failing, SCIM_TOKEN, scimClient } from "./support/scim.js";
 
 let pipeline: TestPipeline;
 
@@ -47,5 +52,46 @@ describe("a full reconciliation of the SCIM endpoint's users", () => {
       [...pipeline.tallyfy.members.values()].filter((m) => m.status === "disabled").map((m) => m.email),
     ).toEqual(["user.number7@example.com"]);
     expect(await pipeline.deadLetters("reconcile")).toEqual([]);
+  });
+
+  it("carries out a group change the endpoint stored but never queued (answered 503, and the provider did not retry)", async () => {
+    // Prepare: Ann is provisioned; adding her to Engineering is stored, but its queueing fails once.
+    const failures = { left: 0 };
+    pipeline = await startPipeline({
+      scim: {
+        tokens: [SCIM_TOKEN],
+        sqs: failing<SQSClient>(failures, (c) => c instanceof SendMessageBatchCommand),
+      },
+    });
+    pipeline.tallyfy.addGroup({ name: "Engineering" });
+    const scim = scimClient(pipeline.scimUrl ?? "");
+    const ann = await scim.call("POST", "/Users", entraUser("ann.lee@example.com"));
+    await pipeline.drain();
+    failures.left = 1;
+    const group = await scim.call("POST", "/Groups", {
+      displayName: "Engineering",
+      members: [{ value: ann.body.id }],
+    });
+    await pipeline.drain();
+    const before = membersOf(pipeline.tallyfy, "Engineering");
+
+    // Act: nothing touches the group again; the daily run comes.
+    const fullSync = await localFullSync(pipeline, { config: DEFAULT_TEST_CONFIG, sources: [scimSource] });
+    await fullSync.run();
+    await pipeline.drain();
+    const second = await localFullSync(pipeline, { config: DEFAULT_TEST_CONFIG, sources: [scimSource] });
+    await second.run();
+    await pipeline.drain();
+
+    // Assess
+    expect(group.status).toBe(503);
+    expect(before).toEqual([]);
+    expect(membersOf(pipeline.tallyfy, "Engineering")).toEqual(["ann.lee@example.com"]);
+    // Carried out, and no longer pending in the store.
+    const store = new DynamoScimStore<UserRecord, GroupRecord>(
+      DynamoDBDocumentClient.from(pipeline.dynamo.client),
+      pipeline.dynamo.tableName,
+    );
+    expect((await store.allGroups()).filter((g) => g.outbox)).toEqual([]);
   });
 });

@@ -217,6 +217,9 @@ export class FullSync {
           return;
         }
       }
+      // Closed once every page is recorded (never after a failure): a source may finish what the
+      // pages carried (SCIM marks the group changes they recorded as done).
+      await pages.return?.();
       progress.complete = true;
     } catch (error) {
       progress.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

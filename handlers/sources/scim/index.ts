@@ -9,6 +9,7 @@ import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { identityEventFrom } from "../../core/identity-event.js";
 import type { IdentitySource, ListedUser } from "../../core/source.js";
+import { groupChangeEvents, noteGroupChange, settleGroupChange } from "./groups.js";
 import { personOf } from "./person.js";
 import type { ScimMessage, ScimStore, UserRecord } from "./store.js";
 
@@ -67,16 +68,33 @@ export const scimSource: IdentitySource<unknown, ScimStore> = {
    * The users the SCIM endpoint stored, as the identity provider last wrote them (the runtime
    * gives the store as the connection): a change that was stored but never reached the
    * directory is made good, and a user the provider deleted is no longer listed. Profile and
-   * status only: memberships come from the groups, which the endpoint queues as they change.
+   * status only: memberships come from the groups, which the endpoint queues as they change. A
+   * group change stored but never queued (answered 503, and the provider did not retry) is
+   * carried out with the first page: its events are recorded with it, and the change is marked
+   * done only once they are.
    */
   async *listUsers({ connection, listedAt, runId }, cursor) {
     const store = connection();
+    const pending = cursor === undefined ? (await store.allGroups()).filter((g) => g.outbox) : [];
+    const pendingUsers: ListedUser[] = [];
+    for (const group of pending) {
+      await noteGroupChange(store, group);
+      // Each under the SCIM id of its user: the link the directory already keeps for them.
+      for (const [subject, events] of await groupChangeEvents(store, group))
+        pendingUsers.push({ subject, events });
+    }
     let after = cursor;
     do {
       const page = await store.usersPage(after, LIST_PAGE);
       after = page.next;
       const users = page.users.filter((u) => !u.deleted).map((u) => listedUser(u, listedAt, runId));
-      yield { users, cursor: after };
+      try {
+        yield { users: [...pendingUsers.splice(0), ...users], cursor: after };
+      } finally {
+        // Reached when the engine asks for the next page or closes the listing, both only once it
+        // has recorded this one: the pending group changes the page carried are done.
+        for (const group of pending.splice(0)) await settleGroupChange(store, group);
+      }
     } while (after !== undefined);
   },
 };
