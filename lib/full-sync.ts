@@ -26,6 +26,7 @@ import { syncFunction } from "./functions.js";
 import { type Pipeline, tallyfyVariables } from "./pipeline.js";
 import type { Settings, TallyfyIdpSyncProps } from "./props.js";
 import { budgetShare } from "./rate-budget.js";
+import { schedulerPrincipal } from "./schedules.js";
 
 export interface FullSyncProps {
   /** The function's environment: queue, table, Tallyfy and source secrets by id, never a secret. */
@@ -136,7 +137,7 @@ export class FullSync extends Construct {
         "X-Ray's PutTraceSegments and the log delivery actions Step Functions needs for its log group take no resource: AWS documents them on *",
     });
     const role = new iam.Role(this, "ScheduleRole", {
-      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
+      assumedBy: schedulerPrincipal(),
     });
     this.schedule = new scheduler.Schedule(this, "Schedule", {
       schedule: scheduler.ScheduleExpression.expression(props.schedule ?? "rate(1 day)"),
@@ -188,9 +189,19 @@ export class FullSync extends Construct {
       },
       {
         id: "FullSyncFailedAlarm",
-        metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: "Sum" }),
+        // A run that timed out or was aborted stopped as surely as one that failed.
+        metric: new cloudwatch.MathExpression({
+          expression: "FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)",
+          usingMetrics: {
+            failed: this.stateMachine.metricFailed({ statistic: "Sum" }),
+            timedOut: this.stateMachine.metricTimedOut({ statistic: "Sum" }),
+            aborted: this.stateMachine.metricAborted({ statistic: "Sum" }),
+          },
+          period: Duration.hours(1),
+          label: "Full reconciliations failed, timed out or aborted",
+        }),
         threshold: 1,
-        text: "A full reconciliation failed or timed out: read the state machine's execution and the function's log",
+        text: "A full reconciliation failed, timed out or was aborted: read the state machine's execution and the function's log",
       },
     ];
   }

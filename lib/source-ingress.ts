@@ -70,6 +70,7 @@ export function buildSourceIngress(
     logging: props.apiLogging,
     allowedSourceCidrs: props.endpointAllowedCidrs,
     webAclArn: props.endpointWebAclArn,
+    tracing: props.tracing,
   };
   const endpoints = new Map<string, EndpointToQueue>();
   const eventBridgeRules: { id: string; rule: events.Rule }[] = [];
@@ -117,7 +118,6 @@ export function buildSourceIngress(
           webhook,
           ingestQueue,
           environment,
-          tracing: props.tracing,
           ...shared,
         }),
       );

@@ -23,6 +23,7 @@ import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/contrac
 import { SOURCE_STATE_PREFIX } from "../handlers/core/source.js";
 import type { DirectoryTable } from "./directory-table.js";
 import { syncFunction } from "./functions.js";
+import { schedulerPrincipal } from "./schedules.js";
 import { VISIBILITY_FACTOR } from "./settings.js";
 
 /** One source whose subscriptions are kept. */
@@ -106,7 +107,7 @@ export class SubscriptionUpkeep extends Construct {
 
     // Setup a schedule per source
     const role = new iam.Role(this, "ScheduleRole", {
-      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
+      assumedBy: schedulerPrincipal(),
     });
     for (const source of props.sources) {
       new scheduler.Schedule(this, `${source.sourceId}Schedule`, {

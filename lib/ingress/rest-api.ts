@@ -61,16 +61,16 @@ export interface RestEndpointProps {
    * @default - none
    */
   readonly webAclArn?: string;
-}
-
-/** An endpoint answered by a function of its own. */
-export interface FunctionEndpointProps extends RestEndpointProps {
   /**
-   * X-Ray active tracing of the function (Lambda's own segments; no tracing SDK is bundled).
+   * X-Ray active tracing of the stage, and of the endpoint's function where it has one (Lambda's
+   * own segments; no tracing SDK is bundled).
    * @default false
    */
   readonly tracing?: boolean;
 }
+
+/** An endpoint answered by a function of its own. */
+export type FunctionEndpointProps = RestEndpointProps;
 
 export interface GuardedRestApiOptions extends RestEndpointProps {
   readonly description: string;
@@ -108,6 +108,7 @@ export function guardedRestApi(scope: Construct, options: GuardedRestApiOptions)
         : {}),
       // Bodies carry staff names and emails: never into logs.
       dataTraceEnabled: false,
+      tracingEnabled: options.tracing ?? false,
     },
   });
   if (accessLogs) {

@@ -13,7 +13,7 @@ describe("operations", () => {
     // Prepare
     const { template } = built;
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
-    const directoryAlarm = alarms.find((a) => a.MetricName === undefined);
+    const directoryAlarm = alarms.find((a) => JSON.stringify(a.Metrics ?? []).includes("ThrottledRequests"));
 
     // Assess
     expect(alarms.map((a) => a.MetricName).sort()).toEqual([
@@ -26,8 +26,6 @@ describe("operations", () => {
       "ApproximateNumberOfMessagesVisible",
       "Errors",
       "Errors",
-      // The full reconciliation's state machine, and what its runs measure.
-      "ExecutionsFailed",
       // The Okta Log Streaming rule's failed deliveries to the ingest queue.
       "FailedInvocations",
       "FullSyncCorrected",
@@ -35,6 +33,9 @@ describe("operations", () => {
       "FullSyncStopped",
       "Throttles",
       "Throttles",
+      // Metric math: the directory's throttling, and the full reconciliation's failed, timed-out
+      // and aborted executions.
+      undefined,
       undefined,
     ]);
     // The directory's alarm sums ThrottledRequests over the operations the functions use.
