@@ -90,7 +90,10 @@ export class SubscriptionUpkeep extends Construct {
       tracing: props.tracing,
       environment: { ...props.environment, INGEST_QUEUE_URL: props.ingestQueue.queueUrl },
     });
-    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, maxConcurrency: 2 }));
+    // A source whose run failed retries its own messages only (the handler's partial batch response).
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }),
+    );
     props.ingestQueue.grantSendMessages(this.function);
     for (const source of props.sources) {
       source.credential?.grantRead(this.function);

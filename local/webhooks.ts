@@ -42,6 +42,7 @@ export async function startWebhookHarness(pipeline: TestPipeline, options: Webho
   );
   const url = `${new URL(server.url).origin}/${options.path}`;
   const reports: MaintainReport[] = [];
+  const retried: string[] = [];
   const connection = source.connect?.({ variables: options.environment, onResponse: () => {} });
   const upkeep = createUpkeepHandler({
     config: () => parseSyncConfig(JSON.stringify(options.config), "the test configuration"),
@@ -59,9 +60,12 @@ export async function startWebhookHarness(pipeline: TestPipeline, options: Webho
     rejected,
     /** What each upkeep run did. */
     reports,
+    /** The messages the subscription function handed back to be tried again (its partial batch answer). */
+    retried,
     /** A scheduled run of the subscription function. */
     async schedule(): Promise<MaintainReport | undefined> {
-      await upkeep({ Records: [record(JSON.stringify({ source: source.id }))] } as SQSEvent);
+      const answer = await upkeep({ Records: [record(JSON.stringify({ source: source.id }))] } as SQSEvent);
+      retried.push(...answer.batchItemFailures.map((f) => f.itemIdentifier));
       return reports.at(-1);
     },
     /** Runs the subscription function on what the webhook put on its queue (lifecycle messages). */
@@ -71,7 +75,8 @@ export async function startWebhookHarness(pipeline: TestPipeline, options: Webho
       );
       const messages = answer.Messages ?? [];
       if (messages.length === 0) return 0;
-      await upkeep({ Records: messages.map((m) => record(m.Body ?? "")) } as SQSEvent);
+      const handled = await upkeep({ Records: messages.map((m) => record(m.Body ?? "")) } as SQSEvent);
+      retried.push(...handled.batchItemFailures.map((f) => f.itemIdentifier));
       for (const m of messages) {
         await pipeline.sqs.send(
           new DeleteMessageCommand({ QueueUrl: upkeepQueueUrl, ReceiptHandle: m.ReceiptHandle }),

@@ -1,17 +1,9 @@
-import type { SQSEvent } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { SyncConfig } from "../core/config.js";
 import type { AnyIdentitySource, MaintainReport, SourceState } from "../core/source.js";
 import { count, logger, MetricName } from "./observability.js";
 import type { IngestQueue } from "./queues.js";
 import { UpkeepMessageSchema } from "./webhook-handler.js";
-
-/** Subscriptions failed; the message is retried. */
-export class SubscriptionUpkeepError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = "SubscriptionUpkeepError";
-  }
-}
 
 export interface UpkeepDeps {
   readonly config: () => SyncConfig;
@@ -31,13 +23,15 @@ export interface UpkeepDeps {
 export type UpkeepHandler = (
   event: SQSEvent,
   context?: { getRemainingTimeInMillis(): number },
-) => Promise<void>;
+) => Promise<SQSBatchResponse>;
 
 export function createUpkeepHandler(deps: UpkeepDeps): UpkeepHandler {
   return async (event, context) => {
     const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? 60_000);
     // Every message about one source asks for the same run: one run per source, with every trigger.
     const triggers = new Map<string, unknown[]>();
+    // Which messages asked for each source's run: only a failing source's are tried again.
+    const asked = new Map<string, string[]>();
     for (const record of event.Records) {
       const parsed = UpkeepMessageSchema.safeParse(safeJson(record.body));
       if (!parsed.success) {
@@ -47,8 +41,10 @@ export function createUpkeepHandler(deps: UpkeepDeps): UpkeepHandler {
       const list = triggers.get(parsed.data.source) ?? [];
       if (parsed.data.trigger !== undefined) list.push(parsed.data.trigger);
       triggers.set(parsed.data.source, list);
+      asked.set(parsed.data.source, [...(asked.get(parsed.data.source) ?? []), record.messageId]);
     }
     const failures: string[] = [];
+    const failedSources = new Set<string>();
     for (const [id, sourceTriggers] of triggers) {
       const source = deps.sources.find((s) => s.id === id);
       if (!source?.maintainSubscriptions) {
@@ -58,6 +54,7 @@ export function createUpkeepHandler(deps: UpkeepDeps): UpkeepHandler {
       const webhook = await deps.webhook(id);
       if (!webhook) {
         failures.push(`${id}: the webhook's URL or secret is not configured`);
+        failedSources.add(id);
         continue;
       }
       const config = deps.config();
@@ -88,9 +85,16 @@ export function createUpkeepHandler(deps: UpkeepDeps): UpkeepHandler {
       for (const failed of report.failed) {
         count(MetricName.SubscriptionUpkeepFailed, { name: "source", value: id });
         failures.push(`${id} ${failed}`);
+        failedSources.add(id);
       }
     }
-    if (failures.length > 0) throw new SubscriptionUpkeepError(failures.join("; "));
+    if (failures.length > 0) logger.error("subscriptions failed; their messages are retried", { failures });
+    // Partial batch response: one source's failure retries its own messages, not the others'.
+    return {
+      batchItemFailures: [...failedSources].flatMap((id) =>
+        (asked.get(id) ?? []).map((itemIdentifier) => ({ itemIdentifier })),
+      ),
+    };
   };
 }
 
