@@ -185,6 +185,7 @@ describe("what the commands print", () => {
 
     // Assess
     for (const text of [listed.out, shown.out]) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters.
       expect(text).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]|\p{Bidi_Control}/u);
       expect(text).toContain("evil");
     }
@@ -196,6 +197,7 @@ describe("what the commands print", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary" }), (text) => {
         const shown = printable(`\u001b[31m${text}\u0007`);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters.
         expect(shown).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]|\p{Bidi_Control}/u);
         expect(shown).toBe(`[31m${[...text].filter((c) => printable(c) === c).join("")}`);
       }),

@@ -23,7 +23,9 @@ describe("ingest's role and the recorder's group-deletion fan-out", () => {
     // Act
     const policies = Object.entries(template.findResources("AWS::IAM::Policy"));
     const ingest = policies.find(([id]) => id.startsWith("SyncIngestFunction"))?.[1];
-    const dynamoActions = (ingest?.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+    const dynamoActions = (
+      (ingest?.Properties?.PolicyDocument?.Statement ?? []) as { Action: string | string[] }[]
+    )
       .flatMap((s) => [s.Action].flat())
       .filter((a) => a.startsWith("dynamodb:"));
 
