@@ -26,6 +26,27 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
+describe("a queued body nested past any identity provider's", () => {
+  it("is dead-lettered with that reason, not left to overflow a walk of it", async () => {
+    // Prepare
+    pipeline = await startPipeline();
+    const deep = `${"[".repeat(50_000)}1${"]".repeat(50_000)}`;
+    const body = JSON.stringify(
+      event("user.created", { user: { email: "lee@example.com", firstName: "Lee", lastName: "Oh" } }),
+    ).replace(/}$/, `,"extra":${deep}}`);
+
+    // Act
+    await pipeline.send(body);
+    await pipeline.drain();
+
+    // Assess
+    const letters = await pipeline.deadLetters("ingest");
+    expect(letters.map((l) => l.errorType)).toEqual(["InvalidEventError"]);
+    expect(letters[0]?.errorMessage).toMatch(/nested deeper than 32 levels/);
+    expect(pipeline.tallyfy.memberByEmail("lee@example.com")).toBeUndefined();
+  });
+});
+
 describe("a queued body with a key that names a prototype", () => {
   it.each([
     [
