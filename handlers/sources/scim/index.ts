@@ -9,7 +9,7 @@ import * as z from "zod";
 import { SyncError } from "../../core/errors.js";
 import { identityEventFrom } from "../../core/identity-event.js";
 import type { IdentitySource, ListedUser } from "../../core/source.js";
-import { groupChangeEvents, noteGroupChange, settleGroupChange } from "./groups.js";
+import { groupChangeEvents, noteGroupChange, settleGroupChange } from "./group-change.js";
 import { personOf } from "./person.js";
 import type { ScimMessage, ScimStore, UserRecord } from "./store.js";
 
