@@ -29,4 +29,17 @@ describe("text printed to the operator's terminal", () => {
     );
     expect(written).toBe("AnnLee\n");
   });
+
+  it("keeps a carriage return only where the progress line redraws itself (stderr), and never on stdout", () => {
+    // Prepare: a value that would overwrite the line it is printed on.
+    const hostile = "ok\rSECRETS LEAKED";
+
+    // Act
+    const stdout = printable(hostile);
+    const stderr = printable(`\r${hostile}\u001b[2K`, true);
+
+    // Assess
+    expect(stdout).toBe("okSECRETS LEAKED");
+    expect(stderr).toBe("\rok\rSECRETS LEAKED[2K");
+  });
 });

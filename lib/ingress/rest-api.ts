@@ -69,9 +69,6 @@ export interface RestEndpointProps {
   readonly tracing?: boolean;
 }
 
-/** An endpoint answered by a function of its own. */
-export type FunctionEndpointProps = RestEndpointProps;
-
 export interface GuardedRestApiOptions extends RestEndpointProps {
   readonly description: string;
   readonly stageName: string;

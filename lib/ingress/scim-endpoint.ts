@@ -21,9 +21,9 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type { DirectoryTable } from "../directory-table.js";
 import { syncFunction } from "../functions.js";
-import { type EndpointLogging, type FunctionEndpointProps, guardedRestApi } from "./rest-api.js";
+import { type EndpointLogging, guardedRestApi, type RestEndpointProps } from "./rest-api.js";
 
-export interface ScimEndpointProps extends FunctionEndpointProps {
+export interface ScimEndpointProps extends RestEndpointProps {
   /** The directory: the SCIM resources live in its table, beside (never in) the desired state. */
   readonly directory: DirectoryTable;
 

@@ -21,9 +21,9 @@ import { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../../handlers/contracts/metrics.js";
 import type { WebhookIngress } from "../../handlers/core/source.js";
 import { syncFunction } from "../functions.js";
-import { type EndpointLogging, type FunctionEndpointProps, guardedRestApi } from "./rest-api.js";
+import { type EndpointLogging, guardedRestApi, type RestEndpointProps } from "./rest-api.js";
 
-export interface WebhookEndpointProps extends FunctionEndpointProps {
+export interface WebhookEndpointProps extends RestEndpointProps {
   /** The source's registry id: the function receives for it alone. */
   readonly sourceId: string;
   /** What the source asks for. */
