@@ -1,13 +1,18 @@
 /**
- * The operators' command line: `plan` (what a full reconciliation would change; reads only) and
- * `dlq` (the dead-letter queues). Run as `npx tallyfy-idp-sync <command> --help`.
+ * The operators' command line: `plan` (what a full reconciliation would change; reads only),
+ * `dlq` (the dead-letter queues) and `holds` (departures the departure brake held). Run as `npx tallyfy-idp-sync <command> --help`.
  */
 import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { sqsClient } from "../handlers/runtime/function-environment.js";
+import { DepartureHolds } from "../handlers/directory/holds.js";
+import { documentClient, sqsClient } from "../handlers/runtime/function-environment.js";
+import { ReconcileQueue } from "../handlers/runtime/queues.js";
 import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
 import { purge, readLetters, redrive, release, summarise } from "./dlq.js";
+import { decideHolds, listHolds, renderHolds } from "./holds.js";
 import { deployedPlanClients, localPlanClients, plan, renderPlan } from "./plan.js";
 import { readDeployedSettings, readStackOutputs, StackLookupError } from "./stack.js";
 import { printableStream } from "./terminal.js";
@@ -43,6 +48,24 @@ const DLQ_HELP = `Usage: tallyfy-idp-sync dlq <list|show|redrive|purge> --stack 
   --endpoint <url>     an SQS endpoint other than AWS's (local runs)
   --json               machine-readable output`;
 
+const HOLDS_HELP = `Usage: tallyfy-idp-sync holds <list|approve|reject> --stack <name> [options]
+       tallyfy-idp-sync holds <list|approve|reject> --table <name> [--queue-url <url>] [options]
+
+Departures the departure brake held (sync.departureBrake): the people are still active in Tallyfy.
+
+  list                          held departures with why, then the people kept and those approved
+  approve --all | <email>...    apply exactly these held departures (--all: every one held now)
+  reject --all | <email>...     keep these people: their departures are not applied (recorded)
+
+  --stack <name>                the deployed stack: its directory and reconcile queue, from its outputs
+  --table <name>                the directory table, instead of --stack
+  --queue-url <url>             the queue a decided person's reconcile goes to, instead of --stack
+  --by <name>                   who decides, as recorded (default: your user name)
+  --dynamodb-endpoint <url>     a DynamoDB endpoint other than AWS's (local runs)
+  --endpoint <url>              an SQS endpoint other than AWS's (local runs)
+  --json                        machine-readable output
+  -h, --help                    this text`;
+
 /** Each dead-letter queue, by `--queue`, with the stack outputs of it and of where its letters go back. */
 const QUEUES: Readonly<Record<string, { readonly deadLetters: string; readonly target: string }>> = {
   ingest: { deadLetters: "IngestDeadLetterQueueUrl", target: "IngestQueueUrl" },
@@ -62,12 +85,13 @@ export async function main(
   try {
     if (command === "plan") return await planCommand(rest, out, err);
     if (command === "dlq") return await dlqCommand(rest, out);
+    if (command === "holds") return await holdsCommand(rest, out, err);
   } catch (error) {
     if (!(error instanceof StackLookupError)) throw error;
     err.write(`${error.message}\n`);
     return 1;
   }
-  out.write(`Usage: tallyfy-idp-sync <plan|dlq> --help\n`);
+  out.write(`Usage: tallyfy-idp-sync <plan|dlq|holds> --help\n`);
   return command === "--help" || command === "-h" ? 0 : 2;
 }
 
@@ -129,6 +153,73 @@ async function planCommand(args: readonly string[], out: NodeJS.WritableStream, 
   err.write("\n");
   out.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderPlan(result)}\n`);
   return 0;
+}
+
+async function holdsCommand(args: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      stack: { type: "string" },
+      table: { type: "string" },
+      "queue-url": { type: "string" },
+      by: { type: "string" },
+      all: { type: "boolean", default: false },
+      "dynamodb-endpoint": { type: "string" },
+      endpoint: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [action, ...emails] = positionals;
+  if (values.help) {
+    out.write(`${HOLDS_HELP}\n`);
+    return 0;
+  }
+  const deciding = action === "approve" || action === "reject";
+  if (
+    !(action === "list" || deciding) ||
+    !(values.stack || values.table) ||
+    (deciding && values.all === emails.length > 0)
+  ) {
+    err.write(`${HOLDS_HELP}\n`);
+    return 2;
+  }
+  const outputs = values.stack ? await readStackOutputs(values.stack) : undefined;
+  const table = values.table ?? outputs?.get("DirectoryTableName") ?? "";
+  const dynamo = new DynamoDBClient(
+    values["dynamodb-endpoint"] ? { endpoint: values["dynamodb-endpoint"] } : {},
+  );
+  const holds = new DepartureHolds(documentClient(dynamo), table);
+  const print = (value: unknown, text: string) =>
+    out.write(values.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+  if (action === "list") {
+    const list = await listHolds({ holds });
+    print(list, renderHolds(list));
+    return 0;
+  }
+  const queueUrl =
+    values["queue-url"] ?? outputs?.find("DeparturesQueueUrl") ?? outputs?.get("ReconcileQueueUrl");
+  if (!queueUrl) {
+    err.write("approve and reject need --queue-url <url> (the stack's DeparturesQueueUrl output)\n");
+    return 2;
+  }
+  const sqs = values.endpoint ? new SQSClient({ endpoint: values.endpoint }) : sqsClient();
+  const queue = new ReconcileQueue(sqs, queueUrl);
+  const state = action === "approve" ? "approved" : "rejected";
+  const result = await decideHolds(
+    { holds, reconcile: (messages) => queue.send(messages) },
+    { state, by: values.by ?? userInfo().username },
+    values.all ? "all" : emails,
+  );
+  print(
+    result,
+    [
+      `${result.decided.length} ${state}${result.decided.length > 0 ? `: ${result.decided.join(", ")}` : ""}`,
+      ...(result.notHeld.length > 0 ? [`not held now, left as they are: ${result.notHeld.join(", ")}`] : []),
+    ].join("\n"),
+  );
+  return result.notHeld.length > 0 ? 1 : 0;
 }
 
 async function dlqCommand(args: readonly string[], out: NodeJS.WritableStream) {

@@ -33,6 +33,12 @@ export interface PlanInput {
 
 export interface Plan extends Drift {
   readonly listed: Readonly<Record<string, number>>;
+  /** Departures the departure brake holds (from the directory): not in the plan until approved. */
+  readonly departuresHeld: readonly {
+    readonly email: string;
+    readonly source: string;
+    readonly reason: string;
+  }[];
   /** Sources whose listing failed: no departure is inferred from them. */
   readonly failed: Readonly<Record<string, string>>;
 }
@@ -93,7 +99,12 @@ export async function plan(input: PlanInput): Promise<Plan> {
     people.set(link.email, mergeEvent(person, { ...departure, user: { email: link.email } }, config).person);
   }
   const drift = computeDrift(config, [...people.values()], await readSnapshot(input.tallyfy), inferred);
-  return { ...drift, listed, failed };
+  const departuresHeld = known.people.flatMap((p) =>
+    p.departureHold?.state === "held"
+      ? [{ email: p.email, source: p.departureHold.source, reason: p.departureHold.reason }]
+      : [],
+  );
+  return { ...drift, listed, failed, departuresHeld };
 }
 
 /** The plan as a person reads it: grouped by person and by group, with counts. */
@@ -138,6 +149,11 @@ export function renderPlan(result: Plan): string {
     lines.push("Not managed by any source (left alone):");
     for (const email of members) lines.push(`  member ${email}`);
     for (const email of guests) lines.push(`  guest ${email}`);
+    lines.push("");
+  }
+  if (result.departuresHeld.length > 0) {
+    lines.push("Departures held by the departure brake (npx tallyfy-idp-sync holds):");
+    for (const { email, reason } of result.departuresHeld) lines.push(`  ${email}: ${reason}`);
     lines.push("");
   }
   const count = (action: string) => result.changes.filter((c) => c.action === action).length;

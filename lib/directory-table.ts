@@ -49,13 +49,19 @@ export class DirectoryTable extends Construct {
     );
   }
 
-  /** Apply reads desired state (and queries a group's index) and notes what it reconciled: it never puts or deletes an item. */
+  /**
+   * Apply reads desired state (and queries a group's index) and notes what it reconciled: it never
+   * puts or deletes an item. It scans only to count a source's managed people for the departure
+   * brake (at most once an hour per source, and only past `maxPerWindow`): it reads every item
+   * anyway.
+   */
   public grantReconcile(grantee: IGrantable): void {
     this.table.grant(
       grantee,
       "dynamodb:GetItem",
       "dynamodb:BatchGetItem",
       "dynamodb:Query",
+      "dynamodb:Scan",
       "dynamodb:UpdateItem",
     );
   }

@@ -54,6 +54,8 @@ export interface OperationsProps {
     threshold: number;
     text: string;
   }[];
+  /** Whether `sync.departureBrake` is on: its `DeparturesHeld` alarm is made only then. */
+  readonly departureBrake: boolean;
   /** Alarm when the oldest message in a source queue is older than this. */
   readonly maxMessageAge: Duration;
   /** Where alarms are sent. @default - alarms without actions */
@@ -174,6 +176,21 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   }
   for (const alarm of [...(props.fullSync?.alarms() ?? []), ...(props.webhookAlarms ?? [])])
     add(alarm.id, alarm.metric, alarm.threshold, alarm.text);
+  if (props.departureBrake) {
+    add(
+      "DeparturesHeldAlarm",
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: MetricName.DeparturesHeld,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic: "Sum",
+        // A minute: a held departure is a person who left and still has access.
+        period: Duration.minutes(1),
+      }),
+      1,
+      "The departure brake held a departure past its source's limit: the person is still active in Tallyfy. Run `npx tallyfy-idp-sync holds list`, then approve or reject",
+    );
+  }
   add(
     "DirectoryThrottledAlarm",
     props.directory.metricThrottled(),

@@ -138,6 +138,7 @@ export class TallyfyIdpSync extends Construct {
         ...(this.subscriptionUpkeep?.alarms() ?? []),
       ],
       maxMessageAge: settings.maxMessageAge,
+      departureBrake: syncConfig.departureBrake !== false,
       alarmTopic: this.alarmTopic,
     };
     this.alarms = createAlarms(this, operations);

@@ -208,6 +208,8 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     dynamo,
     /** Guests whose profile Tallyfy took but kept unchanged, with the fields. */
     guestProfilesNotApplied,
+    /** The configuration both handlers read now. */
+    config: (): SyncConfig => config,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
     coldStart(): void {
       reconcilers = reconcilers.map(newReconciler);

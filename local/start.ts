@@ -35,7 +35,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DepartureHolds } from "../handlers/directory/holds.js";
 import type { SqsHandler } from "../handlers/runtime/batch.js";
+import { documentClient } from "../handlers/runtime/function-environment.js";
 import type { ScimHandler } from "../handlers/runtime/scim-handler.js";
 import type { WebhookHandler } from "../handlers/runtime/webhook-handler.js";
 import { entraSource } from "../handlers/sources/entra/index.js";
@@ -263,6 +265,14 @@ async function main(): Promise<number> {
       );
     }
   }
+  // Departures the brake held: still active in Tallyfy until an administrator decides.
+  const holds = await new DepartureHolds(documentClient(dynamo.client), dynamo.tableName).list();
+  const held = holds.filter((h) => h.hold.state === "held");
+  console.log("");
+  console.log(
+    `Held departures: ${held.length}${held.length > 0 ? " (npx tallyfy-idp-sync holds approve | reject)" : ""}`,
+  );
+  for (const h of held) console.log(`  ${h.address}: ${h.hold.reason}`);
   const reads = calls.filter((c) => c.method === "GET").length;
   console.log("");
   console.log(
@@ -283,6 +293,7 @@ async function main(): Promise<number> {
         tokens: new StaticTokenSource(token ?? "local-token"),
       }),
       stateFile,
+      new Set(held.map((h) => h.email)),
     );
     console.log(`Tallyfy's final state: ${stateFile}`);
   }

@@ -11,7 +11,11 @@ export interface TallyfyState {
   readonly groups: { name: string; description: string; members: string[]; guests: string[] }[];
 }
 
-export async function readTallyfyState(client: TallyfyClient): Promise<TallyfyState> {
+/** `held`: the people whose departure the brake holds, marked `departureHeld` (they are still active). */
+export async function readTallyfyState(
+  client: TallyfyClient,
+  held: ReadonlySet<string> = new Set(),
+): Promise<TallyfyState> {
   const [members, guests, groups] = await Promise.all([
     client.members.list(),
     client.guests.list(),
@@ -31,6 +35,7 @@ export async function readTallyfyState(client: TallyfyClient): Promise<TallyfySt
       team: m.team,
       phone: m.phone,
       timezone: m.timezone,
+      ...(held.has(m.email.toLowerCase()) ? { departureHeld: true } : {}),
     })),
     guests: guests.sort(byEmail).map((g) => ({
       email: g.email,
@@ -39,6 +44,7 @@ export async function readTallyfyState(client: TallyfyClient): Promise<TallyfySt
       status: g.disabled ? "disabled" : "active",
       phone: g.phone,
       timezone: g.timezone,
+      ...(held.has(g.email.toLowerCase()) ? { departureHeld: true } : {}),
     })),
     groups: groups
       .sort((a, b) => a.name.localeCompare(b.name))
@@ -51,6 +57,10 @@ export async function readTallyfyState(client: TallyfyClient): Promise<TallyfySt
   };
 }
 
-export async function writeTallyfyState(client: TallyfyClient, file: string): Promise<void> {
-  writeFileSync(file, `${JSON.stringify(await readTallyfyState(client), null, 2)}\n`);
+export async function writeTallyfyState(
+  client: TallyfyClient,
+  file: string,
+  held?: ReadonlySet<string>,
+): Promise<void> {
+  writeFileSync(file, `${JSON.stringify(await readTallyfyState(client, held), null, 2)}\n`);
 }

@@ -204,3 +204,69 @@ describe("what the commands print", () => {
     );
   });
 });
+
+describe("tallyfy-idp-sync holds", () => {
+  it("lists the held departures with why, approves one by email, and says which named person was not held", async () => {
+    // Prepare: every departure held; two people leave.
+    pipeline.reconfigure({ ...ACME_CONFIG, departureBrake: { maxPerWindow: 0, maxShare: 0 } });
+    const people = ["ana@example.com", "ben@example.com"];
+    const time = (minute: number) => `2026-11-23T10:0${minute}:00Z`;
+    for (const who of people) {
+      await pipeline.send({
+        id: `in-${who}`,
+        type: "user.created",
+        time: time(0),
+        user: { email: who, firstName: "A", lastName: "B" },
+      });
+    }
+    await pipeline.drain();
+    for (const who of people)
+      await pipeline.send({
+        id: `out-${who}`,
+        type: "user.deactivated",
+        time: time(1),
+        user: { email: who },
+      });
+    await pipeline.drain();
+    const common = [
+      "--table",
+      pipeline.dynamo.tableName,
+      "--dynamodb-endpoint",
+      pipeline.dynamo.endpoint,
+      "--endpoint",
+      pipeline.awsEndpoint,
+    ];
+
+    // Act
+    const listed = await run(["holds", "list", ...common]);
+    const approved = await run([
+      "holds",
+      "approve",
+      "ana@example.com",
+      "carl@example.com",
+      ...common,
+      "--queue-url",
+      pipeline.queues.reconcile.url,
+      "--by",
+      "it-admin",
+    ]);
+    await pipeline.drain();
+    const after = await run(["holds", "list", ...common, "--json"]);
+    const help = await run(["holds", "--help"]);
+
+    // Assess
+    expect(listed.out).toMatch(
+      /^Held \(still active in Tallyfy\):\n {2}ana@example\.com {2}\(canonical, held /,
+    );
+    expect(listed.out).toContain("canonical already had 0 departures applied in the last 15 minutes");
+    expect(approved.code).toBe(1);
+    expect(approved.out).toBe(
+      "1 approved: ana@example.com\nnot held now, left as they are: carl@example.com\n",
+    );
+    expect(pipeline.tallyfy.memberByEmail("ana@example.com")?.status).toBe("disabled");
+    expect(pipeline.tallyfy.memberByEmail("ben@example.com")?.status).not.toBe("disabled");
+    expect(JSON.parse(after.out).map((h: { email: string }) => h.email)).toEqual(["ben@example.com"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: tallyfy-idp-sync holds <list\|approve\|reject>/);
+  });
+});

@@ -16,6 +16,8 @@ export const MetricName = {
   TallyfyThrottled: "TallyfyThrottled",
   /** Tallyfy answered a guest profile PUT but kept the old values. */
   GuestProfileNotApplied: "GuestProfileNotApplied",
+  /** A departure the brake held for an administrator (once per hold). */
+  DeparturesHeld: "DeparturesHeld",
   /** A source's identity provider answered 429; dimension `source`. */
   SourceThrottled: "SourceThrottled",
   /** A webhook request refused (a secret that does not match, a body not the provider's); dimension `source`. */

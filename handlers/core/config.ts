@@ -45,6 +45,26 @@ export const CoreConfigSchema = z
     createMissingGroups: z.boolean().default(false),
     /** What `user.deactivated` does to a member: disable (reversible), remove from the org, or nothing. */
     deprovision: z.enum(["disable", "remove", "none"]).default("disable"),
+    /**
+     * Departures applied per source in a rolling window before the rest are held for an
+     * administrator (`holds approve` / `holds reject`): the limit is the larger of `maxPerWindow`
+     * and `maxShare` of the source's managed people. `false` turns the brake off.
+     */
+    departureBrake: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          maxPerWindow: z.number().int().min(0).default(10),
+          maxShare: z.number().min(0).max(1).default(0.02),
+          windowMinutes: z
+            .number()
+            .int()
+            .min(1)
+            .max(24 * 60)
+            .default(15),
+        }),
+      ])
+      .default({ maxPerWindow: 10, maxShare: 0.02, windowMinutes: 15 }),
     /** The text of Tallyfy's invitation email. */
     inviteMessage: z.string().min(1).max(5000).default("You have been invited to join us on Tallyfy."),
   })

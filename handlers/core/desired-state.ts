@@ -14,6 +14,7 @@ import {
   sameGroup,
   tallyfyGroupsOf,
 } from "./config.js";
+import { type DepartureHold, departureLetThrough, holdStands } from "./departure-brake.js";
 import { SyncError } from "./errors.js";
 import type { EventUser, IdentityEvent } from "./identity-event.js";
 import { higherRole, type Role } from "./roles.js";
@@ -56,7 +57,15 @@ export interface Person {
   readonly guest?: Fact<boolean>;
   /** An explicit role from the source. */
   readonly role?: Fact<Role>;
-  readonly status?: Fact<"active" | "inactive">;
+  /** `by`: the source that set it (absent on items older than this field). */
+  readonly status?: Fact<"active" | "inactive"> & { readonly by?: string };
+  /** A departure the brake held, and what an administrator decided of it (core/departure-brake.ts). */
+  readonly departureHold?: DepartureHold;
+  /**
+   * The version of the departure the person's own reconcile let through the brake: until then
+   * the departure takes them out of no group.
+   */
+  readonly departureAdmitted?: Version;
   /** By lower-cased IdP group name or id. */
   readonly memberships: Readonly<Record<string, Membership>>;
   /**
@@ -208,7 +217,7 @@ export function mergeEvent(
         : undefined;
   if (wanted !== undefined && newer(status, v)) {
     changed ||= status?.value !== wanted;
-    status = { value: wanted, v };
+    status = { value: wanted, v, ...(source ? { by: source.id } : {}) };
   }
   const setMembership = (name: string, present: boolean) => {
     const key = membershipKey(name);
@@ -324,9 +333,9 @@ export function isGuest(person: Person, config: CoreConfig): boolean {
   return person.guest?.value ?? !isMemberEmail(config, person.email);
 }
 
-/** Inactive, and the configuration acts on departures. */
+/** Inactive, the configuration acts on departures, and no hold keeps the person as they are. */
 export function hasDeparted(person: Person, config: CoreConfig): boolean {
-  return person.status?.value === "inactive" && config.deprovision !== "none";
+  return person.status?.value === "inactive" && config.deprovision !== "none" && !holdStands(person);
 }
 
 export function profileOf(person: Person): Profile {
@@ -369,7 +378,11 @@ export function wantsGroup(person: Person, target: string, config: CoreConfig): 
     present ||= membership.value;
   }
   if (!managed) return undefined;
-  return present && !hasDeparted(person, config);
+  if (!present) return false;
+  if (!hasDeparted(person, config)) return true;
+  // A departure the brake has not let through leaves the person where they are: their own
+  // reconcile decides, then asks for their groups.
+  return departureLetThrough(person, config) ? false : undefined;
 }
 
 /** Every mapped Tallyfy group the person is managed in, with whether they belong there. */

@@ -15,6 +15,7 @@
  *   deletion can be resolved without trusting the event's own claims.
  * - `group#<Tallyfy group id, or name:<mapped name>>`: the group's revision, what was reconciled,
  *   and for a mapped name its resolved id and the `group.updated` facts.
+ * - `brake#<source>` and `hold` / `<email>`: the departure brake's windows and holds (holds.ts).
  *
  * Every read the reconciler decides on is consistent; writes are optimistic, conditioned on the
  * revision read, and a conflict reads and merges again.
@@ -41,6 +42,8 @@ import { SyncError } from "../core/errors.js";
 import type { IdentityEvent } from "../core/identity-event.js";
 import type { SourceState } from "../core/source.js";
 import { written } from "./conditional.js";
+import { DepartureHolds } from "./holds.js";
+import { itemsUnder } from "./partition.js";
 import {
   type GroupRecord,
   type PersonRecord,
@@ -70,12 +73,17 @@ const MAX_ATTEMPTS = 8;
 const ITEM = "-";
 
 export class Directory {
+  /** The departure brake's windows and holds. */
+  public readonly holds: DepartureHolds;
+
   public constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** Index items per query page. @default DynamoDB's own page (1 MB) */
     private readonly pageSize?: number,
-  ) {}
+  ) {
+    this.holds = new DepartureHolds(db, tableName);
+  }
 
   /**
    * Merges an event about a person. Returns the person's revision after it, bumped only when the
@@ -157,7 +165,7 @@ export class Directory {
   public async personReconciled(
     email: string,
     reconciled: Reconciled | undefined,
-    learnt: Partial<Pick<PersonRecord, "memberId" | "hadGuest" | "requestedGroups">>,
+    learnt: Partial<Pick<PersonRecord, "memberId" | "hadGuest" | "requestedGroups" | "departureAdmitted">>,
   ): Promise<void> {
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
@@ -239,22 +247,11 @@ export class Directory {
   public async membersOfIdpGroups(idpGroups: readonly string[]): Promise<PersonRecord[]> {
     const emails = new Set<string>();
     for (const group of new Set(idpGroups.map(membershipKey))) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.db.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": `idpgroup#${group}` },
-            ProjectionExpression: "sk",
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-            Limit: this.pageSize,
-          }),
-        );
-        for (const item of page.Items ?? []) emails.add(item.sk as string);
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const index = itemsUnder(this.db, this.tableName, `idpgroup#${group}`, {
+        projection: "sk",
+        pageSize: this.pageSize,
+      });
+      for await (const item of index) emails.add(item.sk as string);
     }
     return this.people([...emails]);
   }

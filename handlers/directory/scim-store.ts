@@ -22,6 +22,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { written } from "./conditional.js";
+import { itemsUnder } from "./partition.js";
 
 /** What the store needs of a User record (`sources/scim/store.ts` has the whole shape). */
 export interface StoredUser {
@@ -235,20 +236,8 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
 
   async #query(pk: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []).map((item) => ({ ...withoutKeys(item), sk: item.sk })));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of itemsUnder(this.db, this.tableName, pk))
+      items.push({ ...withoutKeys(item), sk: item.sk });
     return items;
   }
 

@@ -83,6 +83,7 @@ export interface FullSyncReport {
     readonly unmanagedMembers: number;
     readonly unmanagedGuests: number;
     readonly departures: number;
+    readonly departuresHeld: number;
   };
   /** Differences a reconcile was queued for. */
   readonly corrected: readonly DriftChange[];
@@ -90,6 +91,13 @@ export interface FullSyncReport {
   readonly held: readonly DriftChange[];
   /** Tallyfy members and guests no source knows: reported, never changed. */
   readonly unmanaged: { readonly members: readonly string[]; readonly guests: readonly string[] };
+  /** Departures the departure brake holds for an administrator (`holds approve | reject`). */
+  readonly departuresHeld: readonly {
+    readonly email: string;
+    readonly source: string;
+    readonly heldAt: string;
+    readonly reason: string;
+  }[];
 }
 
 /** Users recorded at once within a page. */
@@ -402,6 +410,18 @@ export class FullSync {
     if (!stopped) await this.#correct(corrected, byEmail, state);
 
     // 3. The report.
+    const departuresHeld = [...byEmail.values()].flatMap((p) =>
+      p.departureHold?.state === "held"
+        ? [
+            {
+              email: p.email,
+              source: p.departureHold.source,
+              heldAt: p.departureHold.heldAt,
+              reason: p.departureHold.reason,
+            },
+          ]
+        : [],
+    );
     const report: FullSyncReport = {
       runId: state.runId,
       startedAt: state.startedAt,
@@ -414,10 +434,12 @@ export class FullSync {
         unmanagedMembers: drift.unmanaged.members.length,
         unmanagedGuests: drift.unmanaged.guests.length,
         departures: inferred.size,
+        departuresHeld: departuresHeld.length,
       },
       corrected,
       held,
       unmanaged: drift.unmanaged,
+      departuresHeld,
     };
     state.report = await this.#o.writeReport(state.runId, report);
     const metric = this.#o.onMetric;

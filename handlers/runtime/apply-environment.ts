@@ -47,12 +47,22 @@ export function buildReconciler(parts: {
   queue: ReconcileQueue;
   /** Also told when Tallyfy keeps a guest's old profile (the local runner lists them). */
   onGuestProfileNotApplied?: (email: string, fields: readonly string[]) => void;
+  /** Also told of each departure the brake holds (the local runner lists them). */
+  onDepartureHeld?: (email: string, reason: string) => void;
+  /** The departure brake's clock. @default Date.now */
+  now?: () => number;
 }): Reconciler {
-  const { onGuestProfileNotApplied, ...deps } = parts;
+  const { onGuestProfileNotApplied, onDepartureHeld, ...deps } = parts;
   return new Reconciler({
     ...deps,
     members: new MemberDirectory(parts.client),
     onWrite: (operation) => count(MetricName.TallyfyWrites, { name: "operation", value: operation }),
+    onDepartureHeld: (email, reason) => {
+      // An administrator decides: `npx tallyfy-idp-sync holds list`, then approve or reject.
+      logger.warn("departure held by the departure brake", { email, reason });
+      count(MetricName.DeparturesHeld);
+      onDepartureHeld?.(email, reason);
+    },
     onGuestProfileNotApplied: (email, fields) => {
       // Tallyfy's contract notes say guest profile fields may be accepted and discarded.
       logger.warn("Tallyfy kept the guest's old profile values", { email, fields });

@@ -6,7 +6,9 @@
  * It follows the reconciler's rules (reconciler.ts) and never decides anything the reconciler
  * would not: people the directory does not manage are only reported, never planned for.
  */
+
 import { type CoreConfig, mappedTallyfyGroups, sameGroup } from "../core/config.js";
+import { letThrough } from "../core/departure-brake.js";
 import {
   desiredRole,
   groupKeyOf,
@@ -129,7 +131,8 @@ export function computeDrift(
     const groupChange = (action: DriftAction, email: string) =>
       changes.push({ entity: "group", key: groupKeyOf(target), name: group.name, action, detail: email });
     for (const p of people) {
-      const wanted = wantsGroup(p, target, config);
+      // What a reconcile would write: a departure as it is once let through the brake.
+      const wanted = wantsGroup(letThrough(p), target, config);
       if (wanted === undefined) continue;
       if (isGuest(p, config)) {
         // The reconciler adds a guest only once Tallyfy has them.

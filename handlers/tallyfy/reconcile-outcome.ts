@@ -20,6 +20,10 @@ export interface ReconcilerDeps {
   readonly config: CoreConfig;
   /** Called for each Tallyfy write made, for metrics. */
   readonly onWrite?: (operation: string) => void;
+  /** A departure the brake held (once per hold), with the reason. */
+  readonly onDepartureHeld?: (email: string, reason: string) => void;
+  /** The clock the departure brake's window is kept by. @default Date.now */
+  readonly now?: () => number;
   /** Tallyfy took a guest's profile PUT but kept its old values. */
   readonly onGuestProfileNotApplied?: (email: string, fields: readonly string[]) => void;
 }

@@ -8,8 +8,11 @@
  * - A person not in Tallyfy yet is left out of a group's list; the person's own reconcile asks
  *   for the group again once it has created them.
  * - People the directory does not manage in a group are left exactly as they are.
+ * - A departure passes the departure brake just before its first write; one the brake holds
+ *   changes nothing in Tallyfy (core/departure-brake.ts).
  */
 import { type CoreConfig, sameGroup, tallyfyGroupsOf } from "../core/config.js";
+import { departureSourceOf, holdApproved, letThrough } from "../core/departure-brake.js";
 import {
   configFingerprint,
   desiredRole,
@@ -70,27 +73,65 @@ export class Reconciler {
     if (isReconciled(person.revision, person.reconciled, this.#fingerprint))
       return { status: "noop", reason: `revision ${person.revision} is already reconciled` };
     const writes = new Writes(this.deps.onWrite);
+    const hold = person.departureHold;
+    // The person is back: whatever was held or decided of their departure is over.
+    if (hold && person.status?.value !== "inactive") await directory.holds.release(email, hold.v);
+    const departure: Departure = {};
     const { learnt, groups } = isGuest(person, this.deps.config)
-      ? await this.#guest(person, writes, opts)
-      : await this.#member(person, writes, opts);
+      ? await this.#guest(person, writes, opts, departure)
+      : await this.#member(person, writes, opts, departure);
+    if (hold && holdApproved(person) && departure.held === undefined)
+      await directory.holds.release(email, hold.v);
     // What was learnt first, so the group reconciles asked for next can find the person's id;
     // `reconciled` last, so a failed send is retried rather than skipped.
     await directory.personReconciled(email, undefined, learnt);
     await directory.indexAbsences(email, absencesIn(person, groups, this.deps.config));
     await this.#groups.askGroups(groups);
     await directory.personReconciled(email, { revision: person.revision, config: this.#fingerprint }, {});
-    return writes.outcome();
+    const outcome = writes.outcome();
+    return departure.held === undefined
+      ? outcome
+      : { ...outcome, reason: `departure held: ${departure.held}` };
+  }
+
+  /**
+   * Whether the person's departure may be written now, asked just before its first write (a
+   * departure Tallyfy has already applied is not counted). Decided once per reconcile: admitted
+   * by the brake, approved by an administrator, or held, which writes the hold to the person.
+   */
+  async #mayDepart(person: PersonRecord, departure: Departure): Promise<boolean> {
+    departure.allowed ??= (async () => {
+      const { config, directory } = this.deps;
+      if (config.departureBrake === false || holdApproved(person)) return true;
+      const source = departureSourceOf(person);
+      const now = (this.deps.now ?? Date.now)();
+      const admission = await directory.holds.admit(source, person.email, config.departureBrake, now);
+      if (admission.admitted) return true;
+      departure.held = admission.reason;
+      const fresh = await directory.holds.hold(person.email, {
+        v: person.status?.v ?? "",
+        state: "held",
+        source,
+        reason: admission.reason,
+        heldAt: new Date(now).toISOString(),
+      });
+      if (fresh) this.deps.onDepartureHeld?.(person.email, admission.reason);
+      return false;
+    })();
+    return departure.allowed;
   }
 
   async #member(
-    person: PersonRecord,
+    read: PersonRecord,
     writes: Writes,
     opts: CallOptions,
+    departure: Departure,
   ): Promise<{ learnt: Partial<PersonRecord>; groups: string[] }> {
     const { client, members, config } = this.deps;
+    let person = read;
     const departed = hasDeparted(person, config);
     let member = await this.#findMember(person, opts, departed);
-    const learnt: { memberId?: number; hadGuest?: boolean } = {};
+    const learnt: { memberId?: number; hadGuest?: boolean; departureAdmitted?: string } = {};
     if (person.hadGuest) {
       // A guest who became a member: the old guest record must not keep access.
       const guest = await client.guests.findByEmail(person.email, opts);
@@ -101,7 +142,8 @@ export class Reconciler {
     if (!member) {
       if (departed) {
         // Whatever Tallyfy holds under the email goes: a guest record too, if that is what there is.
-        if (!person.hadGuest) await this.#deprovisionGuest(person.address, undefined, writes, opts);
+        if (!person.hadGuest) await this.#deprovisionGuest(person, undefined, writes, opts, departure);
+        if (departure.held === undefined) learnt.departureAdmitted = person.status?.v;
         return { learnt, groups: [] };
       }
       if (person.status?.value === "inactive") return { learnt, groups: [] };
@@ -119,8 +161,12 @@ export class Reconciler {
     members.remember(person.email, member.id);
 
     if (departed) {
-      await this.#deprovisionMember(member, writes, opts);
-      if (!person.hadGuest) await this.#deprovisionGuest(person.address, undefined, writes, opts);
+      await this.#deprovisionMember(person, member, writes, opts, departure);
+      if (!person.hadGuest) await this.#deprovisionGuest(person, undefined, writes, opts, departure);
+      // Held: the person keeps their groups as they keep their access.
+      if (departure.held !== undefined) return { learnt, groups: [] };
+      person = letThrough(person);
+      learnt.departureAdmitted = person.departureAdmitted;
     } else {
       if (person.status?.value === "active" && member.status === "disabled")
         await writes.run("members.enable", () => client.members.enable(member.id, opts));
@@ -173,30 +219,37 @@ export class Reconciler {
     return this.#search(person.email, opts);
   }
 
-  async #deprovisionMember(member: Member, writes: Writes, opts: CallOptions): Promise<void> {
+  async #deprovisionMember(
+    person: PersonRecord,
+    member: Member,
+    writes: Writes,
+    opts: CallOptions,
+    departure: Departure,
+  ): Promise<void> {
     const { client, config } = this.deps;
-    if (config.deprovision === "remove") {
-      if (member.status !== "removed")
-        await writes.run("members.remove", () => client.members.remove(member.id, undefined, opts));
-    } else if (member.status !== "disabled") {
-      await writes.run("members.disable", () => client.members.disable(member.id, opts));
-    }
+    const remove = config.deprovision === "remove";
+    if (member.status === (remove ? "removed" : "disabled")) return;
+    if (!(await this.#mayDepart(person, departure))) return;
+    if (remove) await writes.run("members.remove", () => client.members.remove(member.id, undefined, opts));
+    else await writes.run("members.disable", () => client.members.disable(member.id, opts));
   }
 
-  /** Disables or deletes the guest with this email, read from Tallyfy unless given. */
+  /** Disables or deletes the guest with the person's email, read from Tallyfy unless given. */
   async #deprovisionGuest(
-    email: string,
+    person: PersonRecord,
     known: Guest | undefined,
     writes: Writes,
     opts: CallOptions,
+    departure: Departure,
   ): Promise<void> {
     const { client, config } = this.deps;
-    const guest = known ?? (await client.guests.findByEmail(email, opts));
+    const guest = known ?? (await client.guests.findByEmail(person.address, opts));
     if (!guest) return;
-    if (config.deprovision === "remove")
-      await writes.run("guests.delete", () => client.guests.delete(guest.email, opts));
-    else if (!guest.disabled)
-      await writes.run("guests.disable", () => client.guests.disable(guest.email, opts));
+    const remove = config.deprovision === "remove";
+    if (!remove && guest.disabled) return;
+    if (!(await this.#mayDepart(person, departure))) return;
+    if (remove) await writes.run("guests.delete", () => client.guests.delete(guest.email, opts));
+    else await writes.run("guests.disable", () => client.guests.disable(guest.email, opts));
   }
 
   async #search(email: string, opts: CallOptions): Promise<Member | undefined> {
@@ -259,19 +312,23 @@ export class Reconciler {
   }
 
   async #guest(
-    person: PersonRecord,
+    read: PersonRecord,
     writes: Writes,
     opts: CallOptions,
+    departure: Departure,
   ): Promise<{ learnt: Partial<PersonRecord>; groups: string[] }> {
     const { client, config } = this.deps;
+    let person = read;
     const email = person.address;
     const departed = hasDeparted(person, config);
     let guest = await client.guests.findByEmail(email, opts);
     if (departed) {
-      if (guest) await this.#deprovisionGuest(email, guest, writes, opts);
+      if (guest) await this.#deprovisionGuest(person, guest, writes, opts, departure);
       // A member under the email (made by hand, or before the source called them a guest) goes too.
       const member = await this.#findMember(person, opts, true);
-      if (member) await this.#deprovisionMember(member, writes, opts);
+      if (member) await this.#deprovisionMember(person, member, writes, opts, departure);
+      if (departure.held !== undefined) return { learnt: {}, groups: [] };
+      person = letThrough(person);
     } else if (!guest) {
       if (person.provisioned && person.status?.value !== "inactive") {
         const profile = guestProfile(profileOf(person));
@@ -301,7 +358,10 @@ export class Reconciler {
       requested[target] = want;
       if (person.requestedGroups?.[target] !== want) groups.push(target);
     }
-    return { learnt: { hadGuest: exists, requestedGroups: requested }, groups };
+    return {
+      learnt: { hadGuest: exists, requestedGroups: requested, departureAdmitted: person.departureAdmitted },
+      groups,
+    };
   }
 
   async #writeGuestProfile(guest: Guest, profile: Profile, writes: Writes, opts: CallOptions): Promise<void> {
@@ -317,6 +377,12 @@ export class Reconciler {
     if (answer === undefined || kept.length > 0)
       this.deps.onGuestProfileNotApplied?.(guest.email, answer === undefined ? fields : kept);
   }
+}
+
+/** One reconcile's departure: decided at most once, and why it was held, if it was. */
+interface Departure {
+  allowed?: Promise<boolean>;
+  held?: string;
 }
 
 function guestProfile(profile: Pick<Profile, "firstName" | "lastName" | "phone" | "timezone">) {

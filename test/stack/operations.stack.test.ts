@@ -24,6 +24,7 @@ describe("operations", () => {
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
+      "DeparturesHeld",
       "Errors",
       "Errors",
       // The Okta Log Streaming rule's failed deliveries to the ingest queue.
@@ -135,5 +136,29 @@ describe("operations", () => {
     ]) {
       expect(outputs.some((o) => o.includes(name))).toBe(true);
     }
+  });
+});
+
+describe("the departure brake's alarm", () => {
+  it("fires on the first held departure within a minute, and is not made when the brake is off", () => {
+    // Prepare
+    const off = synth({ ...context, sync: { ...context.sync, departureBrake: false } });
+    const held = (template: ReturnType<typeof synth>["template"]) =>
+      Object.values(template.findResources("AWS::CloudWatch::Alarm"))
+        .map((a) => a.Properties)
+        .filter((a) => a.MetricName === "DeparturesHeld");
+
+    // Assess
+    expect(held(built.template)).toEqual([
+      expect.objectContaining({
+        Namespace: "TallyfyIdpSync",
+        Statistic: "Sum",
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      }),
+    ]);
+    expect(held(off.template)).toEqual([]);
   });
 });

@@ -232,7 +232,7 @@ describe("functions", () => {
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
     expect(summary("ApplyFunction")).toEqual([
-      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:UpdateItem -> Directory",
+      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem -> Directory",
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> CommandsQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",
