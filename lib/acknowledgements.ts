@@ -17,6 +17,7 @@ export interface AcknowledgedParts {
   readonly tallyfySecret: secretsmanager.ISecret;
   readonly ingestFunction: lambda.Function;
   readonly applyFunction: lambda.Function;
+  readonly departuresFunction: lambda.Function;
   readonly fullSync?: FullSync;
   readonly eventBridgeDeadLetterQueue?: sqs.IQueue;
 }
@@ -27,7 +28,14 @@ export function acknowledge(
   enabled: readonly EnabledSource[],
   props: TallyfyIdpSyncProps,
 ): void {
-  const { tallyfySecret, ingestFunction, applyFunction, fullSync, eventBridgeDeadLetterQueue } = parts;
+  const {
+    tallyfySecret,
+    ingestFunction,
+    applyFunction,
+    departuresFunction,
+    fullSync,
+    eventBridgeDeadLetterQueue,
+  } = parts;
   if (tallyfySecret instanceof secretsmanager.Secret) {
     Validations.of(tallyfySecret).acknowledge({
       id: "AwsSolutions-SMG4",
@@ -36,7 +44,12 @@ export function acknowledge(
     });
   }
   if (props.tracing) {
-    const functions = [ingestFunction, applyFunction, ...(fullSync ? [fullSync.function] : [])];
+    const functions = [
+      ingestFunction,
+      applyFunction,
+      departuresFunction,
+      ...(fullSync ? [fullSync.function] : []),
+    ];
     for (const fn of functions) {
       Validations.of(fn.role ?? fn).acknowledge({
         id: "AwsSolutions-IAM5[Resource::*]",

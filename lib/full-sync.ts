@@ -229,6 +229,7 @@ export function fullSyncFor(
     environment: {
       SYNC_CONFIG: pipeline.common.SYNC_CONFIG ?? "",
       RECONCILE_QUEUE_URL: pipeline.queues.reconcile.queueUrl,
+      DEPARTURES_QUEUE_URL: pipeline.queues.departures.queueUrl,
       DIRECTORY_TABLE_NAME: pipeline.directory.table.tableName,
       ...tallyfyVariables(props, pipeline.tallyfySecret),
       TALLYFY_REQUESTS_PER_MINUTE: String(budgetShare(settings.tallyfyRequestsPerMinute, fraction)),
@@ -247,6 +248,7 @@ export function fullSyncFor(
   });
   pipeline.directory.grantFullSync(construct.function);
   pipeline.queues.reconcile.grantSendMessages(construct.function);
+  pipeline.queues.departures.grantSendMessages(construct.function);
   pipeline.tallyfySecret.grantRead(construct.function);
   for (const { secret } of listing) secret?.grantRead(construct.function);
   return construct;

@@ -35,6 +35,7 @@ export interface OperationsProps {
   readonly eventBridgeRules?: readonly { readonly id: string; readonly rule: events.IRule }[];
   readonly ingestFunction: lambda.IFunction;
   readonly applyFunction: lambda.IFunction;
+  readonly departuresFunction: lambda.IFunction;
   /** Each enabled source's webhook endpoint, with what its alarms say. */
   readonly endpoints: readonly {
     readonly id: string;
@@ -100,6 +101,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   for (const [id, source] of [
     ["IngestQueueAge", queues.ingest],
     ["CommandsQueueAge", queues.reconcile],
+    ["DeparturesQueueAge", queues.departures],
   ] as const) {
     add(
       `${id}Alarm`,
@@ -200,6 +202,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   for (const [id, fn] of [
     ["Ingest", props.ingestFunction],
     ["Apply", props.applyFunction],
+    ["Departures", props.departuresFunction],
   ] as const) {
     add(
       `${id}ErrorsAlarm`,

@@ -43,6 +43,11 @@ export function createOutputs(scope: Construct, parts: OutputParts): void {
   out("IngestDeadLetterQueueArn", queues.ingestDeadLetter.queueArn, "For redrive");
   out("ReconcileQueueUrl", queues.reconcile.queueUrl, "Reconcile messages waiting for Tallyfy");
   out("ReconcileQueueArn", queues.reconcile.queueArn, "The reconcile queue's ARN");
+  out(
+    "DeparturesQueueUrl",
+    queues.departures.queueUrl,
+    "The departures lane: reconciles of departures and demotions (npx tallyfy-idp-sync holds approve sends here)",
+  );
   out("DirectoryTableName", directory.table.tableName, "The desired-state directory (DynamoDB)");
   out(
     "ApplyFunctionName",

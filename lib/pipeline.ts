@@ -13,6 +13,7 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
+import { DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
 import type { SyncConfig } from "../handlers/core/config.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { DirectoryTable } from "./directory-table.js";
@@ -22,6 +23,9 @@ import { awsApiGrant } from "./ingress/source-routes.js";
 import type { Settings, SourceProps, TallyfyIdpSyncProps } from "./props.js";
 import { createQueues } from "./queues.js";
 import { budgetShare } from "./rate-budget.js";
+
+/** Departures functions at once: Lambda's least for an SQS mapping; each paces at half the lane's share. */
+const DEPARTURES_CONCURRENCY = 2;
 
 /** The Tallyfy API the functions call unless `tallyfyApiUrl` says otherwise. */
 export const TALLYFY_API_URL = "https://go.tallyfy.com/api";
@@ -40,6 +44,8 @@ export interface Pipeline {
   readonly enabled: readonly EnabledSource[];
   readonly ingestFunction: NodejsFunction;
   readonly applyFunction: NodejsFunction;
+  /** The apply code on the departures lane, with its reserved share of Tallyfy's budget. */
+  readonly departuresFunction: NodejsFunction;
   /** The environment every function that reads the configuration and the directory shares. */
   readonly common: Readonly<Record<string, string>>;
 }
@@ -83,6 +89,7 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
     SYNC_CONFIG: JSON.stringify(syncConfig),
     MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
     RECONCILE_QUEUE_URL: queues.reconcile.queueUrl,
+    DEPARTURES_QUEUE_URL: queues.departures.queueUrl,
     DIRECTORY_TABLE_NAME: directory.table.tableName,
   };
   const ingestFunction = syncFunction(scope, "IngestFunction", {
@@ -125,10 +132,34 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
       ...common,
       DEAD_LETTER_QUEUE_URL: queues.reconcileDeadLetter.queueUrl,
       ...tallyfyVariables(props, tallyfySecret),
-      // The full sync's share is kept back: it reads Tallyfy with the same token.
+      // The full sync's and the departures lane's shares are kept back: they use the same token.
       TALLYFY_REQUESTS_PER_MINUTE: String(
-        budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction, settings.applyMaxConcurrency),
+        budgetShare(
+          settings.tallyfyRequestsPerMinute,
+          1 - fullSyncFraction - settings.departuresBudgetShare,
+          settings.applyMaxConcurrency,
+        ),
       ),
+    },
+  });
+  const departuresFunction = syncFunction(scope, "DeparturesFunction", {
+    entry: "apply.ts",
+    timeout: settings.applyTimeout,
+    logRetention: props.logRetention,
+    tracing: props.tracing,
+    environment: {
+      ...common,
+      DEAD_LETTER_QUEUE_URL: queues.reconcileDeadLetter.queueUrl,
+      ...tallyfyVariables(props, tallyfySecret),
+      TALLYFY_REQUESTS_PER_MINUTE: String(
+        budgetShare(
+          settings.tallyfyRequestsPerMinute,
+          settings.departuresBudgetShare,
+          DEPARTURES_CONCURRENCY,
+        ),
+      ),
+      // A departure's reads and its disable go out together, not a pacing interval apart.
+      TALLYFY_BURST: String(DEPARTURES_BURST),
     },
   });
 
@@ -147,8 +178,24 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
       maxConcurrency: settings.applyMaxConcurrency,
     }),
   );
-  grantPipeline({ queues, directory, tallyfySecret, enabled, ingestFunction, applyFunction }, syncConfig);
-  return { queues, directory, tallyfySecret, enabled, ingestFunction, applyFunction, common };
+  departuresFunction.addEventSource(
+    new SqsEventSource(queues.departures, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      maxConcurrency: DEPARTURES_CONCURRENCY,
+    }),
+  );
+  const parts = {
+    queues,
+    directory,
+    tallyfySecret,
+    enabled,
+    ingestFunction,
+    applyFunction,
+    departuresFunction,
+  };
+  grantPipeline(parts, syncConfig);
+  return { ...parts, common };
 }
 
 /** The Tallyfy secret, organization and API of the functions that call Tallyfy. */
@@ -164,14 +211,20 @@ export function tallyfyVariables(
 }
 
 function grantPipeline(parts: Omit<Pipeline, "common">, syncConfig: SyncConfig): void {
-  const { queues, directory, tallyfySecret, enabled, ingestFunction, applyFunction } = parts;
-  queues.reconcile.grantSendMessages(ingestFunction);
+  const { queues, directory, tallyfySecret, enabled, ingestFunction, applyFunction, departuresFunction } =
+    parts;
   queues.ingestDeadLetter.grantSendMessages(ingestFunction);
-  queues.reconcile.grantSendMessages(applyFunction);
-  queues.reconcileDeadLetter.grantSendMessages(applyFunction);
   directory.grantRecord(ingestFunction);
-  directory.grantReconcile(applyFunction);
-  tallyfySecret.grantRead(applyFunction);
+  // Every function that records or reconciles may ask for a reconcile on either lane.
+  for (const fn of [ingestFunction, applyFunction, departuresFunction]) {
+    queues.reconcile.grantSendMessages(fn);
+    queues.departures.grantSendMessages(fn);
+  }
+  for (const fn of [applyFunction, departuresFunction]) {
+    queues.reconcileDeadLetter.grantSendMessages(fn);
+    directory.grantReconcile(fn);
+    tallyfySecret.grantRead(fn);
+  }
   // A body with several events is split into a message each on the ingest queue.
   queues.ingest.grantSendMessages(ingestFunction);
   for (const { secret } of enabled) secret?.grantRead(ingestFunction);

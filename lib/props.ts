@@ -11,12 +11,14 @@ import {
   type aws_sns as sns,
 } from "aws-cdk-lib";
 import type * as z from "zod";
+import { DEFAULT_DEPARTURES_BUDGET_SHARE } from "../handlers/contracts/lanes.js";
 import type { SyncConfigInput } from "../handlers/core/config.js";
 import { describeIssues } from "../handlers/core/issues.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import type { EndpointLogging } from "./ingress/rest-api.js";
 import { awsApiGrant, routeProblems } from "./ingress/source-routes.js";
+import { fullSyncFraction } from "./rate-budget.js";
 import { Setting } from "./settings.js";
 
 /** Routes matching events from an EventBridge bus (e.g. an identity provider's partner bus) to the ingest queue. */
@@ -207,6 +209,14 @@ export interface TallyfyIdpSyncProps {
   readonly tallyfyRequestsPerMinute?: number;
 
   /**
+   * The share of `tallyfyRequestsPerMinute` the departures function keeps for changes that take
+   * access away (departures, demotions from admin), so they never wait behind a backlog of
+   * joins. The apply functions pace at what is left (less the full reconciliation's share).
+   * @default 0.05
+   */
+  readonly departuresBudgetShare?: number;
+
+  /**
    * At most this many ingest functions run at once. Each reads the directory, and a source that
    * hydrates (Okta) calls its provider's API per event: a bulk change fans out no wider than this.
    * @default 5
@@ -325,6 +335,7 @@ export interface Settings {
   readonly applyTimeout: Duration;
   readonly applyMaxConcurrency: number;
   readonly tallyfyRequestsPerMinute: number;
+  readonly departuresBudgetShare: number;
   readonly ingestMaxConcurrency: number;
   readonly ingestBatchSize: number;
   readonly ingestBatchingWindow: Duration;
@@ -341,6 +352,7 @@ export function validate(props: TallyfyIdpSyncProps): Settings {
     applyTimeout: props.applyTimeout ?? Duration.seconds(60),
     applyMaxConcurrency: props.applyMaxConcurrency ?? 2,
     tallyfyRequestsPerMinute: props.tallyfyRequestsPerMinute ?? 600,
+    departuresBudgetShare: props.departuresBudgetShare ?? DEFAULT_DEPARTURES_BUDGET_SHARE,
     ingestMaxConcurrency: props.ingestMaxConcurrency ?? 5,
     ingestBatchSize: props.ingestBatchSize ?? 10,
     ingestBatchingWindow: props.ingestBatchingWindow ?? Duration.seconds(1),
@@ -372,6 +384,11 @@ export function validate(props: TallyfyIdpSyncProps): Settings {
   check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
   check("applyMaxConcurrency", Setting.applyMaxConcurrency, settings.applyMaxConcurrency);
   check("tallyfyRequestsPerMinute", Setting.tallyfyRequestsPerMinute, settings.tallyfyRequestsPerMinute);
+  check("departuresBudgetShare", Setting.share, settings.departuresBudgetShare);
+  if (settings.departuresBudgetShare + fullSyncFraction(props.fullSync) >= 1)
+    problems.push(
+      "departuresBudgetShare: with fullSync.budgetShare it must leave the apply functions part of Tallyfy's budget (their sum must be under 1)",
+    );
   check("ingestMaxConcurrency", Setting.applyMaxConcurrency, settings.ingestMaxConcurrency);
   check("ingestBatchSize", Setting.ingestBatchSize, settings.ingestBatchSize);
   check("ingestTimeout", Setting.timeoutSeconds, settings.ingestTimeout.toSeconds());

@@ -1,6 +1,8 @@
 /**
  * The queues: the standard ingest queue (identity events in), the FIFO reconcile queue (one
- * message group per person or Tallyfy group) and a dead-letter queue for each. Encrypted, TLS only.
+ * message group per person or Tallyfy group), the FIFO departures queue (the departures lane:
+ * reconciles of changes that take access away) and a dead-letter queue for ingest and one for both
+ * reconcile lanes. Encrypted, TLS only.
  *
  * A function, not a construct of its own: the queues keep the logical ids they have always had
  * in the stack (the reconcile queue is still `CommandsQueue`, its name before the convergent
@@ -26,6 +28,9 @@ export interface SyncQueues {
   readonly ingestDeadLetter: sqs.Queue;
   /** "Reconcile this person / group" messages, one FIFO message group per entity. */
   readonly reconcile: sqs.Queue;
+  /** The departures lane: "reconcile this person" for a departure or a demotion from admin. */
+  readonly departures: sqs.Queue;
+  /** Both reconcile lanes' dead letters. */
   readonly reconcileDeadLetter: sqs.Queue;
 }
 
@@ -39,6 +44,15 @@ export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueu
     });
   const ingestDeadLetter = queue("IngestDeadLetterQueue", false, { retentionPeriod: Duration.days(14) });
   const reconcileDeadLetter = queue("CommandsDeadLetterQueue", true, { retentionPeriod: Duration.days(14) });
+  const lane = (name: string) =>
+    queue(name, true, {
+      visibilityTimeout: Duration.seconds(props.applyTimeout.toSeconds() * VISIBILITY_FACTOR),
+      retentionPeriod: Duration.days(4),
+      // High-throughput FIFO: ordering and deduplication per entity, not per queue.
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      deadLetterQueue: { queue: reconcileDeadLetter, maxReceiveCount: props.maxReceiveCount },
+    });
   return {
     ingestDeadLetter,
     reconcileDeadLetter,
@@ -49,13 +63,7 @@ export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueu
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: ingestDeadLetter, maxReceiveCount: props.maxReceiveCount },
     }),
-    reconcile: queue("CommandsQueue", true, {
-      visibilityTimeout: Duration.seconds(props.applyTimeout.toSeconds() * VISIBILITY_FACTOR),
-      retentionPeriod: Duration.days(4),
-      // High-throughput FIFO: ordering and deduplication per entity, not per queue.
-      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      deadLetterQueue: { queue: reconcileDeadLetter, maxReceiveCount: props.maxReceiveCount },
-    }),
+    reconcile: lane("CommandsQueue"),
+    departures: lane("DeparturesQueue"),
   };
 }

@@ -57,6 +57,8 @@ export class TallyfyIdpSync extends Construct {
   public readonly eventBridgeDeadLetterQueue?: sqs.Queue;
   public readonly ingestFunction: NodejsFunction;
   public readonly applyFunction: NodejsFunction;
+  /** The departures lane's apply function: departures and demotions, with a reserved budget. */
+  public readonly departuresFunction: NodejsFunction;
   public readonly tallyfySecret: secretsmanager.ISecret;
   /** Each enabled source's credential secret, by source id. */
   public readonly sourceSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
@@ -102,6 +104,7 @@ export class TallyfyIdpSync extends Construct {
     this.sourceSecrets = new Map(enabled.flatMap((e) => (e.secret ? [[e.source.id, e.secret]] : [])));
     this.ingestFunction = pipeline.ingestFunction;
     this.applyFunction = pipeline.applyFunction;
+    this.departuresFunction = pipeline.departuresFunction;
 
     // Setup the ingress each enabled source asks for, and the full reconciliation
     const ingress = buildSourceIngress(this, pipeline, { props, settings, syncConfig });
@@ -125,6 +128,7 @@ export class TallyfyIdpSync extends Construct {
       eventBridgeRules: ingress.eventBridgeRules,
       ingestFunction: this.ingestFunction,
       applyFunction: this.applyFunction,
+      departuresFunction: this.departuresFunction,
       endpoints: enabled.flatMap(({ source }) => {
         const endpoint = ingress.endpoints.get(source.id);
         const text = source.deployment?.endpoint?.alarmText;

@@ -28,6 +28,8 @@ export interface LocalQueues {
   readonly ingest: LocalQueue;
   readonly ingestDeadLetter: LocalQueue;
   readonly reconcile: LocalQueue;
+  /** The departures lane: a second reconcile queue, dead-lettering to the same queue. */
+  readonly departures: LocalQueue;
   readonly reconcileDeadLetter: LocalQueue;
 }
 
@@ -47,7 +49,7 @@ export interface LocalSqsOptions {
   readonly prefix?: string;
 }
 
-/** Starts fauxqs bound to 127.0.0.1 and creates the four queues. */
+/** Starts fauxqs bound to 127.0.0.1 and creates the five queues. */
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
   const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
   await app.listen({ port: 0, host: "127.0.0.1" });
@@ -87,14 +89,18 @@ async function createQueues(client: SQSClient, options: LocalSqsOptions): Promis
     VisibilityTimeout: visibility,
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: ingestDeadLetter.arn, maxReceiveCount }),
   });
-  const reconcile = await create(`${prefix}-reconcile.fifo`, {
-    FifoQueue: "true",
-    VisibilityTimeout: visibility,
-    DeduplicationScope: "messageGroup",
-    FifoThroughputLimit: "perMessageGroupId",
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: reconcileDeadLetter.arn, maxReceiveCount }),
-  });
-  return { ingest, ingestDeadLetter, reconcile, reconcileDeadLetter };
+  // Both reconcile lanes: FIFO per entity, dead-lettering to the one reconcile dead-letter queue.
+  const lane = (name: string) =>
+    create(`${prefix}-${name}.fifo`, {
+      FifoQueue: "true",
+      VisibilityTimeout: visibility,
+      DeduplicationScope: "messageGroup",
+      FifoThroughputLimit: "perMessageGroupId",
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: reconcileDeadLetter.arn, maxReceiveCount }),
+    });
+  const reconcile = await lane("reconcile");
+  const departures = await lane("departures");
+  return { ingest, ingestDeadLetter, reconcile, departures, reconcileDeadLetter };
 }
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

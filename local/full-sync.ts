@@ -77,7 +77,7 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
   });
   const build = (overrides: Partial<FullSyncOptions> = {}) =>
     new FullSync({
-      queue: new ReconcileQueue(pipeline.sqs, pipeline.queues.reconcile.url),
+      queue: new ReconcileQueue(pipeline.sqs, pipeline.queues.reconcile.url, pipeline.queues.departures.url),
       directory: pipeline.directory,
       store: new FullSyncStore(
         DynamoDBDocumentClient.from(pipeline.dynamo.client),

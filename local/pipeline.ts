@@ -4,6 +4,7 @@
  */
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { buildReconciler } from "../handlers/runtime/apply-environment.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
@@ -54,6 +55,11 @@ export interface TestPipelineOptions {
   /** Paces each apply poller's Tallyfy client at this many requests a minute. @default no pacing */
   readonly tallyfyRequestsPerMinute?: number;
   /**
+   * Paces the departures lane's poller at this many requests a minute, with bursts of
+   * {@link DEPARTURES_BURST}, as the stack paces the departures function. @default no pacing
+   */
+  readonly departuresRequestsPerMinute?: number;
+  /**
    * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
    * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
    * @default 1
@@ -95,29 +101,34 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
 
   // Each apply poller is a container of its own: its own client (and pacer, at its share of the
   // budget, as the stack configures it), its own caches.
-  const newClient = () =>
-    new TallyfyClient({
+  const newClient = (lane: "reconcile" | "departures") => {
+    const perMinute =
+      lane === "reconcile" ? options.tallyfyRequestsPerMinute : options.departuresRequestsPerMinute;
+    return new TallyfyClient({
       organizationId: tallyfy.organizationId,
       baseUrl: tallyfy.url,
       tokens: new StaticTokenSource("test-token"),
       retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
-      pacer: options.tallyfyRequestsPerMinute
-        ? new Pacer({ perMinute: options.tallyfyRequestsPerMinute })
+      pacer: perMinute
+        ? new Pacer({ perMinute, burst: lane === "departures" ? DEPARTURES_BURST : undefined })
         : undefined,
     });
-  const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url);
+  };
+  const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url, queues.departures.url);
   const guestProfilesNotApplied: string[] = [];
-  const newReconciler = () =>
+  const newReconciler = (lane: "reconcile" | "departures") =>
     buildReconciler({
       config,
-      client: newClient(),
+      client: newClient(lane),
       directory,
       queue: reconcileQueue,
       onGuestProfileNotApplied: (email, fields) =>
         guestProfilesNotApplied.push(`${email}: ${fields.join(", ")}`),
     });
   const applyPollers = Math.max(1, options.applyConcurrency ?? 1);
-  let reconcilers = Array.from({ length: applyPollers }, newReconciler);
+  // The apply pollers, then the departures lane's one.
+  const lanes = [...Array.from({ length: applyPollers }, () => "reconcile" as const), "departures" as const];
+  let reconcilers = lanes.map(newReconciler);
   const oktaClient =
     options.okta &&
     new OktaClient({
@@ -171,15 +182,13 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       }),
       queue: queues.ingest,
     },
-    ...applyHandlers.map((handler) => ({
-      source: new LocalEventSource({
-        client: sqsClient,
-        queue: queues.reconcile,
-        handler,
-        functionTimeoutMs,
-      }),
-      queue: queues.reconcile,
-    })),
+    ...applyHandlers.map((handler, index) => {
+      const queue = lanes[index] === "departures" ? queues.departures : queues.reconcile;
+      return {
+        source: new LocalEventSource({ client: sqsClient, queue, handler, functionTimeoutMs }),
+        queue,
+      };
+    }),
   ];
 
   const scim =
@@ -212,12 +221,12 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     config: (): SyncConfig => config,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
     coldStart(): void {
-      reconcilers = reconcilers.map(newReconciler);
+      reconcilers = lanes.map(newReconciler);
     },
     /** A new configuration, as a deployment gives both functions: new containers read it. */
     reconfigure(next: Record<string, unknown>): void {
       config = parseSyncConfig(JSON.stringify(next), "the test configuration", sources);
-      reconcilers = reconcilers.map(newReconciler);
+      reconcilers = lanes.map(newReconciler);
     },
     /** Puts raw bodies (events or anything else) on the ingest queue. */
     async send(...bodies: (object | string)[]): Promise<void> {

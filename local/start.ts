@@ -137,6 +137,7 @@ async function main(): Promise<number> {
     SYNC_CONFIG: configJson,
     MAX_RECEIVE_COUNT: "3",
     RECONCILE_QUEUE_URL: sqs.queues.reconcile.url,
+    DEPARTURES_QUEUE_URL: sqs.queues.departures.url,
     OKTA_SECRET_ID,
     INGEST_QUEUE_URL: sqs.queues.ingest.url,
     TALLYFY_SECRET_ID: SECRET_ID,
@@ -190,6 +191,16 @@ async function main(): Promise<number> {
         functionName: "apply",
       }),
       queue: sqs.queues.reconcile,
+    },
+    {
+      // The departures lane; in AWS a function of its own with a reserved share of the budget.
+      source: new LocalEventSource({
+        client: sqs.client,
+        queue: sqs.queues.departures,
+        handler: apply,
+        functionName: "departures",
+      }),
+      queue: sqs.queues.departures,
     },
   ];
 

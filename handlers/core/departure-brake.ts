@@ -17,7 +17,7 @@ export type DepartureBrake = Exclude<CoreConfig["departureBrake"], false>;
 export type HoldState = "held" | "approved" | "rejected";
 
 export interface DepartureHold {
-  /** The version of the status fact (the departure) the hold is about. */
+  /** The version of the status fact (the departure) that was held. */
   readonly v: Version;
   readonly state: HoldState;
   /** The source whose window was full. */
@@ -41,19 +41,18 @@ export interface AdmittedDeparture {
 }
 
 /**
- * The hold keeps the person as they are: a departure still waiting for a decision (whatever
- * newer departure the source sent since), or the very departure an administrator rejected.
+ * The hold keeps the person as they are while the source has them inactive: a departure waiting
+ * for a decision, or one an administrator rejected (a redelivered or repeated departure does not
+ * undo the decision; the person coming back releases it, and a later departure is braked anew).
  */
 export function holdStands(person: Pick<Person, "status" | "departureHold">): boolean {
-  const hold = person.departureHold;
-  if (!hold || person.status?.value !== "inactive") return false;
-  return hold.state === "held" || (hold.state === "rejected" && hold.v === person.status.v);
+  const state = person.departureHold?.state;
+  return person.status?.value === "inactive" && (state === "held" || state === "rejected");
 }
 
-/** An administrator approved this very departure: it is applied without counting against the brake. */
+/** An administrator approved the person's departure: it is applied without counting against the brake. */
 export function holdApproved(person: Pick<Person, "status" | "departureHold">): boolean {
-  const hold = person.departureHold;
-  return hold?.state === "approved" && person.status?.value === "inactive" && hold.v === person.status.v;
+  return person.departureHold?.state === "approved" && person.status?.value === "inactive";
 }
 
 /**

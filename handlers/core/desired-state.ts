@@ -328,6 +328,17 @@ function attributed(
   };
 }
 
+/**
+ * The change takes access away and must not wait behind joins: the person departs, or loses the
+ * administrator role. Its reconcile goes on the departures lane.
+ */
+export function takesAccessAway(before: Person | undefined, after: Person, config: CoreConfig): boolean {
+  if (before === undefined) return false;
+  const departs = after.status?.value === "inactive" && before.status?.value !== "inactive";
+  const demoted = desiredRole(before, config) === "admin" && desiredRole(after, config) !== "admin";
+  return (departs && config.deprovision !== "none") || demoted;
+}
+
 /** The event says so, or else the email's domain decides. */
 export function isGuest(person: Person, config: CoreConfig): boolean {
   return person.guest?.value ?? !isMemberEmail(config, person.email);

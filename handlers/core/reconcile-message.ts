@@ -19,6 +19,11 @@ export const ReconcileMessageSchema = z.strictObject({
    * redelivery under a new configuration is reconciled again rather than dropped as a duplicate.
    */
   config: z.string().max(64).optional(),
+  /**
+   * The change takes access away (a departure, a demotion from admin): it goes on the departures
+   * lane, which joins never wait in front of.
+   */
+  urgent: z.literal(true).optional(),
 });
 export type ReconcileMessage = z.output<typeof ReconcileMessageSchema>;
 

@@ -40,7 +40,7 @@ export interface RecordingDirectory {
     event: IdentityEvent,
     config: SyncConfig,
     source?: EventSource,
-  ): Promise<{ readonly email: string; readonly revision: number }>;
+  ): Promise<{ readonly email: string; readonly revision: number; readonly urgent?: boolean }>;
   recordGroupFacts(
     key: string,
     update: { readonly name?: string; readonly description?: string },
@@ -219,8 +219,16 @@ export class Recorder {
         continue;
       }
       try {
-        const { email, revision } = await this.ports.directory.record(event, config, source);
-        messages.set(`person:${email}`, { kind: "person", key: email, revision, config: fingerprint });
+        const { email, revision, urgent } = await this.ports.directory.record(event, config, source);
+        // The newest revision, on the departures lane if any of the events took access away.
+        const earlier = messages.get(`person:${email}`)?.urgent;
+        messages.set(`person:${email}`, {
+          kind: "person",
+          key: email,
+          revision,
+          config: fingerprint,
+          ...(urgent || earlier ? { urgent: true as const } : {}),
+        });
       } catch (error) {
         if (!(error instanceof ForeignPersonError)) throw error;
         refused.push(error);

@@ -16,6 +16,7 @@
  * - `group#<Tallyfy group id, or name:<mapped name>>`: the group's revision, what was reconciled,
  *   and for a mapped name its resolved id and the `group.updated` facts.
  * - `brake#<source>` and `hold` / `<email>`: the departure brake's windows and holds (holds.ts).
+ * - `lease#<email>`: which reconcile of the person runs now, until when.
  *
  * Every read the reconciler decides on is consistent; writes are optimistic, conditioned on the
  * revision read, and a conflict reads and merges again.
@@ -36,6 +37,7 @@ import {
   mergeEvent,
   mergeGroupFacts,
   personKey,
+  takesAccessAway,
   type Version,
 } from "../core/desired-state.js";
 import { SyncError } from "../core/errors.js";
@@ -94,7 +96,13 @@ export class Directory {
     config: CoreConfig,
     /** The source it came through; a confined one may not change people other sources provide. */
     source?: EventSource,
-  ): Promise<{ readonly email: string; readonly revision: number; readonly changed: boolean }> {
+  ): Promise<{
+    readonly email: string;
+    readonly revision: number;
+    readonly changed: boolean;
+    /** The change takes access away (a departure, a demotion from admin): see `takesAccessAway`. */
+    readonly urgent: boolean;
+  }> {
     const email = personKey(event.user?.email ?? "");
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.person(email);
@@ -110,7 +118,11 @@ export class Directory {
           await this.#index(key, email);
         }
       }
-      if (!changed && !versionsMoved(current, person)) return { email, revision, changed };
+      // A departure not applied yet stays urgent: an event retried after its first send failed
+      // changes nothing, and must not lose its lane.
+      const pending = person.status?.value === "inactive" && (current?.reconciled?.revision ?? -1) < revision;
+      const urgent = (changed && takesAccessAway(current, person, config)) || pending;
+      if (!changed && !versionsMoved(current, person)) return { email, revision, changed, urgent };
       const written = await this.#putIfUnchanged({
         // What the directory keeps beside the facts (reconciled, etag), then the merged facts:
         // a fact the merge dropped (a source taking a person over) must not come back.
@@ -120,7 +132,7 @@ export class Directory {
         pk: `person#${email}`,
         sk: ITEM,
       });
-      if (written) return { email, revision, changed };
+      if (written) return { email, revision, changed, urgent };
     }
     throw new DirectoryConflictError(`person ${email} kept changing while this event was merged`);
   }
@@ -183,6 +195,43 @@ export class Directory {
     }
     if (sets.length === 0) return;
     await this.#update(`person#${personKey(email)}`, `SET ${sets.join(", ")}`, condition, values);
+  }
+
+  /**
+   * Takes the person's reconcile lease until `until` (epoch ms): false while another reconcile
+   * holds it. The two lanes (reconcile and departures) each see a person's messages in order, but
+   * not each other's; the lease keeps one reconcile of a person at a time, as one FIFO queue did.
+   * Its own item, so taking it never makes a merge of the person's facts retry.
+   */
+  public async leasePerson(email: string, owner: string, until: number, now: number): Promise<boolean> {
+    return written(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `lease#${personKey(email)}`, sk: ITEM },
+          UpdateExpression: "SET #owner = :owner, #until = :until",
+          ConditionExpression: "attribute_not_exists(#until) OR #until < :now OR #owner = :owner",
+          ExpressionAttributeNames: { "#owner": "owner", "#until": "until" },
+          ExpressionAttributeValues: { ":owner": owner, ":until": until, ":now": now },
+        }),
+      ),
+    );
+  }
+
+  /** Gives the lease back, if `owner` still holds it. */
+  public async releasePerson(email: string, owner: string): Promise<void> {
+    await written(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `lease#${personKey(email)}`, sk: ITEM },
+          UpdateExpression: "SET #until = :zero",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#owner": "owner", "#until": "until" },
+          ExpressionAttributeValues: { ":owner": owner, ":zero": 0 },
+        }),
+      ),
+    );
   }
 
   /**

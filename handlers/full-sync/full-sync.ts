@@ -473,14 +473,20 @@ export class FullSync {
     );
     for (const change of entities) {
       const id = `${change.entity}:${change.key}`;
-      if (messages.has(id)) continue;
+      const asked = messages.get(id);
+      if (asked) {
+        if (change.action === "deprovision") messages.set(id, { ...asked, urgent: true });
+        continue;
+      }
       if (change.entity === "person") {
         const person = people.get(change.key);
         const pending = person && (person.reconciled?.revision ?? -1) < person.revision;
         // A reconcile already asked for reads the newest state: a second message would only repeat it.
         const revision = pending ? person.revision : await directory.touchPerson(change.key);
+        // A departure (found as drift, or inferred) goes on the departures lane.
+        const urgent = change.action === "deprovision" ? { urgent: true as const } : {};
         if (revision !== undefined)
-          messages.set(id, { kind: "person", key: change.key, revision, config: fingerprint });
+          messages.set(id, { kind: "person", key: change.key, revision, config: fingerprint, ...urgent });
       } else {
         const { revision, pending } = await directory.touchGroup(change.key, this.#now());
         if (pending) continue;

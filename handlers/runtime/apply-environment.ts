@@ -32,7 +32,7 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
         config: config(),
         client: tallyfyClientFrom(vars),
         directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
-        queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
+        queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL),
       });
       return reconciler;
     },

@@ -23,6 +23,7 @@ import { tallyfyClientFrom, tallyfyVariables } from "./tallyfy-environment.js";
 export const FullSyncEnvironmentSchema = z.object({
   SYNC_CONFIG: z.string().optional(),
   RECONCILE_QUEUE_URL: z.url(),
+  DEPARTURES_QUEUE_URL: z.url().optional(),
   DIRECTORY_TABLE_NAME: z.string().min(3),
   /** The bucket each run's drift report is written to. */
   REPORT_BUCKET_NAME: z.string().min(3),
@@ -40,7 +41,7 @@ export function fullSyncFromEnvironment(env: NodeJS.ProcessEnv = process.env): (
   const db = documentClient(dynamo);
   const directory = directoryFrom(vars.DIRECTORY_TABLE_NAME, dynamo);
   const store = new FullSyncStore(db, vars.DIRECTORY_TABLE_NAME);
-  const queue = new ReconcileQueue(sqsClient(), vars.RECONCILE_QUEUE_URL);
+  const queue = new ReconcileQueue(sqsClient(), vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL);
   const tallyfy = tallyfyClientFrom(vars);
   // An emulator on loopback (local runs) serves buckets by path, not by host name.
   const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });

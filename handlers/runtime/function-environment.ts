@@ -38,6 +38,8 @@ export const commonVariables = {
   SYNC_CONFIG: z.string().optional(),
   /** The FIFO queue of reconcile messages. */
   RECONCILE_QUEUE_URL: z.url(),
+  /** The departures lane (core/reconcile-message.ts `urgent`); unset: everything on the reconcile queue. */
+  DEPARTURES_QUEUE_URL: z.url().optional(),
   /** The desired-state directory's DynamoDB table. */
   DIRECTORY_TABLE_NAME: z.string().min(3),
   DEAD_LETTER_QUEUE_URL: z.url(),

@@ -29,7 +29,7 @@ export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
   return {
     config: lazyConfig(vars.SYNC_CONFIG),
     directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
-    reconcile: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL),
+    reconcile: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL),
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
     ingestQueue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),

@@ -22,13 +22,25 @@ export class ReconcileQueue {
   public constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
+    /** The departures lane: urgent messages go there. @default the reconcile queue */
+    private readonly departuresUrl?: string,
   ) {}
 
-  /** Sends in batches of ten. Re-sending after a partial failure is safe: ids deduplicate. */
+  /**
+   * Sends in batches of ten, urgent messages on the departures lane. Re-sending after a partial
+   * failure is safe: ids deduplicate.
+   */
   public async send(messages: readonly ReconcileMessage[]): Promise<void> {
+    const urgent = this.departuresUrl ? messages.filter((m) => m.urgent) : [];
+    const rest = urgent.length > 0 ? messages.filter((m) => !m.urgent) : messages;
+    if (this.departuresUrl && urgent.length > 0) await this.#send(this.departuresUrl, urgent);
+    await this.#send(this.queueUrl, rest);
+  }
+
+  async #send(queueUrl: string, messages: readonly ReconcileMessage[]): Promise<void> {
     await sendInBatches(
       this.sqs,
-      this.queueUrl,
+      queueUrl,
       "reconcile messages",
       messages.map((message) => ({
         MessageBody: JSON.stringify(message),

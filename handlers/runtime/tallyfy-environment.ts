@@ -20,6 +20,8 @@ export const tallyfyVariables = {
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
   /** This container's share of the token's Tallyfy budget, requests a minute; unset: no pacing. */
   TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  /** Requests that may start at once after a quiet spell (the departures lane's burst). */
+  TALLYFY_BURST: z.coerce.number().int().min(1).max(10).default(1),
 };
 
 /**
@@ -40,7 +42,7 @@ export function tallyfyClientFrom(vars: z.output<z.ZodObject<typeof tallyfyVaria
       if (status === 429) count(MetricName.TallyfyThrottled);
     },
     pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
-      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE })
+      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE, burst: vars.TALLYFY_BURST })
       : undefined,
   });
 }

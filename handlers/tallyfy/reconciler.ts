@@ -11,6 +11,7 @@
  * - A departure passes the departure brake just before its first write; one the brake holds
  *   changes nothing in Tallyfy (core/departure-brake.ts).
  */
+import { randomUUID } from "node:crypto";
 import { type CoreConfig, sameGroup, tallyfyGroupsOf } from "../core/config.js";
 import { departureSourceOf, holdApproved, letThrough } from "../core/departure-brake.js";
 import {
@@ -49,7 +50,14 @@ export class MemberNotGuestError extends SyncError {
   public readonly transient = false;
 }
 
-/** A mapped Tallyfy group does not exist and `createMissingGroups` is off. Permanent. */
+/** Another reconcile of the person (on the other lane) kept running. Transient. */
+export class PersonBusyError extends SyncError {
+  public readonly transient = true;
+}
+
+/** How long a reconcile waits for the other lane's reconcile of the same person. */
+const LEASE_WAIT_MS = 10_000;
+
 export class Reconciler {
   readonly #fingerprint: string;
   readonly #groups: GroupReconciler;
@@ -68,10 +76,41 @@ export class Reconciler {
 
   async #person(email: string, opts: CallOptions): Promise<ReconcileOutcome> {
     const { directory } = this.deps;
-    const person = await directory.person(email);
+    const seen = await directory.person(email);
+    const skip = this.#skip(seen);
+    if (skip) return skip;
+    const owner = randomUUID();
+    await this.#lease(email, owner, opts.deadline);
+    try {
+      // Read again under the lease: a reconcile on the other lane may have run meanwhile.
+      const person = await directory.person(email);
+      return this.#skip(person) ?? (await this.#personLeased(email, person as PersonRecord, opts));
+    } finally {
+      await directory.releasePerson(email, owner);
+    }
+  }
+
+  #skip(person: PersonRecord | undefined): ReconcileOutcome | undefined {
     if (!person) return { status: "noop", reason: "no identity source has named this person" };
     if (isReconciled(person.revision, person.reconciled, this.#fingerprint))
       return { status: "noop", reason: `revision ${person.revision} is already reconciled` };
+    return undefined;
+  }
+
+  /** Waits a little for a reconcile of the person on the other lane to finish. */
+  async #lease(email: string, owner: string, deadline: number | undefined): Promise<void> {
+    const now = this.deps.now ?? Date.now;
+    const until = deadline ?? now() + 15 * 60_000;
+    const giveUpAt = now() + Math.min(LEASE_WAIT_MS, Math.max(0, (until - now()) / 2));
+    while (!(await this.deps.directory.leasePerson(email, owner, until, now()))) {
+      if (now() >= giveUpAt)
+        throw new PersonBusyError(`${email} is being reconciled by another function; retried later`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async #personLeased(email: string, person: PersonRecord, opts: CallOptions): Promise<ReconcileOutcome> {
+    const { directory } = this.deps;
     const writes = new Writes(this.deps.onWrite);
     const hold = person.departureHold;
     // The person is back: whatever was held or decided of their departure is over.

@@ -32,7 +32,10 @@ describe("ingest's role and the recorder's group-deletion fan-out", () => {
     // Assess
     // The recorder does call the port for "groups-deleted", and the port is a Query.
     expect(recorderSource).toMatch(/membersOfIdpGroups\(translation\.names\)/);
-    expect(fanOut.slice(0, 600)).toMatch(/new QueryCommand/);
+    expect(fanOut.slice(0, 600)).toMatch(/itemsUnder\(/);
+    expect(readFileSync(new URL("../../handlers/directory/partition.ts", import.meta.url), "utf8")).toMatch(
+      /new QueryCommand/,
+    );
     expect(dynamoActions).toContain("dynamodb:Query");
   });
 });

@@ -21,10 +21,12 @@ describe("operations", () => {
       "5XXError",
       "ApproximateAgeOfOldestMessage",
       "ApproximateAgeOfOldestMessage",
+      "ApproximateAgeOfOldestMessage",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "DeparturesHeld",
+      "Errors",
       "Errors",
       "Errors",
       // The Okta Log Streaming rule's failed deliveries to the ingest queue.
@@ -32,6 +34,7 @@ describe("operations", () => {
       "FullSyncCorrected",
       "FullSyncListingFailed",
       "FullSyncStopped",
+      "Throttles",
       "Throttles",
       "Throttles",
       // Metric math: the directory's throttling, and the full reconciliation's failed, timed-out

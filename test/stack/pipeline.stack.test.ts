@@ -10,7 +10,7 @@ beforeAll(() => {
 });
 
 describe("queues", () => {
-  it("has a standard ingest queue and a high-throughput FIFO commands queue, each redriving to its own dead-letter queue", () => {
+  it("has a standard ingest queue and two high-throughput FIFO reconcile lanes, redriving to their dead-letter queues", () => {
     // Prepare
     const { template } = built;
     const queues = template.findResources("AWS::SQS::Queue");
@@ -18,8 +18,8 @@ describe("queues", () => {
       Object.entries(queues).find(([id]) => id.includes(fragment))?.[1]?.Properties;
 
     // Assess
-    // The four of the pipeline, and the EventBridge rules' dead-letter queue.
-    expect(Object.keys(queues)).toHaveLength(5);
+    // The five of the pipeline, and the EventBridge rules' dead-letter queue.
+    expect(Object.keys(queues)).toHaveLength(6);
     expect(byName("SyncIngestQueue")?.FifoQueue).toBeUndefined();
     // The Okta Event Hook endpoint's body limit.
     expect(byName("SyncIngestQueue")?.MaximumMessageSize).toBe(262_144);
@@ -37,10 +37,17 @@ describe("queues", () => {
       deadLetterTargetArn: { "Fn::GetAtt": [expect.stringContaining("IngestDeadLetterQueue"), "Arn"] },
       maxReceiveCount: 5,
     });
-    expect(byName("SyncCommandsQueue")?.RedrivePolicy).toEqual({
-      deadLetterTargetArn: { "Fn::GetAtt": [expect.stringContaining("CommandsDeadLetterQueue"), "Arn"] },
-      maxReceiveCount: 5,
-    });
+    for (const lane of ["SyncCommandsQueue", "SyncDeparturesQueue"]) {
+      expect(byName(lane)).toMatchObject({
+        FifoQueue: true,
+        DeduplicationScope: "messageGroup",
+        FifoThroughputLimit: "perMessageGroupId",
+      });
+      expect(byName(lane)?.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { "Fn::GetAtt": [expect.stringContaining("CommandsDeadLetterQueue"), "Arn"] },
+        maxReceiveCount: 5,
+      });
+    }
   });
 
   it("encrypts every queue and denies every request without TLS", () => {
@@ -57,7 +64,7 @@ describe("queues", () => {
           s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false",
       ),
     );
-    expect(denyPlainText).toHaveLength(5);
+    expect(denyPlainText).toHaveLength(6);
   });
 
   it("gives each source queue a visibility timeout of six times its consumer's timeout", () => {
@@ -78,15 +85,15 @@ describe("queues", () => {
 });
 
 describe("functions", () => {
-  it("runs the three handlers on nodejs24.x arm64 and keeps the secret's value out of the environment", () => {
+  it("runs the four functions on nodejs24.x arm64 and keeps the secret's value out of the environment", () => {
     // Prepare
     const { template } = built;
 
-    // Assess: ingest, apply and the full reconciliation.
+    // Assess: ingest, apply, departures and the full reconciliation.
     template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
       { Runtime: "nodejs24.x", Architectures: ["arm64"] },
-      3,
+      4,
     );
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
@@ -167,8 +174,8 @@ describe("functions", () => {
       );
 
     // Assess
-    expect(modes(traced)).toEqual(["Active", "Active", "Active"]);
-    expect(modes(built.template)).toEqual([undefined, undefined, undefined]);
+    expect(modes(traced)).toEqual(["Active", "Active", "Active", "Active"]);
+    expect(modes(built.template)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it("lets each function write only its own log group, with no managed policy", () => {
@@ -214,7 +221,7 @@ describe("functions", () => {
       statementsOf(fragment)
         .map(
           (s) =>
-            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands)(DeadLetter)?Queue|TallyfySecret|OktaSecret|Directory/)?.[0]}`,
+            `${[s.Action].flat().sort().join(",")} -> ${JSON.stringify(s.Resource).match(/(Ingest|Commands|Departures)(DeadLetter)?Queue|TallyfySecret|OktaSecret|Directory/)?.[0]}`,
         )
         .sort();
 
@@ -225,19 +232,27 @@ describe("functions", () => {
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> OktaSecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> IngestQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
+      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> DeparturesQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestDeadLetterQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
     expect(summary("OktaEventHookSendRole")).toEqual([
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> IngestQueue",
     ]);
-    expect(summary("ApplyFunction")).toEqual([
-      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem -> Directory",
-      "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
-      "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> CommandsQueue",
-      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",
-      "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
-    ]);
+    // The two apply functions differ only in the lane they read.
+    for (const [fn, lane] of [
+      ["ApplyFunction", "CommandsQueue"],
+      ["DeparturesFunction", "DeparturesQueue"],
+    ] as const) {
+      expect(summary(fn)).toEqual([
+        "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem -> Directory",
+        "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
+        `sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> ${lane}`,
+        "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",
+        "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",
+        "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> DeparturesQueue",
+      ]);
+    }
   });
 });
 
@@ -256,15 +271,18 @@ describe("rate budgets", () => {
       )?.[1]?.Properties?.Environment?.Variables as Record<string, string>;
 
     // Assess
-    // The full reconciliation keeps a tenth of Tallyfy's and of Okta's budget; events the rest.
-    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("270");
+    // The full reconciliation keeps a tenth of Tallyfy's and of Okta's budget, the departures
+    // lane a twentieth of Tallyfy's (in bursts of three); the apply functions the rest.
+    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("255");
+    expect(variables("DeparturesFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("22");
+    expect(variables("DeparturesFunction").TALLYFY_BURST).toBe("3");
     expect(variables("IngestFunction").OKTA_REQUESTS_PER_MINUTE).toBe("135");
     expect(variables("IngestFunction").TALLYFY_REQUESTS_PER_MINUTE).toBeUndefined();
     expect(variables("FullSyncFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("90");
     expect(variables("FullSyncFunction").OKTA_REQUESTS_PER_MINUTE).toBe("60");
   });
 
-  it("gives the apply functions the whole budget when the full reconciliation is off, and builds none of it", () => {
+  it("gives the apply functions all but the departures lane's share when the full reconciliation is off, and builds none of it", () => {
     // Prepare
     const { template } = synth({
       ...context,
@@ -279,7 +297,7 @@ describe("rate budgets", () => {
     template.resourceCountIs("AWS::S3::Bucket", 0);
     template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
-      { Environment: { Variables: Match.objectLike({ TALLYFY_REQUESTS_PER_MINUTE: "300" }) } },
+      { Environment: { Variables: Match.objectLike({ TALLYFY_REQUESTS_PER_MINUTE: "285" }) } },
       1,
     );
   });

@@ -23,6 +23,10 @@ describe("configuration errors", () => {
       "tallyfyIdpSync.sync.memberDomains.0: must be a domain name",
     ],
     [{ ...context, maxReceiveCount: 1 }, "tallyfyIdpSync.maxReceiveCount:"],
+    [
+      { ...context, sync: { ...context.sync, departureBrake: { maxShare: 2 } } },
+      "tallyfyIdpSync.sync.departureBrake",
+    ],
     [{ ...context, sync: { ...context.sync, defaultRole: "owner" } }, "tallyfyIdpSync.sync.defaultRole:"],
     [
       { ...context, okta: { logStreamEventBusName: "default" } },
@@ -69,6 +73,8 @@ describe("configuration errors", () => {
           applyTimeout: Duration.hours(1),
           applyMaxConcurrency: 1,
           scim: { enabled: true, throttlingRateLimit: -1, throttlingBurstLimit: 2.5 },
+          departuresBudgetShare: 0.9,
+          fullSync: { budgetShare: 0.2 },
         });
       } catch (e) {
         return e as Error;
@@ -84,6 +90,7 @@ describe("configuration errors", () => {
       "applyMaxConcurrency",
       "scim.throttlingRateLimit: must be over 0",
       "scim.throttlingBurstLimit: must be a whole number from 1 to 5000",
+      "departuresBudgetShare: with fullSync.budgetShare it must leave the apply functions part of Tallyfy's budget",
     ])
       expect(error?.message).toContain(key);
   });
