@@ -2,7 +2,8 @@
  * Runs a workload through a target (the real pipeline, or the naive baseline) against the fake
  * Tallyfy, and measures what the README's Performance section reports.
  */
-import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { DEFAULT_DEPARTURES_BUDGET_SHARE } from "../handlers/contracts/lanes.js";
 import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { startPipeline } from "../local/pipeline.js";
 import { runNaive } from "./naive.js";
@@ -37,6 +38,11 @@ export interface ReplayResult {
   readonly floorMs: number;
   readonly exact: boolean;
   readonly mismatches: string[];
+  /**
+   * The workload's `during` departures: from sending each to the ingest queue to Tallyfy's
+   * disable, in real-time seconds (the bench's time multiplied by its speed-up).
+   */
+  readonly departures?: { readonly p50Seconds: number; readonly p99Seconds: number; readonly count: number };
   /** Calls by method and resource, e.g. `GET users`, `PUT groups/:id`. */
   readonly breakdown: Record<string, number>;
   /** Calls answered in each quarter second from the start, for the chart. */
@@ -175,25 +181,45 @@ export async function replayPipeline(
     visibilityTimeoutSeconds: 30,
     tallyfy: fakeOptions(options),
     applyConcurrency: options.applyConcurrency,
+    // As the stack paces them: the departures lane's share is reserved while it has work.
     tallyfyRequestsPerMinute:
       options.paced === false
         ? undefined
         : (options.ratePerMinute * options.scale) / options.applyConcurrency,
+    // The pacer's one-second look at the departures lane, scaled like every other time here.
+    laneCheckMs: 1_000 / options.scale,
+    departuresRequestsPerMinute:
+      options.paced === false
+        ? undefined
+        : options.ratePerMinute * options.scale * DEFAULT_DEPARTURES_BUDGET_SHARE,
   });
   try {
     seedOrganization(pipeline.tallyfy, workload);
-    const started = Date.now();
-    for (let i = 0; i < workload.events.length; i += 10) {
-      await pipeline.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: pipeline.queues.ingest.url,
-          Entries: workload.events
-            .slice(i, i + 10)
-            .map((event, n) => ({ Id: String(n), MessageBody: JSON.stringify(event) })),
-        }),
-      );
+    if (workload.prelude) {
+      await sendAll(pipeline, workload.prelude);
+      await pipeline.drain(240_000);
+      pipeline.tallyfy.requests.length = 0;
     }
+    const started = Date.now();
+    await sendAll(pipeline, workload.events);
+    const during = workload.during ?? [];
+    const sent = new Map<string, number>();
+    const draining = pipeline.drain(240_000);
+    // Once the events are ingested (ingest scales out in AWS; here one poller reads them all):
+    // the backlog a departure must not wait behind is Tallyfy's.
+    if (during.length > 0) await ingested(pipeline);
+    const from = invites(pipeline.tallyfy);
+    const to = workload.events.length * 0.9;
+    for (const [k, departure] of during.entries()) {
+      // Spread evenly over the invitations still to come, up to 90% of them: each is sent while
+      // joins wait.
+      await invitesReach(pipeline.tallyfy, Math.floor(from + ((k + 1) / (during.length + 1)) * (to - from)));
+      sent.set((departure.user as { email: string }).email, Date.now());
+      await sendAll(pipeline, [departure]);
+    }
+    await draining;
     await pipeline.drain(240_000);
+    const departures = sent.size > 0 ? departureLatency(pipeline.tallyfy, sent, options.scale) : undefined;
     const deadLettered =
       (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("reconcile")).length;
     const { items, bytes } = await pipeline.dynamo.size();
@@ -202,11 +228,76 @@ export async function replayPipeline(
     );
     return {
       ...summarise(target, workload, pipeline.tallyfy, started, deadLettered, options),
+      ...(departures ? { departures } : {}),
       directory: { operations, items, bytes },
     };
   } finally {
     await pipeline.stop();
   }
+}
+
+async function sendAll(
+  pipeline: { sqs: SQSClient; queues: { ingest: { url: string } } },
+  events: readonly object[],
+) {
+  for (let i = 0; i < events.length; i += 10) {
+    await pipeline.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: pipeline.queues.ingest.url,
+        Entries: events
+          .slice(i, i + 10)
+          .map((event, n) => ({ Id: String(n), MessageBody: JSON.stringify(event) })),
+      }),
+    );
+  }
+}
+
+async function ingested(pipeline: { sqs: SQSClient; queues: { ingest: { url: string } } }): Promise<void> {
+  for (;;) {
+    const { Attributes } = await pipeline.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: pipeline.queues.ingest.url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    const left =
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    if (left === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function invites(fake: FakeTallyfy): number {
+  return fake.requests.filter((r) => r.path.endsWith("/users/invite")).length;
+}
+
+/** Waits until the fake has taken `count` invitations. */
+async function invitesReach(fake: FakeTallyfy, count: number): Promise<void> {
+  let seen = 0;
+  let checked = 0;
+  while (seen < count) {
+    const requests = fake.requests;
+    for (; checked < requests.length; checked++)
+      if (requests[checked]?.path.endsWith("/users/invite")) seen++;
+    if (seen < count) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** From each departure's send to its disable at the fake, scaled to real time. */
+function departureLatency(fake: FakeTallyfy, sent: ReadonlyMap<string, number>, scale: number) {
+  const seconds: number[] = [];
+  for (const [email, at] of sent) {
+    const id = fake.memberByEmail(email)?.id;
+    const disabled = fake.requests.find(
+      (r) => r.method === "DELETE" && r.path.endsWith(`/users/${id}/disable`),
+    );
+    seconds.push(disabled ? ((disabled.at - at) * scale) / 1000 : Number.POSITIVE_INFINITY);
+  }
+  seconds.sort((a, b) => a - b);
+  const quantile = (q: number) =>
+    seconds[Math.min(seconds.length - 1, Math.ceil(q * seconds.length) - 1)] ?? Number.NaN;
+  return { p50Seconds: quantile(0.5), p99Seconds: quantile(0.99), count: seconds.length };
 }
 
 /** The naive translator, on the same workload and the same fake (latency and limit included). */

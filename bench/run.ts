@@ -6,6 +6,8 @@
  *   --seed <n>          first workload seed (default: a new random one each invocation, printed)
  *   --replay-runs <n>   replay runs, each with its own seed (default 3)
  *   --bulk-hires <n>    new hires in the bulk onboarding replayed in each run (default 2000; 0: none)
+ *   --bulk-departures <n>  departures sent during the bulk, each timed from ingest to Tallyfy's
+ *                       disable (default 50)
  *   --latency <ms>      Tallyfy latency per request, before scaling (default 30)
  *   --rate <n>          Tallyfy's limit, requests a minute, before scaling (default 600)
  *   --scale <n>         run n times faster: limit x n, latency and window / n (default 5: faster, and
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     seed: { type: "string" },
     "replay-runs": { type: "string", default: "3" },
     "bulk-hires": { type: "string", default: "2000" },
+    "bulk-departures": { type: "string", default: "50" },
     latency: { type: "string", default: "30" },
     rate: { type: "string", default: "600" },
     scale: { type: "string", default: "5" },
@@ -176,7 +179,8 @@ async function benchReplay() {
   for (const [index, seed] of seeds.entries()) {
     const workload = generateWorkload({ seed });
     const hires = Number(values["bulk-hires"]);
-    const bulkWorkload = hires > 0 ? generateBulkOnboarding({ seed, hires }) : undefined;
+    const leavers = Number(values["bulk-departures"]);
+    const bulkWorkload = hires > 0 ? generateBulkOnboarding({ seed, hires, leavers }) : undefined;
     console.log(
       `run ${index + 1}, seed ${seed}: ${workload.events.length} events (${Object.entries(workload.counts)
         .map(([k, v]) => `${v} ${k}`)
@@ -230,6 +234,13 @@ async function benchReplay() {
       ["bulk: wall / floor", (r) => (r.bulk ? r.bulk.wallMs / r.bulk.floorMs : Number.NaN), "<= 1.15"],
       ["bulk: 429s / calls", (r) => (r.bulk ? r.bulk.throttled / r.bulk.calls : Number.NaN), ""],
       ["bulk: dead letters", (r) => r.bulk?.deadLettered ?? Number.NaN, "0"],
+    );
+  }
+  if (runs.some((r) => r.bulk?.departures)) {
+    // Real-time seconds from a departure's ingest to Tallyfy's disable, while the bulk runs.
+    figures.push(
+      ["bulk: departure p50 s", (r) => r.bulk?.departures?.p50Seconds ?? Number.NaN, ""],
+      ["bulk: departure p99 s", (r) => r.bulk?.departures?.p99Seconds ?? Number.NaN, "<= 10"],
     );
   }
   console.log(
@@ -288,6 +299,14 @@ async function benchReplay() {
       seed: r.seed,
       lowerBound: r.lowerBound,
       bulkLowerBound: r.bulkLowerBound,
+      ...(r.bulk?.departures
+        ? {
+            departuresDuringBulk: {
+              p50Seconds: r.bulk.departures.p50Seconds,
+              p99Seconds: r.bulk.departures.p99Seconds,
+            },
+          }
+        : {}),
       replay: [r.ours, r.naive, ...(r.shuffled ? [r.shuffled] : []), ...(r.bulk ? [r.bulk] : [])].map(
         ({ perQuarterSecond: _series, ...rest }) => rest,
       ),

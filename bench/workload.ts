@@ -25,6 +25,10 @@ export interface Workload {
   readonly expected: ExpectedState;
   readonly lowerBound: number;
   readonly counts: Record<string, number>;
+  /** Events applied before the clock starts (people the sync provisioned earlier). */
+  readonly prelude?: Record<string, unknown>[];
+  /** Departures sent one by one while `events` are applied, spread over the first 80% of them. */
+  readonly during?: Record<string, unknown>[];
 }
 
 export interface ExpectedState {
@@ -151,6 +155,9 @@ export function generateWorkload(options: WorkloadOptions = {}): Workload {
     createMissingGroups: false,
     deprovision: "disable",
     inviteMessage: "Welcome to Tallyfy",
+    // The workload's 50 departures are meant: the brake admits them (test/departure-brake.e2e.test.ts
+    // shows it holding a wave it should).
+    departureBrake: { maxPerWindow: 100 },
   };
 
   // Each entry: the event, a rough arrival time (its phase plus jitter), and its writes in the lower bound.
@@ -334,7 +341,12 @@ export function disorder(
  * and one group write per group.
  */
 export function generateBulkOnboarding(
-  options: { readonly seed?: number; readonly hires?: number } = {},
+  options: {
+    readonly seed?: number;
+    readonly hires?: number;
+    /** People provisioned before the bulk, whose departures are sent during it. @default 0 */
+    readonly leavers?: number;
+  } = {},
 ): Workload {
   const rnd = random(options.seed ?? 20261201);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
@@ -368,7 +380,23 @@ export function generateBulkOnboarding(
     expectedMembers.set(email, hire);
     lowerBound += 2 + groups.length;
   }
+  const prelude: Record<string, unknown>[] = [];
+  const during: Record<string, unknown>[] = [];
+  for (let i = 0; i < (options.leavers ?? 0); i++) {
+    const email = `leaver${String(i).padStart(3, "0")}@example.com`;
+    const leaver = randomPerson(pick, email, "standard", "disabled");
+    const user = { email, firstName: leaver.first_name, lastName: leaver.last_name };
+    prelude.push({ id: `hired-${i}`, type: "user.created", time: "2026-11-30T08:00:00.000Z", user });
+    during.push({
+      id: `left-${i}`,
+      type: "user.deactivated",
+      time: new Date(Date.UTC(2026, 10, 30, 9, 30, 0, i)).toISOString(),
+      user: { email },
+    });
+    expectedMembers.set(email, { ...leaver, job_title: null, team: null, timezone: "UTC", phone: null });
+  }
   return {
+    ...(prelude.length > 0 ? { prelude, during } : {}),
     members: [],
     groups: new Map(groupNames.map((name) => [name, []])),
     config: {
@@ -379,6 +407,7 @@ export function generateBulkOnboarding(
       createMissingGroups: false,
       deprovision: "disable",
       inviteMessage: "Welcome to Tallyfy",
+      departureBrake: { maxPerWindow: 100 },
     },
     events,
     expected: {

@@ -13,7 +13,7 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
-import { DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
+import { DEPARTURES_BATCH_SIZE, DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
 import type { SyncConfig } from "../handlers/core/config.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { DirectoryTable } from "./directory-table.js";
@@ -158,6 +158,12 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
           DEPARTURES_CONCURRENCY,
         ),
       ),
+      // All the apply functions may use while they have no backlog: a wave of departures is not
+      // held to the lane's share when no join waits.
+      TALLYFY_IDLE_REQUESTS_PER_MINUTE: String(
+        budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction, DEPARTURES_CONCURRENCY),
+      ),
+      OTHER_LANE_QUEUE_URL: queues.reconcile.queueUrl,
       // A departure's reads and its disable go out together, not a pacing interval apart.
       TALLYFY_BURST: String(DEPARTURES_BURST),
     },
@@ -180,7 +186,7 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
   );
   departuresFunction.addEventSource(
     new SqsEventSource(queues.departures, {
-      batchSize: 10,
+      batchSize: DEPARTURES_BATCH_SIZE,
       reportBatchItemFailures: true,
       maxConcurrency: DEPARTURES_CONCURRENCY,
     }),

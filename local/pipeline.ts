@@ -4,14 +4,14 @@
  */
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
+import { DEPARTURES_BATCH_SIZE, DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { buildReconciler } from "../handlers/runtime/apply-environment.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
 import { directoryFrom } from "../handlers/runtime/function-environment.js";
 import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
-import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "../handlers/runtime/queues.js";
+import { DeadLetterQueue, IngestQueue, laneBudget, ReconcileQueue } from "../handlers/runtime/queues.js";
 import { createScimHandler } from "../handlers/runtime/scim-handler.js";
 import { Pacer } from "../handlers/shared/pacer.js";
 import { parseSyncConfig, SOURCES, type SyncConfig } from "../handlers/sources/index.js";
@@ -52,13 +52,19 @@ export interface TestPipelineOptions {
   readonly drainIntervalMs?: number;
   /** The Tallyfy client's retry policy. @default a Retry-After of at most 2 s, else the product's */
   readonly tallyfyRetry?: Partial<RetryPolicy>;
-  /** Paces each apply poller's Tallyfy client at this many requests a minute. @default no pacing */
+  /**
+   * Paces each apply poller's Tallyfy client at this many requests a minute while the departures
+   * lane is empty. @default no pacing
+   */
   readonly tallyfyRequestsPerMinute?: number;
   /**
-   * Paces the departures lane's poller at this many requests a minute, with bursts of
-   * {@link DEPARTURES_BURST}, as the stack paces the departures function. @default no pacing
+   * The departures lane's share, requests a minute: what the apply pollers always leave it, and
+   * its poller's budget (in bursts of {@link DEPARTURES_BURST}) while joins wait.
+   * @default none reserved: each lane paces at the whole budget
    */
   readonly departuresRequestsPerMinute?: number;
+  /** How often the departures poller checks the reconcile lane for waiting joins, ms (the bench scales it). @default 1000 */
+  readonly laneCheckMs?: number;
   /**
    * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
    * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
@@ -102,18 +108,31 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   // Each apply poller is a container of its own: its own client (and pacer, at its share of the
   // budget, as the stack configures it), its own caches.
   const newClient = (lane: "reconcile" | "departures") => {
-    const perMinute =
-      lane === "reconcile" ? options.tallyfyRequestsPerMinute : options.departuresRequestsPerMinute;
     return new TallyfyClient({
       organizationId: tallyfy.organizationId,
       baseUrl: tallyfy.url,
       tokens: new StaticTokenSource("test-token"),
       retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
-      pacer: perMinute
-        ? new Pacer({ perMinute, burst: lane === "departures" ? DEPARTURES_BURST : undefined })
-        : undefined,
+      pacer: pacerOf(lane),
     });
   };
+  // As the stack paces the lanes: the apply pollers at the whole less the departures lane's
+  // share; the departures poller at its share while joins wait, at theirs too when none do.
+  const pacerOf = (lane: "reconcile" | "departures") => {
+    const whole = options.tallyfyRequestsPerMinute;
+    if (!whole) return undefined;
+    const reserved = options.departuresRequestsPerMinute ?? 0;
+    const polled = Math.max(1, options.applyConcurrency ?? 1);
+    if (lane === "reconcile") return new Pacer({ perMinute: whole - reserved / polled });
+    const perMinute = { busy: reserved || whole * polled, idle: whole * polled };
+    return new Pacer({
+      perMinute: perMinute.busy,
+      burst: DEPARTURES_BURST,
+      budget: reserved ? laneBudget(sqsClient, queues.reconcile.url, perMinute) : undefined,
+      budgetEveryMs: options.laneCheckMs,
+    });
+  };
+
   const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url, queues.departures.url);
   const guestProfilesNotApplied: string[] = [];
   const newReconciler = (lane: "reconcile" | "departures") =>
@@ -183,9 +202,11 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       queue: queues.ingest,
     },
     ...applyHandlers.map((handler, index) => {
-      const queue = lanes[index] === "departures" ? queues.departures : queues.reconcile;
+      const departures = lanes[index] === "departures";
+      const queue = departures ? queues.departures : queues.reconcile;
+      const batchSize = departures ? DEPARTURES_BATCH_SIZE : undefined;
       return {
-        source: new LocalEventSource({ client: sqsClient, queue, handler, functionTimeoutMs }),
+        source: new LocalEventSource({ client: sqsClient, queue, handler, functionTimeoutMs, batchSize }),
         queue,
       };
     }),

@@ -11,5 +11,14 @@
  */
 export const DEPARTURES_BURST = 3;
 
-/** The share of Tallyfy's budget the departures function keeps for itself, unless configured. */
+/**
+ * The share of Tallyfy's budget the apply functions always leave the departures function, unless
+ * configured. While no join waits, the departures function may use the apply functions' share too.
+ */
 export const DEFAULT_DEPARTURES_BUDGET_SHARE = 0.05;
+
+/**
+ * Departures one departures function takes at once: at its reserved share a batch of ten would
+ * outlast the function's timeout, and a departure must not wait behind nine others.
+ */
+export const DEPARTURES_BATCH_SIZE = 2;

@@ -13,10 +13,20 @@ import {
   sqsClient,
 } from "./function-environment.js";
 import { count, logger, MetricName } from "./observability.js";
-import { DeadLetterQueue, ReconcileQueue } from "./queues.js";
+import { DeadLetterQueue, laneBudget, ReconcileQueue } from "./queues.js";
 import { tallyfyClientFrom, tallyfyVariables } from "./tallyfy-environment.js";
 
-export const ApplyEnvironmentSchema = z.object({ ...commonVariables, ...tallyfyVariables });
+export const ApplyEnvironmentSchema = z.object({
+  ...commonVariables,
+  ...tallyfyVariables,
+  /**
+   * The departures function's: the reconcile queue, and its budget while no join waits there
+   * (`TALLYFY_REQUESTS_PER_MINUTE` is its reserved share while joins wait). The apply
+   * function has neither: it paces at its share always.
+   */
+  OTHER_LANE_QUEUE_URL: z.url().optional(),
+  TALLYFY_IDLE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+});
 
 export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyDeps {
   const vars = parse(ApplyEnvironmentSchema, env);
@@ -30,7 +40,17 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     reconciler: () => {
       reconciler ??= buildReconciler({
         config: config(),
-        client: tallyfyClientFrom(vars),
+        client: tallyfyClientFrom(
+          vars,
+          vars.OTHER_LANE_QUEUE_URL &&
+            vars.TALLYFY_REQUESTS_PER_MINUTE &&
+            vars.TALLYFY_IDLE_REQUESTS_PER_MINUTE
+            ? laneBudget(sqs, vars.OTHER_LANE_QUEUE_URL, {
+                busy: vars.TALLYFY_REQUESTS_PER_MINUTE,
+                idle: vars.TALLYFY_IDLE_REQUESTS_PER_MINUTE,
+              })
+            : undefined,
+        ),
         directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
         queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL),
       });

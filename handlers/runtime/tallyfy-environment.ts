@@ -28,7 +28,11 @@ export const tallyfyVariables = {
  * The Tallyfy client of a function that calls Tallyfy (apply, full sync), from its
  * `tallyfyVariables`: the token read from the secret, paced at the function's share, 429s counted.
  */
-export function tallyfyClientFrom(vars: z.output<z.ZodObject<typeof tallyfyVariables>>): TallyfyClient {
+export function tallyfyClientFrom(
+  vars: z.output<z.ZodObject<typeof tallyfyVariables>>,
+  /** The pacer's budget when it depends on another client's work (see `laneBudget`). */
+  budget?: () => Promise<number>,
+): TallyfyClient {
   return new TallyfyClient({
     organizationId: vars.TALLYFY_ORG_ID,
     baseUrl: vars.TALLYFY_API_URL,
@@ -42,7 +46,7 @@ export function tallyfyClientFrom(vars: z.output<z.ZodObject<typeof tallyfyVaria
       if (status === 429) count(MetricName.TallyfyThrottled);
     },
     pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
-      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE, burst: vars.TALLYFY_BURST })
+      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE, burst: vars.TALLYFY_BURST, budget })
       : undefined,
   });
 }

@@ -18,6 +18,15 @@ export interface PacerOptions {
    * @default 1
    */
   readonly burst?: number;
+  /**
+   * Asked at most every `budgetEveryMs` for the budget now, in requests a minute: a share that depends on
+   * whether another client of the same budget has work (the two reconcile lanes). Between
+   * answers, and when it fails, the last budget stands.
+   * @default `perMinute`, always
+   */
+  readonly budget?: () => Promise<number>;
+  /** How often `budget` is asked at most, milliseconds. @default 1000 */
+  readonly budgetEveryMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default setTimeout */
@@ -33,8 +42,11 @@ export interface RateWindow {
 }
 
 export class Pacer {
-  readonly #max: number;
-  readonly #min: number;
+  #max: number;
+  #min: number;
+  readonly #budget?: () => Promise<number>;
+  readonly #budgetEveryMs: number;
+  #budgetAt = Number.NEGATIVE_INFINITY;
   readonly #burst: number;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -45,13 +57,15 @@ export class Pacer {
 
   public constructor(options: PacerOptions) {
     if (!(options.perMinute > 0)) throw new RangeError("perMinute must be positive");
-    // 2% under the budget: room for clock and network jitter against the API's rolling window.
-    this.#max = (options.perMinute * 0.98) / 60_000;
-    this.#min = this.#max / 16;
-    this.#rate = this.#max;
-    this.#burst = Math.max(1, options.burst ?? 1);
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#max = this.#min = this.#rate = 0;
+    this.#setBudget(options.perMinute);
+    this.#rate = this.#max;
+    this.#next = 0;
+    this.#budget = options.budget;
+    this.#budgetEveryMs = options.budgetEveryMs ?? 1_000;
+    this.#burst = Math.max(1, options.burst ?? 1);
   }
 
   /** Requests a minute allowed now (for logs and tests). */
@@ -61,12 +75,31 @@ export class Pacer {
 
   /** Waits for this request's slot. */
   public async take(): Promise<void> {
+    if (this.#budget && this.#now() - this.#budgetAt >= this.#budgetEveryMs) {
+      this.#budgetAt = this.#now();
+      const perMinute = await this.#budget().catch(() => undefined);
+      if (perMinute !== undefined && perMinute > 0) this.#setBudget(perMinute);
+    }
     const now = this.#now();
     const interval = 1 / this.#rate;
     const slot = Math.max(this.#next, now);
     this.#next = slot + interval;
     const wait = slot - (this.#burst - 1) * interval - now;
     if (wait > 0) await this.#sleep(wait);
+  }
+
+  /**
+   * A new budget: the rate moves to it at once, unless a 429 or the API's headers hold it lower,
+   * when it climbs back as answers come.
+   */
+  #setBudget(perMinute: number): void {
+    const unhindered = this.#rate >= this.#max;
+    // 2% under the budget: room for clock and network jitter against the API's rolling window.
+    this.#max = (perMinute * 0.98) / 60_000;
+    this.#min = this.#max / 16;
+    this.#rate = unhindered ? this.#max : Math.min(this.#rate, this.#max);
+    // Slots already handed out at the old rate stand; the next one is one new interval away.
+    this.#next = Math.min(this.#next, this.#now() + 1 / this.#rate);
   }
 
   /** The API refused a request for its rate: half the rate; the `Retry-After` itself is the caller's. */
