@@ -69,6 +69,22 @@ export function departureLetThrough(
   );
 }
 
+/**
+ * The person's departure waits for the brake, or is held, or was rejected: their role and groups
+ * stay exactly as Tallyfy has them, whatever the memberships the departure came with say (a SCIM
+ * `DELETE` takes the user out of every SCIM group first).
+ */
+export function departureFrozen(
+  person: Pick<Person, "status" | "departureHold" | "departureAdmitted">,
+  config: Pick<CoreConfig, "departureBrake" | "deprovision">,
+): boolean {
+  return (
+    person.status?.value === "inactive" &&
+    config.deprovision !== "none" &&
+    !departureLetThrough(person, config)
+  );
+}
+
 /** The person as their departure leaves them once let through: out of every group. */
 export function letThrough<T extends Pick<Person, "status" | "departureAdmitted">>(person: T): T {
   return person.status?.value === "inactive" ? { ...person, departureAdmitted: person.status.v } : person;

@@ -14,7 +14,7 @@ import {
   sameGroup,
   tallyfyGroupsOf,
 } from "./config.js";
-import { type DepartureHold, departureLetThrough, holdStands } from "./departure-brake.js";
+import { type DepartureHold, departureFrozen, holdStands } from "./departure-brake.js";
 import { SyncError } from "./errors.js";
 import type { EventUser, IdentityEvent } from "./identity-event.js";
 import { higherRole, type Role } from "./roles.js";
@@ -364,6 +364,7 @@ export function profileOf(person: Person): Profile {
  * ones, else the default.
  */
 export function desiredRole(person: Person, config: CoreConfig): Role | undefined {
+  if (departureFrozen(person, config)) return undefined;
   let derived: Role | undefined;
   let newest: Version | undefined;
   for (const membership of Object.values(person.memberships)) {
@@ -388,12 +389,10 @@ export function wantsGroup(person: Person, target: string, config: CoreConfig): 
     managed = true;
     present ||= membership.value;
   }
-  if (!managed) return undefined;
-  if (!present) return false;
-  if (!hasDeparted(person, config)) return true;
   // A departure the brake has not let through leaves the person where they are: their own
   // reconcile decides, then asks for their groups.
-  return departureLetThrough(person, config) ? false : undefined;
+  if (!managed || departureFrozen(person, config)) return undefined;
+  return present && !hasDeparted(person, config);
 }
 
 /** Every mapped Tallyfy group the person is managed in, with whether they belong there. */

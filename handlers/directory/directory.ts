@@ -123,10 +123,15 @@ export class Directory {
       const pending = person.status?.value === "inactive" && (current?.reconciled?.revision ?? -1) < revision;
       const urgent = (changed && takesAccessAway(current, person, config)) || pending;
       if (!changed && !versionsMoved(current, person)) return { email, revision, changed, urgent };
+      // A hold (and its decision) is about one departure: a person back is out of it, even when
+      // they leave again before a reconcile reads the return.
+      const { departureHold, ...kept } = withoutFacts(current);
+      const held = person.status?.value === "inactive" && departureHold ? { departureHold } : {};
       const written = await this.#putIfUnchanged({
         // What the directory keeps beside the facts (reconciled, etag), then the merged facts:
         // a fact the merge dropped (a source taking a person over) must not come back.
-        ...withoutFacts(current),
+        ...kept,
+        ...held,
         ...person,
         revision,
         pk: `person#${email}`,
