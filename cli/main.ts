@@ -7,7 +7,7 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DepartureHolds } from "../handlers/directory/holds.js";
+import { Directory } from "../handlers/directory/directory.js";
 import { documentClient, sqsClient } from "../handlers/runtime/function-environment.js";
 import { ReconcileQueue } from "../handlers/runtime/queues.js";
 import { parseSyncConfig, SOURCES } from "../handlers/sources/index.js";
@@ -190,7 +190,7 @@ async function holdsCommand(args: readonly string[], out: NodeJS.WritableStream,
   const dynamo = new DynamoDBClient(
     values["dynamodb-endpoint"] ? { endpoint: values["dynamodb-endpoint"] } : {},
   );
-  const holds = new DepartureHolds(documentClient(dynamo), table);
+  const { holds } = new Directory(documentClient(dynamo), table);
   const print = (value: unknown, text: string) =>
     out.write(values.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
   if (action === "list") {

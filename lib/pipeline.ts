@@ -123,50 +123,42 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
       ),
     },
   });
-  const applyFunction = syncFunction(scope, "ApplyFunction", {
-    entry: "apply.ts",
-    timeout: settings.applyTimeout,
-    logRetention: props.logRetention,
-    tracing: props.tracing,
-    environment: {
-      ...common,
-      DEAD_LETTER_QUEUE_URL: queues.reconcileDeadLetter.queueUrl,
-      ...tallyfyVariables(props, tallyfySecret),
-      // The full sync's and the departures lane's shares are kept back: they use the same token.
-      TALLYFY_REQUESTS_PER_MINUTE: String(
-        budgetShare(
-          settings.tallyfyRequestsPerMinute,
-          1 - fullSyncFraction - settings.departuresBudgetShare,
-          settings.applyMaxConcurrency,
-        ),
+  // The apply code, on either reconcile lane: its variables, then the lane's pacing.
+  const applyOn = (id: string, pacing: Record<string, string>) =>
+    syncFunction(scope, id, {
+      entry: "apply.ts",
+      timeout: settings.applyTimeout,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+      environment: {
+        ...common,
+        DEAD_LETTER_QUEUE_URL: queues.reconcileDeadLetter.queueUrl,
+        ...tallyfyVariables(props, tallyfySecret),
+        ...pacing,
+      },
+    });
+  const applyFunction = applyOn("ApplyFunction", {
+    // The full sync's and the departures lane's shares are kept back: they use the same token.
+    TALLYFY_REQUESTS_PER_MINUTE: String(
+      budgetShare(
+        settings.tallyfyRequestsPerMinute,
+        1 - fullSyncFraction - settings.departuresBudgetShare,
+        settings.applyMaxConcurrency,
       ),
-    },
+    ),
   });
-  const departuresFunction = syncFunction(scope, "DeparturesFunction", {
-    entry: "apply.ts",
-    timeout: settings.applyTimeout,
-    logRetention: props.logRetention,
-    tracing: props.tracing,
-    environment: {
-      ...common,
-      DEAD_LETTER_QUEUE_URL: queues.reconcileDeadLetter.queueUrl,
-      ...tallyfyVariables(props, tallyfySecret),
-      TALLYFY_REQUESTS_PER_MINUTE: String(
-        budgetShare(
-          settings.tallyfyRequestsPerMinute,
-          settings.departuresBudgetShare,
-          DEPARTURES_CONCURRENCY,
-        ),
-      ),
-      // All the apply functions may use while they have no backlog: a wave of departures is not
-      // held to the lane's share when no join waits.
-      TALLYFY_IDLE_REQUESTS_PER_MINUTE: String(
-        budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction, DEPARTURES_CONCURRENCY),
-      ),
-      OTHER_LANE_QUEUE_URL: queues.reconcile.queueUrl,
-      // A departure's reads and its disable go out together, not a pacing interval apart.
-      TALLYFY_BURST: String(DEPARTURES_BURST),
-    },
+  const departuresFunction = applyOn("DeparturesFunction", {
+    TALLYFY_REQUESTS_PER_MINUTE: String(
+      budgetShare(settings.tallyfyRequestsPerMinute, settings.departuresBudgetShare, DEPARTURES_CONCURRENCY),
+    ),
+    // All the apply functions may use while they have no backlog: a wave of departures is not
+    // held to the lane's share when no join waits.
+    TALLYFY_IDLE_REQUESTS_PER_MINUTE: String(
+      budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction, DEPARTURES_CONCURRENCY),
+    ),
+    OTHER_LANE_QUEUE_URL: queues.reconcile.queueUrl,
+    // A departure's reads and its disable go out together, not a pacing interval apart.
+    TALLYFY_BURST: String(DEPARTURES_BURST),
   });
 
   ingestFunction.addEventSource(

@@ -35,9 +35,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { DepartureHolds } from "../handlers/directory/holds.js";
 import type { SqsHandler } from "../handlers/runtime/batch.js";
-import { documentClient } from "../handlers/runtime/function-environment.js";
+import { directoryFrom } from "../handlers/runtime/function-environment.js";
 import type { ScimHandler } from "../handlers/runtime/scim-handler.js";
 import type { WebhookHandler } from "../handlers/runtime/webhook-handler.js";
 import { entraSource } from "../handlers/sources/entra/index.js";
@@ -277,7 +276,7 @@ async function main(): Promise<number> {
     }
   }
   // Departures the brake held: still active in Tallyfy until an administrator decides.
-  const holds = await new DepartureHolds(documentClient(dynamo.client), dynamo.tableName).list();
+  const holds = await directoryFrom(dynamo.tableName, dynamo.client).holds.list();
   const held = holds.filter((h) => h.hold.state === "held");
   console.log("");
   console.log(

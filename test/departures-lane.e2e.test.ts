@@ -109,7 +109,12 @@ describe("the departures lane", () => {
       { kind: "person", key: "yo@example.com", revision: back.revision },
       Date.now() + 5_000,
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Once its slow read of the member is in flight (the fake records a request as it arrives):
+    // the departure is merged while that reconcile holds what it read before.
+    while (
+      !pipeline.tallyfy.requests.some((r) => r.method === "GET" && r.path.endsWith(`/users/${member.id}`))
+    )
+      await new Promise((resolve) => setTimeout(resolve, 5));
     const gone = await pipeline.directory.record(
       {
         id: "gone",

@@ -84,7 +84,7 @@ export class Directory {
     /** Index items per query page. @default DynamoDB's own page (1 MB) */
     private readonly pageSize?: number,
   ) {
-    this.holds = new DepartureHolds(db, tableName);
+    this.holds = new DepartureHolds(db, tableName, (emails) => this.people(emails));
   }
 
   /**

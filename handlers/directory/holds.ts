@@ -8,6 +8,7 @@
  *   desired state sees it;
  * - `hold` / `<email>`: one small item per person ever held, so holds are listed with a query.
  */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -47,6 +48,8 @@ export class DepartureHolds {
   public constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** The people with these emails, read in batches (`Directory.people`). */
+    private readonly people: (emails: readonly string[]) => Promise<PersonRecord[]>,
   ) {}
 
   /**
@@ -168,11 +171,11 @@ export class DepartureHolds {
   public async list(): Promise<HeldPerson[]> {
     const emails: string[] = [];
     for await (const item of itemsUnder(this.db, this.tableName, HOLDS)) emails.push(String(item.sk));
-    const held: HeldPerson[] = [];
-    for (const email of emails) {
-      const person = (await this.#get(`person#${email}`)) as PersonRecord | undefined;
-      if (person?.departureHold) held.push({ email, address: person.address, hold: person.departureHold });
-    }
+    const held = (await this.people(emails)).flatMap((person) =>
+      person.departureHold
+        ? [{ email: person.email, address: person.address, hold: person.departureHold }]
+        : [],
+    );
     return held.sort((a, b) => a.hold.heldAt.localeCompare(b.hold.heldAt));
   }
 
@@ -208,7 +211,7 @@ export class DepartureHolds {
       );
       return Number(result.Attributes?.revision ?? 0);
     } catch (error) {
-      if ((error as { name?: string }).name === "ConditionalCheckFailedException") return undefined;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
