@@ -3,7 +3,6 @@
  * Tallyfy, and measures what the README's Performance section reports.
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { DEFAULT_DEPARTURES_BUDGET_SHARE } from "../handlers/contracts/lanes.js";
 import type { FakeTallyfy } from "../local/fakes/fake-tallyfy.js";
 import { startPipeline } from "../local/pipeline.js";
 import { runNaive } from "./naive.js";
@@ -181,17 +180,8 @@ export async function replayPipeline(
     visibilityTimeoutSeconds: 30,
     tallyfy: fakeOptions(options),
     applyConcurrency: options.applyConcurrency,
-    // As the stack paces them: the departures lane's share is reserved while it has work.
-    tallyfyRequestsPerMinute:
-      options.paced === false
-        ? undefined
-        : (options.ratePerMinute * options.scale) / options.applyConcurrency,
-    // The pacer's one-second look at the departures lane, scaled like every other time here.
-    laneCheckMs: 1_000 / options.scale,
-    departuresRequestsPerMinute:
-      options.paced === false
-        ? undefined
-        : options.ratePerMinute * options.scale * DEFAULT_DEPARTURES_BUDGET_SHARE,
+    // As the stack paces them: both lanes on one schedule, at the whole budget.
+    tallyfyRequestsPerMinute: options.paced === false ? undefined : options.ratePerMinute * options.scale,
   });
   try {
     seedOrganization(pipeline.tallyfy, workload);

@@ -28,7 +28,6 @@ export const AppConfigSchema = z.strictObject({
   applyMaxConcurrency: Setting.applyMaxConcurrency.optional(),
   ingestMaxConcurrency: Setting.applyMaxConcurrency.optional(),
   tallyfyRequestsPerMinute: Setting.tallyfyRequestsPerMinute.optional(),
-  departuresBudgetShare: Setting.share.optional(),
   applyTimeoutSeconds: Setting.timeoutSeconds.optional(),
   ingestTimeoutSeconds: Setting.timeoutSeconds.optional(),
   alarmEmail: Setting.alarmEmail.optional(),

@@ -13,7 +13,7 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
-import { DEPARTURES_BATCH_SIZE, DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
+import { DEPARTURES_BATCH_SIZE } from "../handlers/contracts/lanes.js";
 import type { SyncConfig } from "../handlers/core/config.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { DirectoryTable } from "./directory-table.js";
@@ -24,7 +24,7 @@ import type { Settings, SourceProps, TallyfyIdpSyncProps } from "./props.js";
 import { createQueues } from "./queues.js";
 import { budgetShare } from "./rate-budget.js";
 
-/** Departures functions at once: Lambda's least for an SQS mapping; each paces at half the lane's share. */
+/** Departures functions at once: Lambda's least for an SQS mapping. */
 const DEPARTURES_CONCURRENCY = 2;
 
 /** The Tallyfy API the functions call unless `tallyfyApiUrl` says otherwise. */
@@ -137,29 +137,13 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
         ...pacing,
       },
     });
-  const applyFunction = applyOn("ApplyFunction", {
-    // The full sync's and the departures lane's shares are kept back: they use the same token.
-    TALLYFY_REQUESTS_PER_MINUTE: String(
-      budgetShare(
-        settings.tallyfyRequestsPerMinute,
-        1 - fullSyncFraction - settings.departuresBudgetShare,
-        settings.applyMaxConcurrency,
-      ),
-    ),
-  });
-  const departuresFunction = applyOn("DeparturesFunction", {
-    TALLYFY_REQUESTS_PER_MINUTE: String(
-      budgetShare(settings.tallyfyRequestsPerMinute, settings.departuresBudgetShare, DEPARTURES_CONCURRENCY),
-    ),
-    // All the apply functions may use while they have no backlog: a wave of departures is not
-    // held to the lane's share when no join waits.
-    TALLYFY_IDLE_REQUESTS_PER_MINUTE: String(
-      budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction, DEPARTURES_CONCURRENCY),
-    ),
-    OTHER_LANE_QUEUE_URL: queues.reconcile.queueUrl,
-    // A departure's reads and its disable go out together, not a pacing interval apart.
-    TALLYFY_BURST: String(DEPARTURES_BURST),
-  });
+  // Both lanes book every Tallyfy request on one schedule in the directory, at the whole budget
+  // less the full sync's share (it uses the same token): exact however many containers run.
+  const lanePacing = {
+    TALLYFY_REQUESTS_PER_MINUTE: String(budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction)),
+  };
+  const applyFunction = applyOn("ApplyFunction", lanePacing);
+  const departuresFunction = applyOn("DeparturesFunction", lanePacing);
 
   ingestFunction.addEventSource(
     new SqsEventSource(queues.ingest, {
@@ -213,7 +197,8 @@ function grantPipeline(parts: Omit<Pipeline, "common">, syncConfig: SyncConfig):
     parts;
   queues.ingestDeadLetter.grantSendMessages(ingestFunction);
   directory.grantRecord(ingestFunction);
-  // Every function that records or reconciles may ask for a reconcile on either lane.
+  // Every function that records or reconciles may ask for a reconcile on either lane (and read its
+  // depth: each lane's pacer reads the other's).
   for (const fn of [ingestFunction, applyFunction, departuresFunction]) {
     queues.reconcile.grantSendMessages(fn);
     queues.departures.grantSendMessages(fn);

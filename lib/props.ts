@@ -11,7 +11,6 @@ import {
   type aws_sns as sns,
 } from "aws-cdk-lib";
 import type * as z from "zod";
-import { DEFAULT_DEPARTURES_BUDGET_SHARE } from "../handlers/contracts/lanes.js";
 import type { SyncConfigInput } from "../handlers/core/config.js";
 import { describeIssues } from "../handlers/core/issues.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
@@ -202,19 +201,12 @@ export interface TallyfyIdpSyncProps {
 
   /**
    * Tallyfy's rate budget for the token, requests a minute (Tallyfy documents 600 per user). The
-   * apply functions share it: each paces its requests at this divided by `applyMaxConcurrency`,
-   * and slows down further on a 429 or a low `X-RateLimit-Remaining`.
+   * apply and departures functions share it (less the full reconciliation's share) exactly: every
+   * container books each request's slot on one schedule in the directory, and slows down further
+   * on a 429 or a low `X-RateLimit-Remaining`.
    * @default 600
    */
   readonly tallyfyRequestsPerMinute?: number;
-
-  /**
-   * The share of `tallyfyRequestsPerMinute` the departures function keeps for changes that take
-   * access away (departures, demotions from admin), so they never wait behind a backlog of
-   * joins. The apply functions pace at what is left (less the full reconciliation's share).
-   * @default 0.05
-   */
-  readonly departuresBudgetShare?: number;
 
   /**
    * At most this many ingest functions run at once. Each reads the directory, and a source that
@@ -335,7 +327,6 @@ export interface Settings {
   readonly applyTimeout: Duration;
   readonly applyMaxConcurrency: number;
   readonly tallyfyRequestsPerMinute: number;
-  readonly departuresBudgetShare: number;
   readonly ingestMaxConcurrency: number;
   readonly ingestBatchSize: number;
   readonly ingestBatchingWindow: Duration;
@@ -352,7 +343,6 @@ export function validate(props: TallyfyIdpSyncProps): Settings {
     applyTimeout: props.applyTimeout ?? Duration.seconds(60),
     applyMaxConcurrency: props.applyMaxConcurrency ?? 2,
     tallyfyRequestsPerMinute: props.tallyfyRequestsPerMinute ?? 600,
-    departuresBudgetShare: props.departuresBudgetShare ?? DEFAULT_DEPARTURES_BUDGET_SHARE,
     ingestMaxConcurrency: props.ingestMaxConcurrency ?? 5,
     ingestBatchSize: props.ingestBatchSize ?? 10,
     ingestBatchingWindow: props.ingestBatchingWindow ?? Duration.seconds(1),
@@ -384,11 +374,6 @@ export function validate(props: TallyfyIdpSyncProps): Settings {
   check("maxReceiveCount", Setting.maxReceiveCount, settings.maxReceiveCount);
   check("applyMaxConcurrency", Setting.applyMaxConcurrency, settings.applyMaxConcurrency);
   check("tallyfyRequestsPerMinute", Setting.tallyfyRequestsPerMinute, settings.tallyfyRequestsPerMinute);
-  check("departuresBudgetShare", Setting.share, settings.departuresBudgetShare);
-  if (settings.departuresBudgetShare + fullSyncFraction(props.fullSync) >= 1)
-    problems.push(
-      "departuresBudgetShare: with fullSync.budgetShare it must leave the apply functions part of Tallyfy's budget (their sum must be under 1)",
-    );
   check("ingestMaxConcurrency", Setting.applyMaxConcurrency, settings.ingestMaxConcurrency);
   check("ingestBatchSize", Setting.ingestBatchSize, settings.ingestBatchSize);
   check("ingestTimeout", Setting.timeoutSeconds, settings.ingestTimeout.toSeconds());

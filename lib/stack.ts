@@ -41,7 +41,6 @@ export class TallyfyIdpSyncStack extends Stack {
       applyMaxConcurrency: config.applyMaxConcurrency,
       ingestMaxConcurrency: config.ingestMaxConcurrency,
       tallyfyRequestsPerMinute: config.tallyfyRequestsPerMinute,
-      departuresBudgetShare: config.departuresBudgetShare,
       applyTimeout: seconds(config.applyTimeoutSeconds),
       ingestTimeout: seconds(config.ingestTimeoutSeconds),
       alarmEmail: config.alarmEmail,

@@ -4,14 +4,14 @@
  */
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { DEPARTURES_BATCH_SIZE, DEPARTURES_BURST } from "../handlers/contracts/lanes.js";
+import { DEPARTURES_BATCH_SIZE, TALLYFY_SCHEDULE } from "../handlers/contracts/lanes.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { buildReconciler } from "../handlers/runtime/apply-environment.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
 import { directoryFrom } from "../handlers/runtime/function-environment.js";
 import { createIngestHandler } from "../handlers/runtime/ingest-handler.js";
-import { DeadLetterQueue, IngestQueue, laneBudget, ReconcileQueue } from "../handlers/runtime/queues.js";
+import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "../handlers/runtime/queues.js";
 import { createScimHandler } from "../handlers/runtime/scim-handler.js";
 import { Pacer } from "../handlers/shared/pacer.js";
 import { parseSyncConfig, SOURCES, type SyncConfig } from "../handlers/sources/index.js";
@@ -53,18 +53,10 @@ export interface TestPipelineOptions {
   /** The Tallyfy client's retry policy. @default a Retry-After of at most 2 s, else the product's */
   readonly tallyfyRetry?: Partial<RetryPolicy>;
   /**
-   * Paces each apply poller's Tallyfy client at this many requests a minute while the departures
-   * lane is empty. @default no pacing
+   * The reconcile lanes' Tallyfy budget, requests a minute: every poller of both lanes books each
+   * request on one schedule in the directory, as the stack's functions do. @default no pacing
    */
   readonly tallyfyRequestsPerMinute?: number;
-  /**
-   * The departures lane's share, requests a minute: what the apply pollers always leave it, and
-   * its poller's budget (in bursts of {@link DEPARTURES_BURST}) while joins wait.
-   * @default none reserved: each lane paces at the whole budget
-   */
-  readonly departuresRequestsPerMinute?: number;
-  /** How often the departures poller checks the reconcile lane for waiting joins, ms (the bench scales it). @default 1000 */
-  readonly laneCheckMs?: number;
   /**
    * Visibility timeout of the source queues, and the function timeout the handlers see (a sixth
    * of it, as in the stack, but never under 5 s). Short by default so retries in tests come back quickly.
@@ -105,40 +97,28 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const { queues, client: sqsClient } = sqs;
   const tallies = { ingest: [] as BatchTally[], apply: [] as BatchTally[] };
 
-  // Each apply poller is a container of its own: its own client (and pacer, at its share of the
-  // budget, as the stack configures it), its own caches.
-  const newClient = (lane: "reconcile" | "departures") => {
-    return new TallyfyClient({
+  // Each poller of either lane is a container of its own: its own client and caches. Their pacers
+  // book every request on one schedule in the directory, as the stack's functions do.
+  const newClient = () =>
+    new TallyfyClient({
       organizationId: tallyfy.organizationId,
       baseUrl: tallyfy.url,
       tokens: new StaticTokenSource("test-token"),
       retry: { maxRetryAfterMs: 2_000, ...options.tallyfyRetry },
-      pacer: pacerOf(lane),
+      pacer: options.tallyfyRequestsPerMinute
+        ? new Pacer({
+            perMinute: options.tallyfyRequestsPerMinute,
+            timeline: directory.schedule(TALLYFY_SCHEDULE),
+          })
+        : undefined,
     });
-  };
-  // As the stack paces the lanes: the apply pollers at the whole less the departures lane's
-  // share; the departures poller at its share while joins wait, at theirs too when none do.
-  const pacerOf = (lane: "reconcile" | "departures") => {
-    const whole = options.tallyfyRequestsPerMinute;
-    if (!whole) return undefined;
-    const reserved = options.departuresRequestsPerMinute ?? 0;
-    const polled = Math.max(1, options.applyConcurrency ?? 1);
-    if (lane === "reconcile") return new Pacer({ perMinute: whole - reserved / polled });
-    const perMinute = { busy: reserved || whole * polled, idle: whole * polled };
-    return new Pacer({
-      perMinute: perMinute.busy,
-      burst: DEPARTURES_BURST,
-      budget: reserved ? laneBudget(sqsClient, queues.reconcile.url, perMinute) : undefined,
-      budgetEveryMs: options.laneCheckMs,
-    });
-  };
 
   const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url, queues.departures.url);
   const guestProfilesNotApplied: string[] = [];
-  const newReconciler = (lane: "reconcile" | "departures") =>
+  const newReconciler = () =>
     buildReconciler({
       config,
-      client: newClient(lane),
+      client: newClient(),
       directory,
       queue: reconcileQueue,
       onGuestProfileNotApplied: (email, fields) =>
@@ -147,7 +127,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const applyPollers = Math.max(1, options.applyConcurrency ?? 1);
   // The apply pollers, then the departures lane's one.
   const lanes = [...Array.from({ length: applyPollers }, () => "reconcile" as const), "departures" as const];
-  let reconcilers = lanes.map(newReconciler);
+  let reconcilers = lanes.map(() => newReconciler());
   const oktaClient =
     options.okta &&
     new OktaClient({
@@ -242,12 +222,12 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     config: (): SyncConfig => config,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
     coldStart(): void {
-      reconcilers = lanes.map(newReconciler);
+      reconcilers = lanes.map(() => newReconciler());
     },
     /** A new configuration, as a deployment gives both functions: new containers read it. */
     reconfigure(next: Record<string, unknown>): void {
       config = parseSyncConfig(JSON.stringify(next), "the test configuration", sources);
-      reconcilers = lanes.map(newReconciler);
+      reconcilers = lanes.map(() => newReconciler());
     },
     /** Puts raw bodies (events or anything else) on the ingest queue. */
     async send(...bodies: (object | string)[]): Promise<void> {

@@ -21,8 +21,13 @@ const hire = (i: number) =>
 
 describe("the departures lane", () => {
   it("disables a leaver while a backlog of joins still waits", async () => {
-    // Prepare: an admin and a leaver are in Tallyfy; 150 hires queue up behind one apply poller.
-    pipeline = await startPipeline({ config: DEFAULT_TEST_CONFIG, tallyfy: { latencyMs: 15 } });
+    // Prepare: an admin and a leaver are in Tallyfy; 150 hires queue up behind one apply poller,
+    // which books its requests on the schedule both lanes share, as deployed.
+    pipeline = await startPipeline({
+      config: DEFAULT_TEST_CONFIG,
+      tallyfy: { latencyMs: 15 },
+      tallyfyRequestsPerMinute: 6_000,
+    });
     await pipeline.send(
       event("user.created", {
         user: { email: "leaver@example.com", firstName: "L", lastName: "V", groups: ["Tallyfy Admins"] },

@@ -42,39 +42,37 @@ describe("the pacer", () => {
     expect(clock.now() - start).toBeCloseTo((95 * 60_000) / 588, 0);
   });
 
-  it("asks for its budget at most once a second, moves to a new one at once, and keeps the last when asking fails", async () => {
-    // Prepare: the other lane has work for a second and a half, then none; after six seconds the
-    // question fails.
+  it("waits for the later of its own slot and the one the shared timeline books, booked at the whole budget", async () => {
+    // Prepare: another container has booked the next 500 ms
     const clock = fakeClock();
     const start = clock.now();
-    const asked: number[] = [];
-    const budget = async () => {
-      asked.push(clock.now() - start);
-      if (clock.now() - start >= 6_000) throw new Error("queue attributes unavailable");
-      return clock.now() - start < 1_500 ? 60 : 6_000;
+    const booked: number[] = [];
+    let tat = start + 500;
+    const timeline = {
+      book: async (intervalMs: number, now: number) => {
+        booked.push(intervalMs);
+        const slot = Math.max(tat, now);
+        tat = slot + intervalMs;
+        return slot;
+      },
     };
-    const pacer = new Pacer({ perMinute: 6_000, budget, now: clock.now, sleep: clock.sleep });
+    const pacer = new Pacer({ perMinute: 600, timeline, now: clock.now, sleep: clock.sleep });
 
-    // Act
-    for (let i = 0; i < 3; i++) await pacer.take();
-    const whileBusy = pacer.perMinute;
-    clock.advance(2_000);
+    // Act: then a 429 halves this container's own rate; its bookings stay at the budget's spacing
     await pacer.take();
-    const whenIdle = pacer.perMinute;
-    for (let i = 0; i < 200; i++) {
-      await pacer.take();
-      pacer.answered();
-    }
-    clock.advance(3_000);
+    const afterFirst = clock.now() - start;
     await pacer.take();
+    const afterSecond = clock.now() - start;
+    pacer.throttled();
+    await pacer.take();
+    await pacer.take();
+    const afterFourth = clock.now() - start;
 
     // Assess
-    expect(whileBusy).toBeCloseTo(60 * 0.98, 5);
-    expect(whenIdle).toBeCloseTo(6_000 * 0.98, 5);
-    expect(pacer.perMinute).toBeCloseTo(6_000 * 0.98, 5);
-    // Once a second at most: the three first takes asked once, the spell of two hundred a few times.
-    expect(asked[0]).toBe(0);
-    expect(asked.every((at, i) => i === 0 || at - (asked[i - 1] ?? 0) >= 1_000)).toBe(true);
+    expect(afterFirst).toBe(500);
+    expect(afterSecond).toBeCloseTo(500 + 60_000 / 588, 5);
+    expect(afterFourth).toBeCloseTo(500 + 2 * (60_000 / 588) + 60_000 / 294, 5);
+    expect(booked).toEqual(Array.from({ length: 4 }, () => 60_000 / 588));
   });
 
   it("halves on a 429, recovers a fiftieth of the budget per answer, and never passes the budget", () => {

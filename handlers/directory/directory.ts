@@ -17,6 +17,7 @@
  *   and for a mapped name its resolved id and the `group.updated` facts.
  * - `brake#<source>` and `hold` / `<email>`: the departure brake's windows and holds (holds.ts).
  * - `lease#<email>`: which reconcile of the person runs now, until when.
+ * - `schedule#<budget>`: the next free slot of a rate budget the containers share (shared-schedule.ts).
  *
  * Every read the reconciler decides on is consistent; writes are optimistic, conditioned on the
  * revision read, and a conflict reads and merges again.
@@ -27,7 +28,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { CoreConfig } from "../core/config.js";
@@ -53,6 +53,7 @@ import {
   versionsMoved,
   withoutFacts,
 } from "./records.js";
+import { SharedSchedule } from "./shared-schedule.js";
 import { sourceState } from "./source-state.js";
 
 export type { GroupRecord, PersonRecord, Reconciled } from "./records.js";
@@ -85,6 +86,11 @@ export class Directory {
     private readonly pageSize?: number,
   ) {
     this.holds = new DepartureHolds(db, tableName, (emails) => this.people(emails));
+  }
+
+  /** The timeline every container calling an API with the same budget books its requests on. */
+  public schedule(budget: string): SharedSchedule {
+    return new SharedSchedule(this.db, this.tableName, budget);
   }
 
   /**

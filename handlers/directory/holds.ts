@@ -9,13 +9,7 @@
  * - `hold` / `<email>`: one small item per person ever held, so holds are listed with a query.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type AdmittedDeparture,
   type DepartureBrake,

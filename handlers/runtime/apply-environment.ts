@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { TALLYFY_SCHEDULE } from "../contracts/lanes.js";
 import type { SyncConfig } from "../core/config.js";
 import type { Directory } from "../directory/directory.js";
 import type { TallyfyClient } from "../tallyfy/client.js";
@@ -13,19 +14,12 @@ import {
   sqsClient,
 } from "./function-environment.js";
 import { count, logger, MetricName } from "./observability.js";
-import { DeadLetterQueue, laneBudget, ReconcileQueue } from "./queues.js";
+import { DeadLetterQueue, ReconcileQueue } from "./queues.js";
 import { tallyfyClientFrom, tallyfyVariables } from "./tallyfy-environment.js";
 
 export const ApplyEnvironmentSchema = z.object({
   ...commonVariables,
   ...tallyfyVariables,
-  /**
-   * The departures function's: the reconcile queue, and its budget while no join waits there
-   * (`TALLYFY_REQUESTS_PER_MINUTE` is its reserved share while joins wait). The apply
-   * function has neither: it paces at its share always.
-   */
-  OTHER_LANE_QUEUE_URL: z.url().optional(),
-  TALLYFY_IDLE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
 
 export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyDeps {
@@ -38,22 +32,16 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     deadLetters: new DeadLetterQueue(sqs, vars.DEAD_LETTER_QUEUE_URL),
     maxReceiveCount: vars.MAX_RECEIVE_COUNT,
     reconciler: () => {
-      reconciler ??= buildReconciler({
-        config: config(),
-        client: tallyfyClientFrom(
-          vars,
-          vars.OTHER_LANE_QUEUE_URL &&
-            vars.TALLYFY_REQUESTS_PER_MINUTE &&
-            vars.TALLYFY_IDLE_REQUESTS_PER_MINUTE
-            ? laneBudget(sqs, vars.OTHER_LANE_QUEUE_URL, {
-                busy: vars.TALLYFY_REQUESTS_PER_MINUTE,
-                idle: vars.TALLYFY_IDLE_REQUESTS_PER_MINUTE,
-              })
-            : undefined,
-        ),
-        directory: directoryFrom(vars.DIRECTORY_TABLE_NAME),
-        queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL),
-      });
+      if (!reconciler) {
+        const directory = directoryFrom(vars.DIRECTORY_TABLE_NAME);
+        reconciler = buildReconciler({
+          config: config(),
+          // Both lanes' containers book every request on one timeline: one token, one budget.
+          client: tallyfyClientFrom(vars, directory.schedule(TALLYFY_SCHEDULE)),
+          directory,
+          queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL),
+        });
+      }
       return reconciler;
     },
   };

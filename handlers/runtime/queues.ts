@@ -3,7 +3,6 @@
  * record that cannot be applied to its dead-letter queue with the reason attached.
  */
 import {
-  GetQueueAttributesCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   SendMessageCommand,
@@ -51,34 +50,6 @@ export class ReconcileQueue {
       })),
     );
   }
-}
-
-/** Messages on the reconcile queue (waiting or in flight) that make a backlog of joins: a full batch. */
-const BACKLOG = 10;
-
-/**
- * The departures function's share of Tallyfy's budget, asked by its pacer: `busy` (its reserved
- * share) while joins wait on the reconcile queue, `idle` (the apply functions' share too) while
- * none do, so a wave of departures is not held to the reserve when nothing else needs the budget.
- */
-export function laneBudget(
-  sqs: SQSClient,
-  otherLaneUrl: string,
-  perMinute: { readonly busy: number; readonly idle: number },
-): () => Promise<number> {
-  return async () => {
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: otherLaneUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    // A batch's worth waiting or in flight; the few group reconciles departures ask for are not.
-    const joins =
-      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-    return joins >= BACKLOG ? perMinute.busy : perMinute.idle;
-  };
 }
 
 /** SendMessageBatch in chunks of ten (the SQS limit); any entry refused fails the whole send, to be retried. */

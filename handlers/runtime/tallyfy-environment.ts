@@ -4,7 +4,7 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
-import { Pacer } from "../shared/pacer.js";
+import { Pacer, type SharedTimeline } from "../shared/pacer.js";
 import { TallyfyClient } from "../tallyfy/client.js";
 import { SecretsManagerTokenSource } from "../tallyfy/credentials.js";
 import { count, MetricName } from "./observability.js";
@@ -18,10 +18,11 @@ export const tallyfyVariables = {
   TALLYFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** How long a read of the secret is trusted, seconds. */
   SECRET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(300),
-  /** This container's share of the token's Tallyfy budget, requests a minute; unset: no pacing. */
+  /**
+   * The function's Tallyfy budget, requests a minute: the full sync's share, or the reconcile
+   * lanes' (shared by all their containers through the directory's schedule). Unset: no pacing.
+   */
   TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
-  /** Requests that may start at once after a quiet spell (the departures lane's burst). */
-  TALLYFY_BURST: z.coerce.number().int().min(1).max(10).default(1),
 };
 
 /**
@@ -30,8 +31,8 @@ export const tallyfyVariables = {
  */
 export function tallyfyClientFrom(
   vars: z.output<z.ZodObject<typeof tallyfyVariables>>,
-  /** The pacer's budget when it depends on another client's work (see `laneBudget`). */
-  budget?: () => Promise<number>,
+  /** Where the budget is shared with other containers (the reconcile lanes'). @default none: its own */
+  timeline?: SharedTimeline,
 ): TallyfyClient {
   return new TallyfyClient({
     organizationId: vars.TALLYFY_ORG_ID,
@@ -46,7 +47,7 @@ export function tallyfyClientFrom(
       if (status === 429) count(MetricName.TallyfyThrottled);
     },
     pacer: vars.TALLYFY_REQUESTS_PER_MINUTE
-      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE, burst: vars.TALLYFY_BURST, budget })
+      ? new Pacer({ perMinute: vars.TALLYFY_REQUESTS_PER_MINUTE, timeline })
       : undefined,
   });
 }

@@ -19,18 +19,22 @@ export interface PacerOptions {
    */
   readonly burst?: number;
   /**
-   * Asked at most every `budgetEveryMs` for the budget now, in requests a minute: a share that depends on
-   * whether another client of the same budget has work (the two reconcile lanes). Between
-   * answers, and when it fails, the last budget stands.
-   * @default `perMinute`, always
+   * A timeline the other clients of the same budget book their requests on too (other containers
+   * with the same token): each request waits for its slot there as well as here, so together they
+   * keep to `perMinute` exactly, each using all of it while the others are idle.
+   * @default none: this client has the budget to itself
    */
-  readonly budget?: () => Promise<number>;
-  /** How often `budget` is asked at most, milliseconds. @default 1000 */
-  readonly budgetEveryMs?: number;
+  readonly timeline?: SharedTimeline;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Slots on a timeline several clients book from (the directory's `SharedSchedule`). */
+export interface SharedTimeline {
+  /** Books one request's slot, `intervalMs` long, and returns when it starts (epoch ms). */
+  book(intervalMs: number, now: number): Promise<number>;
 }
 
 /** What an API's answer says of its window, read from its own headers. */
@@ -42,11 +46,9 @@ export interface RateWindow {
 }
 
 export class Pacer {
-  #max: number;
-  #min: number;
-  readonly #budget?: () => Promise<number>;
-  readonly #budgetEveryMs: number;
-  #budgetAt = Number.NEGATIVE_INFINITY;
+  readonly #max: number;
+  readonly #min: number;
+  readonly #timeline?: SharedTimeline;
   readonly #burst: number;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -59,12 +61,10 @@ export class Pacer {
     if (!(options.perMinute > 0)) throw new RangeError("perMinute must be positive");
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.#max = this.#min = this.#rate = 0;
-    this.#setBudget(options.perMinute);
-    this.#rate = this.#max;
-    this.#next = 0;
-    this.#budget = options.budget;
-    this.#budgetEveryMs = options.budgetEveryMs ?? 1_000;
+    // 2% under the budget: room for clock and network jitter against the API's rolling window.
+    this.#max = this.#rate = (options.perMinute * 0.98) / 60_000;
+    this.#min = this.#max / 16;
+    this.#timeline = options.timeline;
     this.#burst = Math.max(1, options.burst ?? 1);
   }
 
@@ -73,33 +73,21 @@ export class Pacer {
     return this.#rate * 60_000;
   }
 
-  /** Waits for this request's slot. */
+  /** Waits for this request's slot, here and on the shared timeline. */
   public async take(): Promise<void> {
-    if (this.#budget && this.#now() - this.#budgetAt >= this.#budgetEveryMs) {
-      this.#budgetAt = this.#now();
-      const perMinute = await this.#budget().catch(() => undefined);
-      if (perMinute !== undefined && perMinute > 0) this.#setBudget(perMinute);
-    }
     const now = this.#now();
     const interval = 1 / this.#rate;
     const slot = Math.max(this.#next, now);
     this.#next = slot + interval;
-    const wait = slot - (this.#burst - 1) * interval - now;
+    let start = slot - (this.#burst - 1) * interval;
+    // Booked at the budget, not at a rate a 429 lowered here: the others keep their spacing.
+    if (this.#timeline) {
+      start = Math.max(start, await this.#timeline.book(1 / this.#max, now));
+      // Spaced from when it goes, so a 429's lower rate here holds after a wait for the others.
+      this.#next = Math.max(this.#next, start + interval);
+    }
+    const wait = start - this.#now();
     if (wait > 0) await this.#sleep(wait);
-  }
-
-  /**
-   * A new budget: the rate moves to it at once, unless a 429 or the API's headers hold it lower,
-   * when it climbs back as answers come.
-   */
-  #setBudget(perMinute: number): void {
-    const unhindered = this.#rate >= this.#max;
-    // 2% under the budget: room for clock and network jitter against the API's rolling window.
-    this.#max = (perMinute * 0.98) / 60_000;
-    this.#min = this.#max / 16;
-    this.#rate = unhindered ? this.#max : Math.min(this.#rate, this.#max);
-    // Slots already handed out at the old rate stand; the next one is one new interval away.
-    this.#next = Math.min(this.#next, this.#now() + 1 / this.#rate);
   }
 
   /** The API refused a request for its rate: half the rate; the `Retry-After` itself is the caller's. */

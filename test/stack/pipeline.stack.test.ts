@@ -257,7 +257,7 @@ describe("functions", () => {
 });
 
 describe("rate budgets", () => {
-  it("gives each apply function its share of Tallyfy's budget, and each ingest function its share of Okta's", () => {
+  it("gives both reconcile lanes Tallyfy's budget less the full sync's, whatever their concurrency, and each ingest function its share of Okta's", () => {
     // Prepare
     const { template } = synth({
       ...context,
@@ -271,18 +271,20 @@ describe("rate budgets", () => {
       )?.[1]?.Properties?.Environment?.Variables as Record<string, string>;
 
     // Assess
-    // The full reconciliation keeps a tenth of Tallyfy's and of Okta's budget, the departures
-    // lane a twentieth of Tallyfy's (in bursts of three); the apply functions the rest.
-    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("255");
-    expect(variables("DeparturesFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("22");
-    expect(variables("DeparturesFunction").TALLYFY_BURST).toBe("3");
+    // The full reconciliation keeps a tenth of Tallyfy's and of Okta's budget. The two lanes'
+    // containers share the rest on one schedule in the directory, so none is divided up front.
+    expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("810");
+    expect(variables("DeparturesFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("810");
+    expect(variables("ApplyFunction").DIRECTORY_TABLE_NAME).toEqual(
+      variables("DeparturesFunction").DIRECTORY_TABLE_NAME,
+    );
     expect(variables("IngestFunction").OKTA_REQUESTS_PER_MINUTE).toBe("135");
     expect(variables("IngestFunction").TALLYFY_REQUESTS_PER_MINUTE).toBeUndefined();
     expect(variables("FullSyncFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("90");
     expect(variables("FullSyncFunction").OKTA_REQUESTS_PER_MINUTE).toBe("60");
   });
 
-  it("gives the apply functions all but the departures lane's share when the full reconciliation is off, and builds none of it", () => {
+  it("gives the reconcile lanes the whole budget when the full reconciliation is off, and builds none of it", () => {
     // Prepare
     const { template } = synth({
       ...context,
@@ -297,8 +299,8 @@ describe("rate budgets", () => {
     template.resourceCountIs("AWS::S3::Bucket", 0);
     template.resourcePropertiesCountIs(
       "AWS::Lambda::Function",
-      { Environment: { Variables: Match.objectLike({ TALLYFY_REQUESTS_PER_MINUTE: "285" }) } },
-      1,
+      { Environment: { Variables: Match.objectLike({ TALLYFY_REQUESTS_PER_MINUTE: "900" }) } },
+      2,
     );
   });
 

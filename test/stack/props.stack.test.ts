@@ -73,8 +73,6 @@ describe("configuration errors", () => {
           applyTimeout: Duration.hours(1),
           applyMaxConcurrency: 1,
           scim: { enabled: true, throttlingRateLimit: -1, throttlingBurstLimit: 2.5 },
-          departuresBudgetShare: 0.9,
-          fullSync: { budgetShare: 0.2 },
         });
       } catch (e) {
         return e as Error;
@@ -90,7 +88,6 @@ describe("configuration errors", () => {
       "applyMaxConcurrency",
       "scim.throttlingRateLimit: must be over 0",
       "scim.throttlingBurstLimit: must be a whole number from 1 to 5000",
-      "departuresBudgetShare: with fullSync.budgetShare it must leave the apply functions part of Tallyfy's budget",
     ])
       expect(error?.message).toContain(key);
   });
