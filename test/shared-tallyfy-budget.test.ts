@@ -35,6 +35,21 @@ describe("the shared schedule", () => {
     expect([first, second, third, afterIdle]).toEqual([5_000, 5_100, 5_200, 9_000]);
   });
 
+  it("starts the timeline again from the present when a clock that ran ahead booked it far into the future", async () => {
+    // Prepare: a container whose clock is a day ahead books a slot
+    dynamo = await startLocalDynamo();
+    const schedule = directoryFrom(dynamo.tableName, dynamo.client).schedule("tallyfy");
+    const day = 86_400_000;
+    await schedule.book(100, 5_000 + day);
+
+    // Act
+    const honest = await schedule.book(100, 5_000);
+    const next = await schedule.book(100, 5_000);
+
+    // Assess: the others do not wait a day for it
+    expect([honest, next]).toEqual([5_000, 5_100]);
+  });
+
   it("never gives two containers booking at once the same slot", async () => {
     // Prepare: four containers, each with its own client to the table
     dynamo = await startLocalDynamo();

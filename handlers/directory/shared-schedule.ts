@@ -22,6 +22,12 @@ export class ScheduleContendedError extends SyncError {
 /** Each attempt loses only to a booking made in between; a few always suffice unless DynamoDB stalls. */
 const MAX_ATTEMPTS = 8;
 
+/**
+ * Further ahead than honest bookings ever reach (about one slot per request in flight): only a
+ * container whose clock ran ahead puts the timeline there, and every other would wait for it.
+ */
+const MAX_AHEAD_MS = 60_000;
+
 export class SharedSchedule {
   public constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -37,8 +43,13 @@ export class SharedSchedule {
   public async book(intervalMs: number, now: number): Promise<number> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const ahead = await this.#bookAhead(intervalMs, now);
-      if (ahead !== undefined) return ahead;
-      if (await this.#bookIdle(intervalMs, now)) return now;
+      if (ahead !== undefined && ahead - now <= MAX_AHEAD_MS) return ahead;
+      if (ahead !== undefined) {
+        // Start the timeline again from this clock, unless another booking moved it meanwhile.
+        if (await this.#startNow(intervalMs, now, { seen: ahead + intervalMs })) return now;
+        continue;
+      }
+      if (await this.#startNow(intervalMs, now, "idle")) return now;
       // Between the two, another booking moved the timeline past now: book after it.
     }
     throw new ScheduleContendedError(
@@ -66,16 +77,26 @@ export class SharedSchedule {
     }
   }
 
-  /** Idle (or new): the slot is now, unless another booking gets there first. */
-  async #bookIdle(intervalMs: number, now: number): Promise<boolean> {
+  /**
+   * The slot is now: the timeline starts again one slot after now, if `when` still holds (idle or
+   * new; or still at a time too far ahead to be honest), else another booking got there first.
+   */
+  async #startNow(intervalMs: number, now: number, when: "idle" | { seen: number }): Promise<boolean> {
     return written(
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.#key,
           UpdateExpression: "SET tat = :next",
-          ConditionExpression: "attribute_not_exists(tat) OR tat < :now",
-          ExpressionAttributeValues: { ":next": now + intervalMs, ":now": now },
+          ...(when === "idle"
+            ? {
+                ConditionExpression: "attribute_not_exists(tat) OR tat < :now",
+                ExpressionAttributeValues: { ":next": now + intervalMs, ":now": now },
+              }
+            : {
+                ConditionExpression: "tat = :seen",
+                ExpressionAttributeValues: { ":next": now + intervalMs, ":seen": when.seen },
+              }),
         }),
       ),
     );
