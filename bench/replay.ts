@@ -18,7 +18,7 @@ export interface ReplayOptions {
   /** Apply pollers at once (the mapping's maximum concurrency). */
   readonly applyConcurrency: number;
   /**
-   * Pace each apply poller's Tallyfy client at its share of the limit, as the stack does.
+   * Pace every poller's Tallyfy client on one shared schedule at the limit, as the stack does.
    * @default true
    */
   readonly paced?: boolean;

@@ -170,7 +170,7 @@ async function benchReplay() {
   const first = values.seed === undefined ? Math.floor(Math.random() * 1_000_000_000) : Number(values.seed);
   const seeds = Array.from({ length: count }, (_, i) => first + i * 7_919);
   console.log(
-    `Tallyfy fake: ${options.latencyMs} ms and ${options.ratePerMinute}/min, scaled x${options.scale}; ${options.applyConcurrency} apply pollers, each paced at its share (${options.ratePerMinute / options.applyConcurrency}/min before scaling)`,
+    `Tallyfy fake: ${options.latencyMs} ms and ${options.ratePerMinute}/min, scaled x${options.scale}; ${options.applyConcurrency} apply pollers and a departures poller, booking on one shared schedule at the whole budget`,
   );
   console.log(
     `replay runs: ${count}, seeds ${seeds.join(", ")} (repeat one with --seed <n> --replay-runs 1)\n`,
