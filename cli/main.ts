@@ -25,7 +25,7 @@ Prints what a full reconciliation would change, grouped by person and group. Rea
   --stack <name>                a deployed stack: its configuration (the apply function's), its
                                 secrets and its directory, read with your AWS credentials
 
-  --config <file>               the sync configuration (the JSON the stack puts in SYNC_CONFIG)
+  --config <file>               the sync configuration (the JSON the stack bundles with its functions)
   --tallyfy-url <url>           Tallyfy's API base URL (token from TALLYFY_TOKEN)
   --tallyfy-organization <id>   the Tallyfy organization id
   --okta-url <url>              the Okta org URL (token from OKTA_API_TOKEN); omitted: Okta is not listed

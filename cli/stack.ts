@@ -1,10 +1,13 @@
 /**
  * What the commands read of a deployed stack: its outputs (CloudFormation), and the configuration
- * the functions run with (the apply function's environment, which holds ids, never secrets). The
- * operator's own AWS credentials are used; nothing here writes.
+ * the functions run with (the apply function's environment, which holds ids, never secrets, and the
+ * configuration file in its code package). The operator's own AWS credentials are used; nothing
+ * here writes.
  */
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { strFromU8, unzipSync } from "fflate";
+import { SYNC_CONFIG_FILE } from "../handlers/contracts/configuration.js";
 
 /** The stack, or an output the command needs, is not there. */
 export class StackLookupError extends Error {
@@ -71,18 +74,33 @@ export async function readDeployedSettings(
   lambda: LambdaClient = new LambdaClient({}),
 ): Promise<DeployedSettings> {
   const name = outputs.get("ApplyFunctionName");
-  const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
-  const variables = fn.Environment?.Variables ?? {};
+  const fn = await lambda.send(new GetFunctionCommand({ FunctionName: name }));
+  const variables = fn.Configuration?.Environment?.Variables ?? {};
   const need = (key: string) => {
     const value = variables[key];
     if (!value) throw new StackLookupError(`the apply function ${name} has no ${key} variable`);
     return value;
   };
   return {
-    syncConfig: need("SYNC_CONFIG"),
+    // Stacks deployed before the configuration moved into the bundle still carry it in a variable.
+    syncConfig: variables.SYNC_CONFIG || (await bundledConfig(name, fn.Code?.Location)),
     tallyfyUrl: need("TALLYFY_API_URL"),
     tallyfyOrganization: need("TALLYFY_ORG_ID"),
     tallyfySecretId: need("TALLYFY_SECRET_ID"),
     oktaSecretId: outputs.find("OktaSecretArn"),
   };
+}
+
+/** The configuration file the stack bundled with the function, read from its code package. */
+async function bundledConfig(name: string, location: string | undefined): Promise<string> {
+  if (!location) throw new StackLookupError(`Lambda gave no code location for the apply function ${name}`);
+  const answer = await fetch(location);
+  if (!answer.ok)
+    throw new StackLookupError(`the apply function ${name}'s code could not be read (HTTP ${answer.status})`);
+  const files = unzipSync(new Uint8Array(await answer.arrayBuffer()), {
+    filter: (file) => file.name === SYNC_CONFIG_FILE,
+  });
+  const file = files[SYNC_CONFIG_FILE];
+  if (!file) throw new StackLookupError(`the apply function ${name} bundles no ${SYNC_CONFIG_FILE}`);
+  return strFromU8(file);
 }

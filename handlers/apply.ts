@@ -1,7 +1,8 @@
 /**
  * Lambda entry point: reconcile messages from the FIFO reconcile queue -> the newest desired state
  * from the directory -> Tallyfy.
- * Environment: SYNC_CONFIG, DIRECTORY_TABLE_NAME, RECONCILE_QUEUE_URL, TALLYFY_SECRET_ID,
+ * Configuration: sync-config.json in the bundle (SYNC_CONFIG locally).
+ * Environment: DIRECTORY_TABLE_NAME, RECONCILE_QUEUE_URL, TALLYFY_SECRET_ID,
  * TALLYFY_ORG_ID, TALLYFY_API_URL, DEAD_LETTER_QUEUE_URL, MAX_RECEIVE_COUNT, TALLYFY_TIMEOUT_MS,
  * SECRET_MAX_AGE_SECONDS.
  */

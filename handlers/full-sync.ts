@@ -1,7 +1,8 @@
 /**
  * Lambda entry point: one step of a full reconciliation (handlers/full-sync/full-sync.ts), invoked
  * by the stack's state machine on the `fullSync.schedule`.
- * Environment: SYNC_CONFIG, DIRECTORY_TABLE_NAME, RECONCILE_QUEUE_URL, REPORT_BUCKET_NAME,
+ * Configuration: sync-config.json in the bundle (SYNC_CONFIG locally).
+ * Environment: DIRECTORY_TABLE_NAME, RECONCILE_QUEUE_URL, REPORT_BUCKET_NAME,
  * TALLYFY_SECRET_ID, TALLYFY_ORG_ID, TALLYFY_API_URL, TALLYFY_REQUESTS_PER_MINUTE,
  * FULL_SYNC_MAX_DEPARTURE_SHARE, and each listing source's own (OKTA_SECRET_ID, ...).
  */

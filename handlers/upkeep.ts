@@ -1,7 +1,8 @@
 /**
  * Lambda entry point: keeps the webhook sources' subscriptions to their providers (Graph
  * subscriptions, Google channels), from the upkeep queue (the schedule and lifecycle messages).
- * Environment: SYNC_CONFIG, DIRECTORY_TABLE_NAME, INGEST_QUEUE_URL, <SOURCE>_WEBHOOK_URL,
+ * Configuration: sync-config.json in the bundle (SYNC_CONFIG locally).
+ * Environment: DIRECTORY_TABLE_NAME, INGEST_QUEUE_URL, <SOURCE>_WEBHOOK_URL,
  * <SOURCE>_WEBHOOK_SECRET_ID, and each source's own credential variables.
  */
 

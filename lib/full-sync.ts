@@ -31,6 +31,8 @@ import { schedulerPrincipal } from "./schedules.js";
 export interface FullSyncProps {
   /** The function's environment: queue, table, Tallyfy and source secrets by id, never a secret. */
   readonly environment: Record<string, string>;
+  /** The sync configuration (JSON), bundled with the function. */
+  readonly syncConfig: string;
   /**
    * When a run starts: an EventBridge Scheduler expression.
    * @default "rate(1 day)"
@@ -75,6 +77,7 @@ export class FullSync extends Construct {
     });
     this.function = syncFunction(this, "Function", {
       entry: "full-sync.ts",
+      syncConfig: props.syncConfig,
       timeout: STEP_TIMEOUT,
       logRetention: props.logRetention,
       tracing: props.tracing,
@@ -226,8 +229,8 @@ export function fullSyncFor(
     driftAlarmThreshold: fullSync.driftAlarmThreshold,
     logRetention: props.logRetention,
     tracing: props.tracing,
+    syncConfig: pipeline.config,
     environment: {
-      SYNC_CONFIG: pipeline.common.SYNC_CONFIG ?? "",
       RECONCILE_QUEUE_URL: pipeline.queues.reconcile.queueUrl,
       DEPARTURES_QUEUE_URL: pipeline.queues.departures.queueUrl,
       DIRECTORY_TABLE_NAME: pipeline.directory.table.tableName,

@@ -1,4 +1,7 @@
 /** The Lambda functions' common build: Node 24 on arm64, ESM bundled by the local esbuild, JSON logs. */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -8,8 +11,9 @@ import {
   aws_logs as logs,
   RemovalPolicy,
 } from "aws-cdk-lib";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { type ICommandHooks, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
+import { SYNC_CONFIG_FILE } from "../handlers/contracts/configuration.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/contracts/metrics.js";
 
 const handlers = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "handlers");
@@ -30,6 +34,12 @@ export interface SyncFunctionProps {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * The sync configuration (JSON), bundled beside the handler as `SYNC_CONFIG_FILE`: Lambda allows
+   * 4 KB of environment in all, which a few dozen group mappings pass.
+   * @default none: the function reads no configuration
+   */
+  readonly syncConfig?: string;
 }
 
 export function syncFunction(scope: Construct, id: string, props: SyncFunctionProps): NodejsFunction {
@@ -78,6 +88,29 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
       banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
       // Bundle the pinned SDK rather than rely on the runtime's copy.
       externalModules: [],
+      ...(props.syncConfig === undefined
+        ? {}
+        : { commandHooks: bundledFile(SYNC_CONFIG_FILE, props.syncConfig) }),
     },
   });
+}
+
+/**
+ * Copies `content` into the bundle as `name`, through a file staged at synth (named by its hash,
+ * so a change of content changes the asset). Node does the copy: the hook runs in the local shell,
+ * and the content never passes through it.
+ */
+function bundledFile(name: string, content: string): ICommandHooks {
+  const staged = path.join(
+    os.tmpdir(),
+    `tallyfy-idp-sync-${createHash("sha256").update(content).digest("hex").slice(0, 16)}-${name}`,
+  );
+  fs.writeFileSync(staged, content);
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) => [
+      `node -e "require('node:fs').copyFileSync(process.argv[1], process.argv[2])" "${staged}" "${path.join(outputDir, name)}"`,
+    ],
+  };
 }

@@ -44,10 +44,12 @@ export interface Pipeline {
   readonly enabled: readonly EnabledSource[];
   readonly ingestFunction: NodejsFunction;
   readonly applyFunction: NodejsFunction;
-  /** The apply code on the departures lane, with its reserved share of Tallyfy's budget. */
+  /** The apply code on the departures lane. */
   readonly departuresFunction: NodejsFunction;
-  /** The environment every function that reads the configuration and the directory shares. */
+  /** The environment every function that reads the directory shares. */
   readonly common: Readonly<Record<string, string>>;
+  /** The sync configuration (JSON) every function that reads it bundles. */
+  readonly config: string;
 }
 
 export interface PipelineOptions {
@@ -85,8 +87,8 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
     return { source, props: sourceProps, secret };
   });
 
+  const config = JSON.stringify(syncConfig);
   const common = {
-    SYNC_CONFIG: JSON.stringify(syncConfig),
     MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
     RECONCILE_QUEUE_URL: queues.reconcile.queueUrl,
     DEPARTURES_QUEUE_URL: queues.departures.queueUrl,
@@ -94,6 +96,7 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
   };
   const ingestFunction = syncFunction(scope, "IngestFunction", {
     entry: "ingest.ts",
+    syncConfig: config,
     timeout: settings.ingestTimeout,
     logRetention: props.logRetention,
     tracing: props.tracing,
@@ -127,6 +130,7 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
   const applyOn = (id: string, pacing: Record<string, string>) =>
     syncFunction(scope, id, {
       entry: "apply.ts",
+      syncConfig: config,
       timeout: settings.applyTimeout,
       logRetention: props.logRetention,
       tracing: props.tracing,
@@ -177,7 +181,7 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
     departuresFunction,
   };
   grantPipeline(parts, syncConfig);
-  return { ...parts, common };
+  return { ...parts, common, config };
 }
 
 /** The Tallyfy secret, organization and API of the functions that call Tallyfy. */
@@ -192,7 +196,7 @@ export function tallyfyVariables(
   };
 }
 
-function grantPipeline(parts: Omit<Pipeline, "common">, syncConfig: SyncConfig): void {
+function grantPipeline(parts: Omit<Pipeline, "common" | "config">, syncConfig: SyncConfig): void {
   const { queues, directory, tallyfySecret, enabled, ingestFunction, applyFunction, departuresFunction } =
     parts;
   queues.ingestDeadLetter.grantSendMessages(ingestFunction);

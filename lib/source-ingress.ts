@@ -155,8 +155,8 @@ function upkeep(
     maxReceiveCount: settings.maxReceiveCount,
     logRetention: props.logRetention,
     tracing: props.tracing,
+    syncConfig: pipeline.config,
     environment: {
-      SYNC_CONFIG: pipeline.common.SYNC_CONFIG ?? "",
       DIRECTORY_TABLE_NAME: pipeline.directory.table.tableName,
       ...Object.fromEntries(
         kept.flatMap(({ source, secret, endpoint }) => {

@@ -44,8 +44,10 @@ export interface SubscriptionUpkeepProps {
   readonly directory: DirectoryTable;
   /** Where a full read is queued when a subscription was lost. */
   readonly ingestQueue: sqs.IQueue;
-  /** The function's environment: configuration, table, secret ids and webhook URLs, never a secret. */
+  /** The function's environment: table, secret ids and webhook URLs, never a secret. */
   readonly environment: Record<string, string>;
+  /** The sync configuration (JSON), bundled with the function. */
+  readonly syncConfig: string;
   /**
    * Receives of a message before it is dead-lettered.
    * @default 5
@@ -85,6 +87,7 @@ export class SubscriptionUpkeep extends Construct {
     // Setup the function and its least-privilege grants
     this.function = syncFunction(this, "Function", {
       entry: "upkeep.ts",
+      syncConfig: props.syncConfig,
       timeout: TIMEOUT,
       logRetention: props.logRetention,
       tracing: props.tracing,

@@ -38,8 +38,9 @@ beforeEach(async () => {
       SyncOktaSecretArn3C4D5E6F: "okta-secret",
     },
   });
+  // As the stack deploys it: the configuration in the code package, ids in the environment.
+  aws.bundles.set("tallyfy-idp-sync-apply", { "sync-config.json": JSON.stringify(ACME_CONFIG) });
   aws.functions.set("tallyfy-idp-sync-apply", {
-    SYNC_CONFIG: JSON.stringify(ACME_CONFIG),
     TALLYFY_API_URL: pipeline.tallyfy.url,
     TALLYFY_ORG_ID: pipeline.tallyfy.organizationId,
     TALLYFY_SECRET_ID: "tallyfy-secret",
@@ -109,7 +110,36 @@ describe("tallyfy-idp-sync plan --stack", () => {
       [],
     );
     expect(okta.requests.filter((r) => r.method !== "GET")).toEqual([]);
-    expect(aws.requests.map((r) => r.action).sort()).toEqual(["DescribeStacks", "GetFunctionConfiguration"]);
+    expect(aws.requests.map((r) => r.action).sort()).toEqual(["DescribeStacks", "GetCode", "GetFunction"]);
+  });
+
+  it("reads the configuration of a stack deployed when it was an environment variable", async () => {
+    // Prepare
+    aws.bundles.delete("tallyfy-idp-sync-apply");
+    aws.functions.set("tallyfy-idp-sync-apply", {
+      ...aws.functions.get("tallyfy-idp-sync-apply"),
+      SYNC_CONFIG: JSON.stringify(ACME_CONFIG),
+    });
+
+    // Act
+    const result = await run(["plan", "--stack", "TallyfyIdpSync"]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.out).toContain("okta: 2 users listed");
+    expect(aws.requests.map((r) => r.action).sort()).toEqual(["DescribeStacks", "GetFunction"]);
+  });
+
+  it("says so when the apply function's code package has no configuration", async () => {
+    // Prepare
+    aws.bundles.set("tallyfy-idp-sync-apply", {});
+
+    // Act
+    const result = await run(["plan", "--stack", "TallyfyIdpSync"]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.err).toContain("the apply function tallyfy-idp-sync-apply bundles no sync-config.json");
   });
 
   it("says which stack is missing, without a stack trace", async () => {

@@ -14,7 +14,13 @@ import { parseSyncConfig, SOURCES } from "../sources/index.js";
 import { scimSource } from "../sources/scim/index.js";
 import type { GroupRecord, UserRecord } from "../sources/scim/store.js";
 import { readSnapshot } from "../tallyfy/drift.js";
-import { directoryFrom, documentClient, parseEnvironment, sqsClient } from "./function-environment.js";
+import {
+  directoryFrom,
+  documentClient,
+  parseEnvironment,
+  sqsClient,
+  syncConfigDocument,
+} from "./function-environment.js";
 import { sourceConnections } from "./ingest-environment.js";
 import { logger, metrics } from "./observability.js";
 import { ReconcileQueue } from "./queues.js";
@@ -36,7 +42,7 @@ export const FullSyncEnvironmentSchema = z.object({
 /** The engine, built anew each invocation over clients kept for the container's life. */
 export function fullSyncFromEnvironment(env: NodeJS.ProcessEnv = process.env): () => FullSync {
   const vars = parseEnvironment(FullSyncEnvironmentSchema, env);
-  const config = parseSyncConfig(vars.SYNC_CONFIG);
+  const config = parseSyncConfig(syncConfigDocument(vars.SYNC_CONFIG));
   const dynamo = new DynamoDBClient({});
   const db = documentClient(dynamo);
   const directory = directoryFrom(vars.DIRECTORY_TABLE_NAME, dynamo);

@@ -3,10 +3,13 @@
  * variables the pipeline's functions share, the configuration, and the AWS clients.
  */
 
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
+import { SYNC_CONFIG_FILE } from "../contracts/configuration.js";
 import type { SyncConfig } from "../core/config.js";
 import { describeIssues } from "../core/issues.js";
 import { Directory } from "../directory/directory.js";
@@ -51,9 +54,26 @@ export const commonVariables = {
 export function lazyConfig(json: string | undefined): () => SyncConfig {
   let config: SyncConfig | undefined;
   return () => {
-    config ??= parseSyncConfig(json);
+    config ??= parseSyncConfig(syncConfigDocument(json));
     return config as SyncConfig;
   };
+}
+
+/**
+ * The configuration document: in Lambda the file the stack bundled beside the handler, else
+ * `SYNC_CONFIG` (local runs and tests).
+ */
+export function syncConfigDocument(
+  fromEnvironment: string | undefined,
+  taskRoot = process.env.LAMBDA_TASK_ROOT,
+): string | undefined {
+  if (!taskRoot) return fromEnvironment;
+  try {
+    return readFileSync(path.join(taskRoot, SYNC_CONFIG_FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return fromEnvironment;
+    throw error;
+  }
 }
 
 /** The directory's table, through `AWS_ENDPOINT_URL_DYNAMODB` when that is set (local runs). */

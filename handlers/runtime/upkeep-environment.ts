@@ -6,7 +6,7 @@ import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
 import { webhookVariable } from "../core/source.js";
 import { parseSyncConfig, SOURCES } from "../sources/index.js";
-import { directoryFrom, parseEnvironment, sqsClient } from "./function-environment.js";
+import { directoryFrom, parseEnvironment, sqsClient, syncConfigDocument } from "./function-environment.js";
 import { sourceConnections } from "./ingest-environment.js";
 import { IngestQueue } from "./queues.js";
 import { secretTokens } from "./token-secret.js";
@@ -26,7 +26,7 @@ export function upkeepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
   let config: SyncConfig | undefined;
   return {
     config: () => {
-      config ??= parseSyncConfig(vars.SYNC_CONFIG);
+      config ??= parseSyncConfig(syncConfigDocument(vars.SYNC_CONFIG));
       return config;
     },
     sources: SOURCES,

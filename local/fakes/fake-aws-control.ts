@@ -1,10 +1,12 @@
 /**
- * The two AWS control-plane reads the operator commands make, on loopback: CloudFormation's
- * DescribeStacks (the query protocol, answered in XML as AWS answers it) and Lambda's
- * GetFunctionConfiguration (REST JSON). Every request is logged, so a test can show nothing wrote.
+ * The AWS control-plane reads the operator commands make, on loopback: CloudFormation's
+ * DescribeStacks (the query protocol, answered in XML as AWS answers it), Lambda's GetFunction
+ * (REST JSON) and the download of the function's code package from the address it gives, as a zip.
+ * Every request is logged, so a test can show nothing wrote.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { strToU8, zipSync } from "fflate";
 
 export interface FakeStack {
   readonly outputs: Readonly<Record<string, string>>;
@@ -12,7 +14,10 @@ export interface FakeStack {
 
 export class FakeAwsControl {
   public readonly stacks = new Map<string, FakeStack>();
+  /** Each function's environment variables. */
   public readonly functions = new Map<string, Readonly<Record<string, string>>>();
+  /** Files in a function's code package besides its handler (name to content). */
+  public readonly bundles = new Map<string, Readonly<Record<string, string>>>();
   public readonly requests: { readonly method: string; readonly action: string }[] = [];
 
   private constructor(private readonly server: Server) {}
@@ -38,14 +43,29 @@ export class FakeAwsControl {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  async handle(req: IncomingMessage): Promise<{ status: number; type: string; body: string }> {
+  async handle(req: IncomingMessage): Promise<{ status: number; type: string; body: string | Uint8Array }> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
-    const fn = /^\/2015-03-31\/functions\/([^/]+)\/configuration/.exec(req.url ?? "");
+    const code = /^\/code\/([^/?]+)\.zip/.exec(req.url ?? "");
+    if (code) {
+      const name = decodeURIComponent(code[1] ?? "");
+      this.requests.push({ method: req.method ?? "", action: "GetCode" });
+      const files = { "index.mjs": "export const handler = async () => {};", ...this.bundles.get(name) };
+      return {
+        status: 200,
+        type: "application/zip",
+        body: zipSync(Object.fromEntries(Object.entries(files).map(([file, text]) => [file, strToU8(text)]))),
+      };
+    }
+    const fn = /^\/2015-03-31\/functions\/([^/?]+)(\/configuration)?/.exec(req.url ?? "");
     if (fn) {
       const name = decodeURIComponent(fn[1] ?? "");
-      this.requests.push({ method: req.method ?? "", action: "GetFunctionConfiguration" });
+      const configurationOnly = fn[2] !== undefined;
+      this.requests.push({
+        method: req.method ?? "",
+        action: configurationOnly ? "GetFunctionConfiguration" : "GetFunction",
+      });
       const variables = this.functions.get(name);
       if (!variables) {
         return {
@@ -54,10 +74,22 @@ export class FakeAwsControl {
           body: JSON.stringify({ Type: "User", message: `Function not found: ${name}` }),
         };
       }
+      const configuration = { FunctionName: name, Environment: { Variables: variables } };
       return {
         status: 200,
         type: "application/json",
-        body: JSON.stringify({ FunctionName: name, Environment: { Variables: variables } }),
+        body: JSON.stringify(
+          configurationOnly
+            ? configuration
+            : {
+                Configuration: configuration,
+                // A presigned S3 address in AWS, good for ten minutes.
+                Code: {
+                  RepositoryType: "S3",
+                  Location: `${this.endpoint}/code/${encodeURIComponent(name)}.zip`,
+                },
+              },
+        ),
       };
     }
     const form = new URLSearchParams(body);

@@ -101,9 +101,6 @@ describe("functions", () => {
           TALLYFY_ORG_ID: "org-123",
           TALLYFY_SECRET_ID: { Ref: Match.stringLikeRegexp("TallyfySecret") },
           MAX_RECEIVE_COUNT: "5",
-          SYNC_CONFIG: Match.serializedJson(
-            Match.objectLike({ memberDomains: ["example.com"], defaultRole: "standard" }),
-          ),
         }),
       },
     });
