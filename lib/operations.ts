@@ -5,6 +5,7 @@
  * metrics the handlers emit, by the names the code emits them under.
  */
 import {
+  Annotations,
   Aws,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
@@ -60,7 +61,7 @@ export interface OperationsProps {
   /** Alarm when the oldest message in a source queue is older than this. */
   readonly maxMessageAge: Duration;
   /** Where alarms are sent. @default - alarms without actions */
-  readonly alarmTopic?: sns.ITopic;
+  readonly alarmTopic: sns.ITopic;
 }
 
 const fiveMinutes = { period: Duration.minutes(5) };
@@ -84,7 +85,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
-    if (props.alarmTopic) alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
     alarms.push(alarm);
   };
   for (const [id, dlq] of [
@@ -294,8 +295,11 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
   return dashboard;
 }
 
-/** The topic the alarms notify, with the administrator's email subscribed. */
-export function alarmTopicFor(scope: Construct, email: string): sns.Topic {
+/**
+ * The topic the alarms notify, made whether or not anyone is subscribed yet: an alarm without an
+ * action reaches nobody, and a subscription can be added to the topic later without a deploy.
+ */
+export function alarmTopicFor(scope: Construct, email: string | undefined): sns.Topic {
   const topic = new sns.Topic(scope, "AlarmTopic", {
     displayName: "tallyfy-idp-sync alarms",
     enforceSSL: true,
@@ -316,6 +320,11 @@ export function alarmTopicFor(scope: Construct, email: string): sns.Topic {
       },
     }),
   );
-  topic.addSubscription(new subscriptions.EmailSubscription(email));
+  if (email) topic.addSubscription(new subscriptions.EmailSubscription(email));
+  else
+    Annotations.of(scope).addWarningV2(
+      "tallyfy-idp-sync:alarms-unsubscribed",
+      "nobody is subscribed to the alarm topic: set alarmEmail in cdk.json, or subscribe to the topic in the AlarmTopicArn output after deploying",
+    );
   return topic;
 }

@@ -8,6 +8,7 @@ import {
   type aws_cloudwatch as cloudwatch,
   type aws_lambda as lambda,
   type aws_secretsmanager as secretsmanager,
+  type aws_sns as sns,
   type aws_sqs as sqs,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
@@ -26,6 +27,7 @@ export interface OutputParts {
   readonly sourceSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   readonly fullSync?: FullSync;
   readonly dashboard: cloudwatch.Dashboard;
+  readonly alarmTopic: sns.ITopic;
 }
 
 export function createOutputs(scope: Construct, parts: OutputParts): void {
@@ -52,7 +54,7 @@ export function createOutputs(scope: Construct, parts: OutputParts): void {
   out(
     "ApplyFunctionName",
     applyFunction.functionName,
-    "Its environment holds the deployed configuration (npx tallyfy-idp-sync plan --stack reads it)",
+    "Its code package holds the deployed configuration (npx tallyfy-idp-sync plan --stack reads it)",
   );
   out(
     "ReconcileDeadLetterQueueUrl",
@@ -68,6 +70,7 @@ export function createOutputs(scope: Construct, parts: OutputParts): void {
     );
   }
   out("TallyfySecretArn", tallyfySecret.secretArn, "Put the Tallyfy credential here");
+  out("AlarmTopicArn", parts.alarmTopic.topicArn, "Every alarm notifies this topic: subscribe on-call here");
   for (const [sourceId, secret] of sourceSecrets) {
     out(`${pascal(sourceId)}SecretArn`, secret.secretArn, `Put the ${sourceId} credential here`);
   }

@@ -248,13 +248,13 @@ export interface TallyfyIdpSyncProps {
 
   /**
    * Where alarms are sent.
-   * @default - a new topic when `alarmEmail` is given, otherwise alarms without actions
+   * @default - a new topic (its ARN is the `AlarmTopicArn` output), `alarmEmail` subscribed to it
    */
   readonly alarmTopic?: sns.ITopic;
 
   /**
    * An email address subscribed to a new alarm topic (ignored when `alarmTopic` is given).
-   * @default - no subscription
+   * @default - no subscription, and synth warns that the alarms reach nobody
    */
   readonly alarmEmail?: string;
 

@@ -66,7 +66,7 @@ export class TallyfyIdpSync extends Construct {
   public readonly endpoints: ReadonlyMap<string, EndpointToQueue>;
   public readonly alarms: cloudwatch.Alarm[];
   public readonly dashboard: cloudwatch.Dashboard;
-  public readonly alarmTopic?: sns.ITopic;
+  public readonly alarmTopic: sns.ITopic;
   /** The SCIM endpoint, when enabled. */
   public readonly scim?: ScimEndpoint;
   /** The scheduled full reconciliation, unless turned off. */
@@ -119,8 +119,7 @@ export class TallyfyIdpSync extends Construct {
         : fullSyncFor(this, pipeline, { props, settings, fraction });
 
     // Setup alarms, the dashboard and the outputs
-    this.alarmTopic =
-      props.alarmTopic ?? (props.alarmEmail ? alarmTopicFor(this, props.alarmEmail) : undefined);
+    this.alarmTopic = props.alarmTopic ?? alarmTopicFor(this, props.alarmEmail);
     const operations = {
       queues,
       directory: this.directory,
@@ -156,6 +155,7 @@ export class TallyfyIdpSync extends Construct {
       sourceSecrets: this.sourceSecrets,
       fullSync: this.fullSync,
       dashboard: this.dashboard,
+      alarmTopic: this.alarmTopic,
     });
     acknowledge(this, enabled, props);
   }
