@@ -16,6 +16,7 @@ import {
   aws_scheduler as scheduler,
   aws_scheduler_targets as schedulerTargets,
   aws_stepfunctions as sfn,
+  type aws_sqs as sqs,
   aws_stepfunctions_tasks as tasks,
   Validations,
 } from "aws-cdk-lib";
@@ -23,6 +24,7 @@ import { Construct } from "constructs";
 import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/contracts/full-sync.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/contracts/metrics.js";
 import { syncFunction } from "./functions.js";
+import type { AlarmSpec } from "./operations.js";
 import { type Pipeline, tallyfyVariables } from "./pipeline.js";
 import type { Settings, TallyfyIdpSyncProps } from "./props.js";
 import { budgetShare } from "./rate-budget.js";
@@ -33,6 +35,8 @@ export interface FullSyncProps {
   readonly environment: Record<string, string>;
   /** The sync configuration (JSON), bundled with the function. */
   readonly syncConfig: string;
+  /** Where the schedule puts a start it could not make (the stack's schedules share one queue). */
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
   /**
    * When a run starts: an EventBridge Scheduler expression.
    * @default "rate(1 day)"
@@ -52,6 +56,35 @@ export interface FullSyncProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
   readonly tracing?: boolean;
+}
+
+const DEFAULT_SCHEDULE = "rate(1 day)";
+
+/** Time a run may take on top of its schedule's interval before the silence alarm fires. */
+const SILENCE_SLACK_HOURS = 3;
+
+/** CloudWatch evaluates an alarm of hourly periods over seven days at most. */
+const MAX_SILENCE_HOURS = 7 * 24;
+
+/**
+ * Hours without a successful run after which the silence alarm fires: the schedule's interval
+ * plus a run's time. A `rate(...)` says its interval; a `cron(...)` on every day of the month and
+ * week runs at least daily; anything rarer than weekly (or an `at(...)`, which runs once) cannot be
+ * watched by one alarm, and has none.
+ */
+export function silenceWindowHours(expression: string): number | undefined {
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
+  const cron = /^cron\((.+)\)$/.exec(expression.trim());
+  let interval: number | undefined;
+  if (rate)
+    interval = Number(rate[1]) * { minute: 1 / 60, hour: 1, day: 24 }[rate[2] as "minute" | "hour" | "day"];
+  else if (cron) {
+    const [, , dayOfMonth, , dayOfWeek] = (cron[1] ?? "").split(/\s+/);
+    if ([dayOfMonth, dayOfWeek].every((field) => field === "*" || field === "?")) interval = 24;
+  }
+  if (interval === undefined) return undefined;
+  const hours = Math.ceil(interval) + SILENCE_SLACK_HOURS;
+  return hours <= MAX_SILENCE_HOURS ? hours : undefined;
 }
 
 /** One step's time: long enough for several pages and the run's end, well inside Lambda's 15 minutes. */
@@ -143,11 +176,15 @@ export class FullSync extends Construct {
       assumedBy: schedulerPrincipal(),
     });
     this.schedule = new scheduler.Schedule(this, "Schedule", {
-      schedule: scheduler.ScheduleExpression.expression(props.schedule ?? "rate(1 day)"),
+      schedule: scheduler.ScheduleExpression.expression(props.schedule ?? DEFAULT_SCHEDULE),
       description: "tallyfy-idp-sync full reconciliation",
       target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
         input: scheduler.ScheduleTargetInput.fromObject({}),
         role,
+        // Retried for an hour, then kept with its reason: a run that never started must be seen.
+        deadLetterQueue: props.scheduleDeadLetterQueue,
+        retryAttempts: 10,
+        maxEventAge: Duration.hours(1),
       }),
     });
   }
@@ -170,8 +207,25 @@ export class FullSync extends Construct {
   }
 
   /** The alarms an operator needs of the full reconciliation, with what each tells them. */
-  public alarms(): { id: string; metric: cloudwatch.IMetric; threshold: number; text: string }[] {
+  public alarms(): AlarmSpec[] {
+    const silence = silenceWindowHours(this.#props.schedule ?? DEFAULT_SCHEDULE);
     return [
+      ...(silence === undefined
+        ? []
+        : [
+            {
+              id: "FullSyncSilentAlarm",
+              metric: this.stateMachine.metricSucceeded({ statistic: "Sum", period: Duration.hours(1) }),
+              threshold: 1,
+              text: `No full reconciliation succeeded in ${silence} hours: the safety net that finds lost events has stopped. Look at the schedule (SchedulesDeadLetters), the state machine's executions and the function's log`,
+              // Every hour of the window without a success, an hour with no data included.
+              options: {
+                comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluationPeriods: silence,
+                treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+              },
+            },
+          ]),
       {
         id: "FullSyncStoppedAlarm",
         metric: this.metric(FullSyncMetric.Stopped),
@@ -230,6 +284,7 @@ export function fullSyncFor(
     logRetention: props.logRetention,
     tracing: props.tracing,
     syncConfig: pipeline.config,
+    scheduleDeadLetterQueue: pipeline.queues.schedulesDeadLetter,
     environment: {
       RECONCILE_QUEUE_URL: pipeline.queues.reconcile.queueUrl,
       DEPARTURES_QUEUE_URL: pipeline.queues.departures.queueUrl,

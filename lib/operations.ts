@@ -50,12 +50,7 @@ export interface OperationsProps {
   /** The scheduled full reconciliation, when enabled. */
   readonly fullSync?: FullSync;
   /** Alarms of the webhook sources (refused requests, subscriptions not renewed). @default none */
-  readonly webhookAlarms?: readonly {
-    id: string;
-    metric: cloudwatch.IMetric;
-    threshold: number;
-    text: string;
-  }[];
+  readonly webhookAlarms?: readonly AlarmSpec[];
   /** Whether `sync.departureBrake` is on: its `DeparturesHeld` alarm is made only then. */
   readonly departureBrake: boolean;
   /** Alarm when the oldest message in a source queue is older than this. */
@@ -66,6 +61,20 @@ export interface OperationsProps {
 
 const fiveMinutes = { period: Duration.minutes(5) };
 
+/** An alarm a part of the stack asks for, with what it tells the operator. */
+export interface AlarmSpec {
+  readonly id: string;
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly text: string;
+  /** @default one period at or over the threshold fires it; missing data does not */
+  readonly options?: AlarmOptions;
+}
+
+type AlarmOptions = Partial<
+  Pick<cloudwatch.AlarmProps, "evaluationPeriods" | "comparisonOperator" | "treatMissingData">
+>;
+
 export function createAlarms(scope: Construct, props: OperationsProps): cloudwatch.Alarm[] {
   const { queues, maxMessageAge } = props;
   const alarms: cloudwatch.Alarm[] = [];
@@ -74,7 +83,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
     metric: cloudwatch.IMetric,
     threshold: number,
     description: string,
-    options: Partial<Pick<cloudwatch.AlarmProps, "evaluationPeriods" | "comparisonOperator">> = {},
+    options: AlarmOptions = {},
   ) => {
     const alarm = new cloudwatch.Alarm(scope, id, {
       metric,
@@ -82,7 +91,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       evaluationPeriods: options.evaluationPeriods ?? 1,
       comparisonOperator:
         options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
     alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
@@ -99,6 +108,15 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       `Messages in ${id}: read their errorType and errorMessage attributes, fix, then redrive (README "Dead letters")`,
     );
   }
+  add(
+    "SchedulesDeadLettersAlarm",
+    queues.schedulesDeadLetter.metricApproximateNumberOfMessagesVisible({
+      ...fiveMinutes,
+      statistic: "Maximum",
+    }),
+    1,
+    "A schedule (the full reconciliation, or a webhook's subscription upkeep) could not start its target for an hour: read the message's ERROR_CODE and ERROR_MESSAGE attributes, fix the target or its role, and start it by hand",
+  );
   for (const [id, source] of [
     ["IngestQueueAge", queues.ingest],
     ["CommandsQueueAge", queues.reconcile],
@@ -178,7 +196,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
     );
   }
   for (const alarm of [...(props.fullSync?.alarms() ?? []), ...(props.webhookAlarms ?? [])])
-    add(alarm.id, alarm.metric, alarm.threshold, alarm.text);
+    add(alarm.id, alarm.metric, alarm.threshold, alarm.text, alarm.options);
   if (props.departureBrake) {
     add(
       "DeparturesHeldAlarm",

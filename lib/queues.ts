@@ -1,8 +1,8 @@
 /**
  * The queues: the standard ingest queue (identity events in), the FIFO reconcile queue (one
  * message group per person or Tallyfy group), the FIFO departures queue (the departures lane:
- * reconciles of changes that take access away) and a dead-letter queue for ingest and one for both
- * reconcile lanes. Encrypted, TLS only.
+ * reconciles of changes that take access away), a dead-letter queue for ingest, one for both
+ * reconcile lanes and one for the schedules. Encrypted, TLS only.
  *
  * A function, not a construct of its own: the queues keep the logical ids they have always had
  * in the stack (the reconcile queue is still `CommandsQueue`, its name before the convergent
@@ -32,6 +32,11 @@ export interface SyncQueues {
   readonly departures: sqs.Queue;
   /** Both reconcile lanes' dead letters. */
   readonly reconcileDeadLetter: sqs.Queue;
+  /**
+   * What the schedules (the full reconciliation, the subscriptions' upkeep) could not start:
+   * EventBridge Scheduler's dead letters, each with its `ERROR_CODE` and `ERROR_MESSAGE`.
+   */
+  readonly schedulesDeadLetter: sqs.Queue;
 }
 
 export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueues {
@@ -56,6 +61,7 @@ export function createQueues(scope: Construct, props: SyncQueuesProps): SyncQueu
   return {
     ingestDeadLetter,
     reconcileDeadLetter,
+    schedulesDeadLetter: queue("SchedulesDeadLetterQueue", false, { retentionPeriod: Duration.days(14) }),
     ingest: queue("IngestQueue", false, {
       visibilityTimeout: Duration.seconds(props.ingestTimeout.toSeconds() * VISIBILITY_FACTOR),
       // Also the limit on a webhook body: the endpoints have no other size check.

@@ -156,6 +156,7 @@ function upkeep(
     logRetention: props.logRetention,
     tracing: props.tracing,
     syncConfig: pipeline.config,
+    scheduleDeadLetterQueue: pipeline.queues.schedulesDeadLetter,
     environment: {
       DIRECTORY_TABLE_NAME: pipeline.directory.table.tableName,
       ...Object.fromEntries(

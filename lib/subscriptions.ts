@@ -48,6 +48,8 @@ export interface SubscriptionUpkeepProps {
   readonly environment: Record<string, string>;
   /** The sync configuration (JSON), bundled with the function. */
   readonly syncConfig: string;
+  /** Where a schedule puts a start it could not make (the stack's schedules share one queue). */
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
   /**
    * Receives of a message before it is dead-lettered.
    * @default 5
@@ -122,6 +124,9 @@ export class SubscriptionUpkeep extends Construct {
         target: new schedulerTargets.SqsSendMessage(this.queue, {
           input: scheduler.ScheduleTargetInput.fromObject({ source: source.sourceId }),
           role,
+          deadLetterQueue: props.scheduleDeadLetterQueue,
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(1),
         }),
       });
     }

@@ -67,6 +67,8 @@ export class TallyfyIdpSync extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly alarmTopic: sns.ITopic;
+  /** What the schedules (full reconciliation, subscriptions' upkeep) could not start. */
+  public readonly schedulesDeadLetterQueue: sqs.IQueue;
   /** The SCIM endpoint, when enabled. */
   public readonly scim?: ScimEndpoint;
   /** The scheduled full reconciliation, unless turned off. */
@@ -99,6 +101,7 @@ export class TallyfyIdpSync extends Construct {
     this.ingestDeadLetterQueue = queues.ingestDeadLetter;
     this.reconcileQueue = queues.reconcile;
     this.reconcileDeadLetterQueue = queues.reconcileDeadLetter;
+    this.schedulesDeadLetterQueue = queues.schedulesDeadLetter;
     this.directory = pipeline.directory;
     this.tallyfySecret = pipeline.tallyfySecret;
     this.sourceSecrets = new Map(enabled.flatMap((e) => (e.secret ? [[e.source.id, e.secret]] : [])));

@@ -22,6 +22,8 @@ describe("operations", () => {
       "ApproximateAgeOfOldestMessage",
       "ApproximateAgeOfOldestMessage",
       "ApproximateAgeOfOldestMessage",
+      // The ingest, reconcile, schedules' and EventBridge dead-letter queues.
+      "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
@@ -29,6 +31,8 @@ describe("operations", () => {
       "Errors",
       "Errors",
       "Errors",
+      // No full reconciliation succeeded for a day.
+      "ExecutionsSucceeded",
       // The Okta Log Streaming rule's failed deliveries to the ingest queue.
       "FailedInvocations",
       "FullSyncCorrected",

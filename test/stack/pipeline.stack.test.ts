@@ -18,8 +18,8 @@ describe("queues", () => {
       Object.entries(queues).find(([id]) => id.includes(fragment))?.[1]?.Properties;
 
     // Assess
-    // The five of the pipeline, and the EventBridge rules' dead-letter queue.
-    expect(Object.keys(queues)).toHaveLength(6);
+    // The five of the pipeline, the schedules' dead-letter queue, and the EventBridge rules'.
+    expect(Object.keys(queues)).toHaveLength(7);
     expect(byName("SyncIngestQueue")?.FifoQueue).toBeUndefined();
     // The Okta Event Hook endpoint's body limit.
     expect(byName("SyncIngestQueue")?.MaximumMessageSize).toBe(262_144);
@@ -64,7 +64,7 @@ describe("queues", () => {
           s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false",
       ),
     );
-    expect(denyPlainText).toHaveLength(6);
+    expect(denyPlainText).toHaveLength(7);
   });
 
   it("gives each source queue a visibility timeout of six times its consumer's timeout", () => {

@@ -1,13 +1,22 @@
 /**
  * The schedules' roles trust only this account's schedules, the API stages are traced when tracing
- * is on, and a full reconciliation that stops in any way (failed, timed out, aborted) alarms.
+ * is on, a full reconciliation that stops in any way (failed, timed out, aborted) alarms, and so
+ * do a schedule that cannot start its target and a day without a successful run.
  */
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { parseAppConfig } from "../../lib/app-config.js";
+import { silenceWindowHours } from "../../lib/full-sync.js";
 import { TallyfyIdpSyncStack } from "../../lib/stack.js";
 import { FULL_FEATURED_CONTEXT, synthFullFeatured } from "./full-featured.js";
+
+/** The alarm whose logical id holds `fragment`. */
+function alarmNamed(template: Template, fragment: string) {
+  return Object.entries(template.findResources("AWS::CloudWatch::Alarm")).find(([id]) =>
+    id.includes(fragment),
+  )?.[1];
+}
 
 interface Statement {
   readonly Principal?: { readonly Service?: string };
@@ -76,9 +85,7 @@ describe("the full reconciliation's failure alarm", () => {
     const template = synthFullFeatured();
 
     // Act
-    const alarm = Object.entries(template.findResources("AWS::CloudWatch::Alarm")).find(([id]) =>
-      id.includes("FullSyncFailedAlarm"),
-    )?.[1];
+    const alarm = alarmNamed(template, "FullSyncFailedAlarm");
     const metrics = (alarm?.Properties.Metrics ?? []) as {
       MetricStat?: { Metric: { MetricName: string } };
     }[];
@@ -88,6 +95,80 @@ describe("the full reconciliation's failure alarm", () => {
       "ExecutionsAborted",
       "ExecutionsFailed",
       "ExecutionsTimedOut",
+    ]);
+  });
+});
+
+describe("a schedule that cannot start its target", () => {
+  it("is retried for an hour, then kept in the schedules' dead-letter queue, which alarms on its first message", () => {
+    // Prepare
+    const template = synthFullFeatured();
+
+    // Act
+    const schedules = Object.values(template.findResources("AWS::Scheduler::Schedule"));
+    const queues = template.findResources("AWS::SQS::Queue");
+    const deadLetter = Object.keys(queues).find((id) => id.includes("SchedulesDeadLetterQueue"));
+    const alarm = alarmNamed(template, "SchedulesDeadLettersAlarm");
+
+    // Assess: the full reconciliation's, and the Entra and Google subscriptions' upkeep
+    expect(schedules).toHaveLength(3);
+    for (const schedule of schedules) {
+      expect(schedule.Properties.Target.DeadLetterConfig).toEqual({
+        Arn: { "Fn::GetAtt": [deadLetter, "Arn"] },
+      });
+      expect(schedule.Properties.Target.RetryPolicy).toEqual({
+        MaximumEventAgeInSeconds: 3600,
+        MaximumRetryAttempts: 10,
+      });
+    }
+    expect(queues[deadLetter ?? ""]?.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(alarm?.Properties.Dimensions).toEqual([
+      { Name: "QueueName", Value: { "Fn::GetAtt": [deadLetter, "QueueName"] } },
+    ]);
+  });
+});
+
+describe("the full reconciliation's silence alarm", () => {
+  it("fires when no run succeeded for a day and the three hours a run may take, an hour without data counted", () => {
+    // Prepare
+    const template = synthFullFeatured();
+
+    // Act
+    const alarm = alarmNamed(template, "FullSyncSilentAlarm");
+
+    // Assess
+    expect(alarm?.Properties).toMatchObject({
+      MetricName: "ExecutionsSucceeded",
+      Namespace: "AWS/States",
+      Period: 3600,
+      EvaluationPeriods: 27,
+      ComparisonOperator: "LessThanThreshold",
+      Threshold: 1,
+      TreatMissingData: "breaching",
+    });
+  });
+
+  it("watches the schedule it is given: its interval and a run's time, and nothing it cannot watch", () => {
+    // Act
+    const windows = [
+      "rate(1 day)",
+      "rate(6 hours)",
+      "rate(30 minutes)",
+      "rate(7 days)",
+      "cron(0 2 * * ? *)",
+      "cron(0 2 ? * MON *)",
+      "at(2027-01-01T00:00:00)",
+    ].map((expression) => [expression, silenceWindowHours(expression)]);
+
+    // Assess
+    expect(windows).toEqual([
+      ["rate(1 day)", 27],
+      ["rate(6 hours)", 9],
+      ["rate(30 minutes)", 4],
+      ["rate(7 days)", undefined],
+      ["cron(0 2 * * ? *)", 27],
+      ["cron(0 2 ? * MON *)", undefined],
+      ["at(2027-01-01T00:00:00)", undefined],
     ]);
   });
 });
