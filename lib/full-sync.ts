@@ -22,8 +22,8 @@ import {
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/contracts/full-sync.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/contracts/metrics.js";
-import { syncFunction } from "./functions.js";
+import { METRICS_NAMESPACE } from "../handlers/contracts/metrics.js";
+import { serviceOf, syncFunction } from "./functions.js";
 import type { AlarmSpec } from "./operations.js";
 import { type Pipeline, tallyfyVariables } from "./pipeline.js";
 import type { Settings, TallyfyIdpSyncProps } from "./props.js";
@@ -200,7 +200,7 @@ export class FullSync extends Construct {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: name,
-      dimensionsMap: { service: SERVICE_NAME },
+      dimensionsMap: { service: serviceOf(this) },
       statistic: "Sum",
       period: Duration.hours(1),
     });

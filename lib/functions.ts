@@ -10,11 +10,12 @@ import {
   aws_lambda as lambda,
   aws_logs as logs,
   RemovalPolicy,
+  Stack,
 } from "aws-cdk-lib";
 import { type ICommandHooks, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
 import { SYNC_CONFIG_FILE } from "../handlers/contracts/configuration.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../handlers/contracts/metrics.js";
+import { METRICS_NAMESPACE } from "../handlers/contracts/metrics.js";
 
 const handlers = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "handlers");
 
@@ -40,6 +41,15 @@ export interface SyncFunctionProps {
    * @default none: the function reads no configuration
    */
   readonly syncConfig?: string;
+}
+
+/**
+ * The `service` dimension of the functions' custom metrics, and the alarms' and dashboard's on
+ * them: the stack's name, so a staging and a production stack in one account and region never
+ * share an alarm.
+ */
+export function serviceOf(scope: Construct): string {
+  return Stack.of(scope).stackName;
 }
 
 export function syncFunction(scope: Construct, id: string, props: SyncFunctionProps): NodejsFunction {
@@ -73,7 +83,7 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
     environment: {
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_SERVICE_NAME: serviceOf(scope),
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: "--enable-source-maps",
       ...props.environment,

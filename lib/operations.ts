@@ -18,9 +18,10 @@ import {
   aws_sns_subscriptions as subscriptions,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/contracts/metrics.js";
+import { METRICS_NAMESPACE, MetricName } from "../handlers/contracts/metrics.js";
 import type { DirectoryTable } from "./directory-table.js";
 import type { FullSync } from "./full-sync.js";
+import { serviceOf } from "./functions.js";
 import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
 import { uniqueName } from "./ingress/rest-api.js";
 import type { ScimEndpoint } from "./ingress/scim-endpoint.js";
@@ -203,7 +204,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: MetricName.DeparturesHeld,
-        dimensionsMap: { service: SERVICE_NAME },
+        dimensionsMap: { service: serviceOf(scope) },
         statistic: "Sum",
         // A minute: a held departure is a person who left and still has access.
         period: Duration.minutes(1),
@@ -245,7 +246,7 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
     new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { service: SERVICE_NAME, ...dimensions },
+      dimensionsMap: { service: serviceOf(scope), ...dimensions },
       statistic: "Sum",
       period: Duration.minutes(5),
       label,

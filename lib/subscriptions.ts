@@ -19,10 +19,10 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../handlers/contracts/metrics.js";
+import { METRICS_NAMESPACE, MetricName } from "../handlers/contracts/metrics.js";
 import { SOURCE_STATE_PREFIX } from "../handlers/core/source.js";
 import type { DirectoryTable } from "./directory-table.js";
-import { syncFunction } from "./functions.js";
+import { serviceOf, syncFunction } from "./functions.js";
 import { schedulerPrincipal } from "./schedules.js";
 import { VISIBILITY_FACTOR } from "./settings.js";
 
@@ -149,7 +149,7 @@ export class SubscriptionUpkeep extends Construct {
         metric: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
           metricName: MetricName.SubscriptionUpkeepFailed,
-          dimensionsMap: { service: SERVICE_NAME, source: source.sourceId },
+          dimensionsMap: { service: serviceOf(this), source: source.sourceId },
           statistic: "Sum",
           period: Duration.hours(1),
         }),

@@ -11,8 +11,11 @@ import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../contracts/metric
 
 export { METRICS_NAMESPACE, MetricName, SERVICE_NAME };
 
-export const logger = new Logger({ serviceName: SERVICE_NAME });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+/** The stack's name as deployed, so two stacks in one account and region keep their metrics apart. */
+const service = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
+
+export const logger = new Logger({ serviceName: service });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service });
 
 /** Counts one occurrence, with a single extra dimension (an event type or a reason). */
 export function count(name: MetricName, dimension?: { readonly name: string; readonly value: string }): void {

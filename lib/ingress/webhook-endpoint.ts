@@ -18,9 +18,9 @@ import {
 } from "aws-cdk-lib";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from "../../handlers/contracts/metrics.js";
+import { METRICS_NAMESPACE, MetricName } from "../../handlers/contracts/metrics.js";
 import type { WebhookIngress } from "../../handlers/core/source.js";
-import { syncFunction } from "../functions.js";
+import { serviceOf, syncFunction } from "../functions.js";
 import { type EndpointLogging, guardedRestApi, type RestEndpointProps } from "./rest-api.js";
 
 export interface WebhookEndpointProps extends RestEndpointProps {
@@ -122,7 +122,7 @@ export class WebhookEndpoint extends Construct {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: MetricName.WebhookRejected,
-      dimensionsMap: { service: SERVICE_NAME, source: this.#sourceId },
+      dimensionsMap: { service: serviceOf(this), source: this.#sourceId },
       statistic: "Sum",
       period: Duration.minutes(5),
     });
