@@ -39,7 +39,8 @@ describe("SCIM", () => {
       DIRECTORY_TABLE_NAME: { Ref: expect.stringContaining("DirectoryTable") },
       INGEST_QUEUE_URL: { Ref: expect.stringContaining("IngestQueue") },
       SCIM_TOKEN_SECRET_ID: { Ref: expect.stringContaining("ScimTokenSecret") },
-      POWERTOOLS_SERVICE_NAME: "tallyfy-idp-sync",
+      // The stack's name: its metrics are its own.
+      POWERTOOLS_SERVICE_NAME: "Test",
       POWERTOOLS_METRICS_NAMESPACE: "TallyfyIdpSync",
       NODE_OPTIONS: "--enable-source-maps",
     });
