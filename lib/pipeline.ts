@@ -13,7 +13,7 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
-import { DEPARTURES_BATCH_SIZE } from "../handlers/contracts/lanes.js";
+import { DEPARTURES_BATCH_SIZE, JOINS_HORIZON_MS } from "../handlers/contracts/lanes.js";
 import type { SyncConfig } from "../handlers/core/config.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { DirectoryTable } from "./directory-table.js";
@@ -146,7 +146,11 @@ export function buildPipeline(scope: Construct, options: PipelineOptions): Pipel
   const lanePacing = {
     TALLYFY_REQUESTS_PER_MINUTE: String(budgetShare(settings.tallyfyRequestsPerMinute, 1 - fullSyncFraction)),
   };
-  const applyFunction = applyOn("ApplyFunction", lanePacing);
+  // Joins book no more than a horizon ahead, so a departure never waits longer behind them.
+  const applyFunction = applyOn("ApplyFunction", {
+    ...lanePacing,
+    TALLYFY_BOOKING_HORIZON_MS: String(JOINS_HORIZON_MS),
+  });
   const departuresFunction = applyOn("DeparturesFunction", lanePacing);
 
   ingestFunction.addEventSource(

@@ -26,7 +26,7 @@ export const Setting = {
     .min(2, "must be a whole number from 2 to 1000 (a Lambda limit)")
     .max(1000, "must be a whole number from 2 to 1000 (a Lambda limit)"),
   ingestBatchSize: z.number().int().min(1).max(10_000),
-  /** Tallyfy's budget per token, shared by the apply functions; each paces at its share. */
+  /** Tallyfy's budget per token, shared exactly by both reconcile lanes' functions through one schedule. */
   tallyfyRequestsPerMinute: z
     .number()
     .int("must be a whole number of requests a minute, from 10 to 100,000")

@@ -57,7 +57,7 @@ export class TallyfyIdpSync extends Construct {
   public readonly eventBridgeDeadLetterQueue?: sqs.Queue;
   public readonly ingestFunction: NodejsFunction;
   public readonly applyFunction: NodejsFunction;
-  /** The departures lane's apply function: departures and demotions, with a reserved budget. */
+  /** The departures lane's apply function: departures and demotions, booking Tallyfy's budget ahead of joins. */
   public readonly departuresFunction: NodejsFunction;
   public readonly tallyfySecret: secretsmanager.ISecret;
   /** Each enabled source's credential secret, by source id. */

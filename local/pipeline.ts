@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { DEPARTURES_BATCH_SIZE, TALLYFY_SCHEDULE } from "../handlers/contracts/lanes.js";
+import { DEPARTURES_BATCH_SIZE, JOINS_HORIZON_MS, TALLYFY_SCHEDULE } from "../handlers/contracts/lanes.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { buildReconciler } from "../handlers/runtime/apply-environment.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
@@ -27,6 +27,8 @@ import { FakeTallyfy, type FakeTallyfyOptions } from "./fakes/fake-tallyfy.js";
 import { type DeadLetter, readDeadLetters } from "./report.js";
 import { startScimServer } from "./scim-server.js";
 
+/** The two reconcile lanes: joins and everything else, and departures. */
+type Lane = "reconcile" | "departures";
 export const DEFAULT_TEST_CONFIG = {
   memberDomains: ["example.com"],
   roles: { admin: ["Tallyfy Admins"], standard: ["Staff"], light: ["Contractors"] },
@@ -99,7 +101,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
 
   // Each poller of either lane is a container of its own: its own client and caches. Their pacers
   // book every request on one schedule in the directory, as the stack's functions do.
-  const newClient = () =>
+  const newClient = (lane: Lane) =>
     new TallyfyClient({
       organizationId: tallyfy.organizationId,
       baseUrl: tallyfy.url,
@@ -108,17 +110,19 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       pacer: options.tallyfyRequestsPerMinute
         ? new Pacer({
             perMinute: options.tallyfyRequestsPerMinute,
-            timeline: directory.schedule(TALLYFY_SCHEDULE),
+            timeline: directory.schedule(TALLYFY_SCHEDULE, {
+              horizonMs: lane === "reconcile" ? JOINS_HORIZON_MS : undefined,
+            }),
           })
         : undefined,
     });
 
   const reconcileQueue = new ReconcileQueue(sqsClient, queues.reconcile.url, queues.departures.url);
   const guestProfilesNotApplied: string[] = [];
-  const newReconciler = () =>
+  const newReconciler = (lane: Lane) =>
     buildReconciler({
       config,
-      client: newClient(),
+      client: newClient(lane),
       directory,
       queue: reconcileQueue,
       onGuestProfileNotApplied: (email, fields) =>
@@ -127,7 +131,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const applyPollers = Math.max(1, options.applyConcurrency ?? 1);
   // The apply pollers, then the departures lane's one.
   const lanes = [...Array.from({ length: applyPollers }, () => "reconcile" as const), "departures" as const];
-  let reconcilers = lanes.map(() => newReconciler());
+  let reconcilers = lanes.map(newReconciler);
   const oktaClient =
     options.okta &&
     new OktaClient({
@@ -222,12 +226,12 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     config: (): SyncConfig => config,
     /** A new apply container: every in-memory cache (member ids, group ids) starts empty. */
     coldStart(): void {
-      reconcilers = lanes.map(() => newReconciler());
+      reconcilers = lanes.map(newReconciler);
     },
     /** A new configuration, as a deployment gives both functions: new containers read it. */
     reconfigure(next: Record<string, unknown>): void {
       config = parseSyncConfig(JSON.stringify(next), "the test configuration", sources);
-      reconcilers = lanes.map(() => newReconciler());
+      reconcilers = lanes.map(newReconciler);
     },
     /** Puts raw bodies (events or anything else) on the ingest queue. */
     async send(...bodies: (object | string)[]): Promise<void> {

@@ -192,7 +192,7 @@ async function main(): Promise<number> {
       queue: sqs.queues.reconcile,
     },
     {
-      // The departures lane; in AWS a function of its own with a reserved share of the budget.
+      // The departures lane; in AWS a function of its own that books Tallyfy's budget ahead of joins.
       source: new LocalEventSource({
         client: sqs.client,
         queue: sqs.queues.departures,

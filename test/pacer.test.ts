@@ -53,7 +53,7 @@ describe("the pacer", () => {
         booked.push(intervalMs);
         const slot = Math.max(tat, now);
         tat = slot + intervalMs;
-        return slot;
+        return { start: slot };
       },
     };
     const pacer = new Pacer({ perMinute: 600, timeline, now: clock.now, sleep: clock.sleep });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { directoryFrom } from "../handlers/runtime/function-environment.js";
-import { Pacer } from "../handlers/shared/pacer.js";
+import { type Booking, Pacer } from "../handlers/shared/pacer.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { type LocalDynamo, startLocalDynamo } from "../local/dynamodb.js";
@@ -18,6 +18,12 @@ afterEach(async () => {
   await dynamo?.stop();
   fake = dynamo = undefined;
 });
+
+/** When a booking starts; a booker without a horizon is never asked to wait. */
+function startOf(booking: Booking): number {
+  if (!("start" in booking)) throw new Error(`asked to wait until ${booking.notBefore}`);
+  return booking.start;
+}
 
 describe("the shared schedule", () => {
   it("gives bookers at one moment consecutive slots, and the present once the timeline falls behind", async () => {
@@ -32,38 +38,55 @@ describe("the shared schedule", () => {
     const afterIdle = await schedule.book(100, 9_000);
 
     // Assess
-    expect([first, second, third, afterIdle]).toEqual([5_000, 5_100, 5_200, 9_000]);
+    expect([first, second, third, afterIdle].map(startOf)).toEqual([5_000, 5_100, 5_200, 9_000]);
   });
 
-  it("starts the timeline again from the present when a clock that ran ahead booked it far into the future", async () => {
-    // Prepare: a container whose clock is a day ahead books a slot
-    dynamo = await startLocalDynamo();
-    const schedule = directoryFrom(dynamo.tableName, dynamo.client).schedule("tallyfy");
-    const day = 86_400_000;
-    await schedule.book(100, 5_000 + day);
-
-    // Act
-    const honest = await schedule.book(100, 5_000);
-    const next = await schedule.book(100, 5_000);
-
-    // Assess: the others do not wait a day for it
-    expect([honest, next]).toEqual([5_000, 5_100]);
-  });
-
-  it("never gives two containers booking at once the same slot", async () => {
-    // Prepare: four containers, each with its own client to the table
+  it("never gives two containers booking at once the same slot, at the fractional spacing the pacer books", async () => {
+    // Prepare: four containers, each with its own client to the table; the default budget's spacing
     dynamo = await startLocalDynamo();
     const containers = Array.from({ length: 4 }, () =>
       directoryFrom(dynamo?.tableName ?? "", dynamo?.client).schedule("tallyfy"),
     );
+    const interval = 60_000 / (540 * 0.98);
 
     // Act: 40 bookings at the same moment, all in flight together
-    const slots = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => containers[i % 4]?.book(10, 1_000) ?? Promise.resolve(-1)),
+    const bookings = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => containers[i % 4]?.book(interval, 1_000) ?? Promise.reject()),
     );
 
-    // Assess: exactly the forty consecutive slots from the present on
-    expect([...slots].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 1_000 + i * 10));
+    // Assess: forty distinct slots, one interval apart (to the microsecond the schedule keeps)
+    const starts = bookings.map(startOf).sort((a, b) => a - b);
+    expect(new Set(starts).size).toBe(40);
+    expect(
+      starts.every(
+        (start, i) => Math.abs(start - (1_000 + (i * Math.ceil(interval * 1_000)) / 1_000)) < 0.002,
+      ),
+    ).toBe(true);
+  });
+
+  it("lets joins book no further ahead than their horizon, holding no slot while they wait, and a departure book past it", async () => {
+    // Prepare: an apply container (a 2 s horizon) and a departures container, 500 ms spacing
+    dynamo = await startLocalDynamo();
+    const directory = directoryFrom(dynamo.tableName, dynamo.client);
+    const joins = directory.schedule("tallyfy", { horizonMs: 2_000, random: () => 0 });
+    const departures = directory.schedule("tallyfy");
+
+    // Act: six joins at one moment, then a departure
+    const asked = [];
+    for (let i = 0; i < 6; i++) asked.push(await joins.book(500, 10_000));
+    const departure = await departures.book(500, 10_000);
+
+    // Assess: four joins fill the horizon; the fifth and sixth hold nothing and ask again when a
+    // slot falls inside it; the departure goes right after the four
+    expect(asked).toEqual([
+      { start: 10_000 },
+      { start: 10_500 },
+      { start: 11_000 },
+      { start: 11_500 },
+      { notBefore: 10_000 + 1 },
+      { notBefore: 10_000 + 1 },
+    ]);
+    expect(departure).toEqual({ start: 12_000 });
   });
 });
 

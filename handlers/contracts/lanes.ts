@@ -9,6 +9,13 @@
 export const TALLYFY_SCHEDULE = "tallyfy";
 
 /**
+ * How far ahead the apply functions may book on that schedule: they wait outside it beyond, so a
+ * departure (whose function books at the end, however far) waits for at most this much of joins,
+ * however many apply functions run. Long enough for the joins to keep the budget busy.
+ */
+export const JOINS_HORIZON_MS = 2_000;
+
+/**
  * Departures one departures function takes at once: a departure must not wait behind many
  * others in its own batch.
  */

@@ -53,7 +53,7 @@ import {
   versionsMoved,
   withoutFacts,
 } from "./records.js";
-import { SharedSchedule } from "./shared-schedule.js";
+import { SharedSchedule, type SharedScheduleOptions } from "./shared-schedule.js";
 import { sourceState } from "./source-state.js";
 
 export type { GroupRecord, PersonRecord, Reconciled } from "./records.js";
@@ -89,8 +89,8 @@ export class Directory {
   }
 
   /** The timeline every container calling an API with the same budget books its requests on. */
-  public schedule(budget: string): SharedSchedule {
-    return new SharedSchedule(this.db, this.tableName, budget);
+  public schedule(budget: string, options?: SharedScheduleOptions): SharedSchedule {
+    return new SharedSchedule(this.db, this.tableName, budget, options);
   }
 
   /**

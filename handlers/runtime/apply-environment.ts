@@ -37,7 +37,10 @@ export function applyDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
         reconciler = buildReconciler({
           config: config(),
           // Both lanes' containers book every request on one timeline: one token, one budget.
-          client: tallyfyClientFrom(vars, directory.schedule(TALLYFY_SCHEDULE)),
+          client: tallyfyClientFrom(
+            vars,
+            directory.schedule(TALLYFY_SCHEDULE, { horizonMs: vars.TALLYFY_BOOKING_HORIZON_MS }),
+          ),
           directory,
           queue: new ReconcileQueue(sqs, vars.RECONCILE_QUEUE_URL, vars.DEPARTURES_QUEUE_URL),
         });

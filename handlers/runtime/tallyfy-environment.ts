@@ -23,6 +23,11 @@ export const tallyfyVariables = {
    * lanes' (shared by all their containers through the directory's schedule). Unset: no pacing.
    */
   TALLYFY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  /**
+   * How far ahead this function may book on the reconcile lanes' shared schedule (the apply
+   * function's `JOINS_HORIZON_MS`); unset, it books at the end however far (the departures function).
+   */
+  TALLYFY_BOOKING_HORIZON_MS: z.coerce.number().int().min(1).optional(),
 };
 
 /**

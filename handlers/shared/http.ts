@@ -127,7 +127,15 @@ export class RetryingHttp {
       const remaining = this.#remaining(deadline);
       if (remaining <= 0) throw lastError ?? failures.deadline(operation, "no time left before the deadline");
 
-      await this.#options.pacer?.take();
+      if (
+        this.#options.pacer &&
+        !(await this.#options.pacer.take(deadline && deadline - DEADLINE_MARGIN_MS))
+      ) {
+        throw (
+          lastError ??
+          failures.deadline(operation, "the next slot in the rate budget starts past the deadline")
+        );
+      }
       const started = now();
       const timeoutMs = Math.min(this.#options.timeoutMs, remaining);
       const headers = await request.headers();

@@ -33,9 +33,14 @@ export interface PacerOptions {
 
 /** Slots on a timeline several clients book from (the directory's `SharedSchedule`). */
 export interface SharedTimeline {
-  /** Books one request's slot, `intervalMs` long, and returns when it starts (epoch ms). */
-  book(intervalMs: number, now: number): Promise<number>;
+  /**
+   * Books one request's slot, `intervalMs` long: when it starts (epoch ms), or, when this client
+   * may not book that far ahead now, when to ask again.
+   */
+  book(intervalMs: number, now: number): Promise<Booking>;
 }
+
+export type Booking = { readonly start: number } | { readonly notBefore: number };
 
 /** What an API's answer says of its window, read from its own headers. */
 export interface RateWindow {
@@ -73,21 +78,45 @@ export class Pacer {
     return this.#rate * 60_000;
   }
 
-  /** Waits for this request's slot, here and on the shared timeline. */
-  public async take(): Promise<void> {
-    const now = this.#now();
-    const interval = 1 / this.#rate;
-    const slot = Math.max(this.#next, now);
-    this.#next = slot + interval;
-    let start = slot - (this.#burst - 1) * interval;
-    // Booked at the budget, not at a rate a 429 lowered here: the others keep their spacing.
+  /**
+   * Waits for this request's slot: on the shared timeline when there is one, else here. False,
+   * having waited for nothing, when the slot would start after `notAfter` (epoch ms): the
+   * caller's deadline.
+   */
+  public async take(notAfter = Number.POSITIVE_INFINITY): Promise<boolean> {
+    let start: number;
     if (this.#timeline) {
-      start = Math.max(start, await this.#timeline.book(1 / this.#max, now));
-      // Spaced from when it goes, so a 429's lower rate here holds after a wait for the others.
-      this.#next = Math.max(this.#next, start + interval);
+      const booked = await this.#book(notAfter);
+      if (booked === undefined) return false;
+      // Slowed here (a 429, the API's own count): spaced at the lower rate as well. Unhindered, the
+      // shared slot alone: the later of two schedules' slots is no schedule, and two containers
+      // would go at once.
+      start = this.#rate < this.#max ? Math.max(booked, this.#next) : booked;
+      if (start > notAfter) return false;
+      this.#next = start + 1 / this.#rate;
+    } else {
+      const interval = 1 / this.#rate;
+      const slot = Math.max(this.#next, this.#now());
+      start = slot - (this.#burst - 1) * interval;
+      if (start > notAfter) return false;
+      this.#next = slot + interval;
     }
     const wait = start - this.#now();
     if (wait > 0) await this.#sleep(wait);
+    return true;
+  }
+
+  /**
+   * The request's slot on the shared timeline, booked at the budget (not at a rate a 429 lowered
+   * here: the others keep their spacing); undefined when it would start after `notAfter`.
+   */
+  async #book(notAfter: number): Promise<number | undefined> {
+    for (;;) {
+      const booking = await (this.#timeline as SharedTimeline).book(1 / this.#max, this.#now());
+      if ("start" in booking) return booking.start;
+      if (booking.notBefore > notAfter) return undefined;
+      await this.#sleep(booking.notBefore - this.#now());
+    }
   }
 
   /** The API refused a request for its rate: half the rate; the `Retry-After` itself is the caller's. */

@@ -272,6 +272,9 @@ describe("rate budgets", () => {
     // containers share the rest on one schedule in the directory, so none is divided up front.
     expect(variables("ApplyFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("810");
     expect(variables("DeparturesFunction").TALLYFY_REQUESTS_PER_MINUTE).toBe("810");
+    // Joins book at most two seconds ahead; departures anywhere, so they come first.
+    expect(variables("ApplyFunction").TALLYFY_BOOKING_HORIZON_MS).toBe("2000");
+    expect(variables("DeparturesFunction").TALLYFY_BOOKING_HORIZON_MS).toBeUndefined();
     expect(variables("ApplyFunction").DIRECTORY_TABLE_NAME).toEqual(
       variables("DeparturesFunction").DIRECTORY_TABLE_NAME,
     );
