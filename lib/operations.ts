@@ -26,6 +26,7 @@ import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
 import { uniqueName } from "./ingress/rest-api.js";
 import type { ScimEndpoint } from "./ingress/scim-endpoint.js";
 import type { SyncQueues } from "./queues.js";
+import { mostlyRefused } from "./refusals.js";
 
 export interface OperationsProps {
   readonly queues: SyncQueues;
@@ -134,7 +135,10 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   for (const { id, endpoint, text } of props.endpoints) {
     add(
       `${id}RejectedAlarm`,
-      endpoint.api.metricClientError({ ...fiveMinutes, statistic: "Sum" }),
+      mostlyRefused(`${id}: mostly refused`, {
+        refused: endpoint.api.metricClientError(),
+        all: endpoint.api.metricCount(),
+      }),
       1,
       text.rejected,
     );

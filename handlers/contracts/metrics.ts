@@ -22,6 +22,8 @@ export const MetricName = {
   SourceThrottled: "SourceThrottled",
   /** A webhook request refused (a secret that does not match, a body not the provider's); dimension `source`. */
   WebhookRejected: "WebhookRejected",
+  /** A webhook request accepted (the provider's own); dimension `source`. */
+  WebhookAccepted: "WebhookAccepted",
   /** A provider subscription or channel that could not be created or renewed; dimension `source`. */
   SubscriptionUpkeepFailed: "SubscriptionUpkeepFailed",
 } as const;

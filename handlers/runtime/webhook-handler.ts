@@ -49,6 +49,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): WebhookHandler {
       });
       deps.onRejected?.(verdict.rejected);
     } else {
+      count(MetricName.WebhookAccepted, { name: "source", value: source.id });
       // Queued before the answer: a provider that gets its 2xx never needs to send again.
       if (verdict.queue?.length) await ingest.sendFrom(source.id, verdict.queue);
       if (verdict.maintain?.length) await sendUpkeep(deps, verdict.maintain);

@@ -21,6 +21,7 @@ import { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName } from "../../handlers/contracts/metrics.js";
 import type { WebhookIngress } from "../../handlers/core/source.js";
 import { serviceOf, syncFunction } from "../functions.js";
+import { mostlyRefused } from "../refusals.js";
 import { type EndpointLogging, guardedRestApi, type RestEndpointProps } from "./rest-api.js";
 
 export interface WebhookEndpointProps extends RestEndpointProps {
@@ -119,9 +120,18 @@ export class WebhookEndpoint extends Construct {
 
   /** Requests the function refused (a secret that does not match): someone is forging them. */
   public metricRejected(): cloudwatch.Metric {
+    return this.#metric(MetricName.WebhookRejected);
+  }
+
+  /** Requests the function accepted: the provider's own. */
+  public metricAccepted(): cloudwatch.Metric {
+    return this.#metric(MetricName.WebhookAccepted);
+  }
+
+  #metric(name: MetricName): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
-      metricName: MetricName.WebhookRejected,
+      metricName: name,
       dimensionsMap: { service: serviceOf(this), source: this.#sourceId },
       statistic: "Sum",
       period: Duration.minutes(5),
@@ -132,7 +142,10 @@ export class WebhookEndpoint extends Construct {
     return [
       {
         id: `${prefix}RejectedAlarm`,
-        metric: this.metricRejected(),
+        metric: mostlyRefused(`${this.#sourceId} webhook: mostly refused`, {
+          refused: this.metricRejected(),
+          accepted: this.metricAccepted(),
+        }),
         threshold: 1,
         text: this.#webhook.rejectedText,
       },

@@ -17,7 +17,6 @@ describe("operations", () => {
 
     // Assess
     expect(alarms.map((a) => a.MetricName).sort()).toEqual([
-      "4XXError",
       "5XXError",
       "ApproximateAgeOfOldestMessage",
       "ApproximateAgeOfOldestMessage",
@@ -41,8 +40,9 @@ describe("operations", () => {
       "Throttles",
       "Throttles",
       "Throttles",
-      // Metric math: the directory's throttling, and the full reconciliation's failed, timed-out
-      // and aborted executions.
+      // Metric math: the directory's throttling, the full reconciliation's failed, timed-out and
+      // aborted executions, and the Okta hook's hour of mostly refused requests.
+      undefined,
       undefined,
       undefined,
     ]);

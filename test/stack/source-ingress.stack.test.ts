@@ -80,13 +80,19 @@ describe("the webhook endpoint's logs and alarms", () => {
     // Prepare
     const { template } = built;
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
-    const apiAlarms = alarms.filter((a) => a.Namespace === "AWS/ApiGateway");
+    // Each of the API's metrics, whether the alarm reads it alone or in an expression.
+    const apiMetrics = alarms.flatMap((a) => [
+      ...(a.Namespace === "AWS/ApiGateway" ? [a.Dimensions] : []),
+      ...((a.Metrics ?? []) as { MetricStat?: { Metric: { Namespace: string; Dimensions: unknown } } }[])
+        .filter((m) => m.MetricStat?.Metric.Namespace === "AWS/ApiGateway")
+        .map((m) => m.MetricStat?.Metric.Dimensions),
+    ]);
 
-    // Assess
+    // Assess: the refusals and every request (one alarm), and the errors (another)
     const [api] = Object.values(template.findResources("AWS::ApiGateway::RestApi")).map((r) => r.Properties);
     expect(api?.Name).toMatch(/^Test-Sync-OktaEventHook-[0-9A-F]{8}$/);
-    expect(apiAlarms).toHaveLength(2);
-    for (const alarm of apiAlarms) expect(alarm.Dimensions).toEqual([{ Name: "ApiName", Value: api?.Name }]);
+    expect(apiMetrics).toHaveLength(3);
+    for (const dimensions of apiMetrics) expect(dimensions).toEqual([{ Name: "ApiName", Value: api?.Name }]);
   });
 });
 

@@ -38,7 +38,7 @@ export const oktaDeployment: SourceDeployment = {
     },
     alarmText: {
       rejected:
-        "The Okta event hook endpoint refused requests (403: the x-api-key Okta sends is wrong; 400: a body too large or not an event hook body). Okta does not retry these: fix, then look for the lost events in Okta's System Log (event_hook.delivery)",
+        "The Okta event hook endpoint refused most of an hour's requests, five at least (403: the x-api-key Okta sends is wrong; 400: a body too large or not an event hook body). Okta does not retry these: fix, then look for the lost events in Okta's System Log (event_hook.delivery)",
       errors:
         "The Okta event hook endpoint could not queue requests (5xx). Okta retries once; look for lost events in Okta's System Log (event_hook.delivery)",
     },
