@@ -124,7 +124,7 @@ export function buildSourceIngress(
     }
   }
   const subscriptionUpkeep = upkeep(scope, pipeline, webhooks, props, settings);
-  const scim = props.scim?.enabled ? scimEndpoint(scope, pipeline, endpoints, props) : undefined;
+  const scim = props.scim?.enabled ? scimEndpoint(scope, pipeline, props) : undefined;
   return { eventBridgeDeadLetterQueue, endpoints, eventBridgeRules, webhooks, subscriptionUpkeep, scim };
 }
 
@@ -175,16 +175,8 @@ function upkeep(
   return construct;
 }
 
-function scimEndpoint(
-  scope: Construct,
-  pipeline: Pipeline,
-  endpoints: ReadonlyMap<string, EndpointToQueue>,
-  props: TallyfyIdpSyncProps,
-): ScimEndpoint {
+function scimEndpoint(scope: Construct, pipeline: Pipeline, props: TallyfyIdpSyncProps): ScimEndpoint {
   const scim = props.scim ?? {};
-  // The region has one API Gateway logging role: a webhook endpoint that already sets it is
-  // enough, as a second AWS::ApiGateway::Account would race the first.
-  const roleSetter = [...endpoints.values()].find((e) => e.logging === "create-account-role");
   const endpoint = new ScimEndpoint(scope, "Scim", {
     directory: pipeline.directory,
     ingestQueue: pipeline.queues.ingest,
@@ -192,12 +184,11 @@ function scimEndpoint(
     throttlingRateLimit: scim.throttlingRateLimit,
     throttlingBurstLimit: scim.throttlingBurstLimit,
     logRetention: props.logRetention,
-    logging: roleSetter ? "account-role-exists" : props.apiLogging,
+    logging: props.apiLogging,
     allowedSourceCidrs: props.endpointAllowedCidrs,
     webAclArn: props.endpointWebAclArn,
     tracing: props.tracing,
   });
-  if (roleSetter) endpoint.api.deploymentStage.node.addDependency(roleSetter.api);
   return endpoint;
 }
 

@@ -10,10 +10,11 @@ import {
   aws_logs as logs,
   Names,
   RemovalPolicy,
+  Stack,
   Validations,
   aws_wafv2 as wafv2,
 } from "aws-cdk-lib";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 
 /**
  * A stage's CloudWatch logging. API Gateway writes logs (access and execution alike) only through
@@ -89,9 +90,8 @@ export function guardedRestApi(scope: Construct, options: GuardedRestApiOptions)
     description: options.description,
     endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
     ...(cidrs.length > 0 ? { policy: sourceIpPolicy(cidrs) } : {}),
-    ...(logging === "create-account-role"
-      ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
-      : { cloudWatchRole: false }),
+    // The region's role is set once for the stack (`regionLoggingRole`), never by each API.
+    cloudWatchRole: false,
     deployOptions: {
       stageName: options.stageName,
       throttlingRateLimit: options.throttlingRateLimit ?? 50,
@@ -108,6 +108,8 @@ export function guardedRestApi(scope: Construct, options: GuardedRestApiOptions)
       tracingEnabled: options.tracing ?? false,
     },
   });
+  // CloudFormation refuses a logging stage until the region has its role.
+  if (logging === "create-account-role") api.deploymentStage.node.addDependency(regionLoggingRole(scope));
   if (accessLogs) {
     // The group API Gateway writes execution logs to, created here (before the stage starts
     // writing) so it expires and goes with the stack.
@@ -128,17 +130,39 @@ export function guardedRestApi(scope: Construct, options: GuardedRestApiOptions)
   return api;
 }
 
+/**
+ * The region's API Gateway logging role (`AWS::ApiGateway::Account`), made once for the stack
+ * however many of its APIs log: several would be parallel writers of one region-wide setting,
+ * each with a role of its own. Kept when the stack is deleted, so the region's other APIs keep
+ * logging.
+ */
+export function regionLoggingRole(scope: Construct): apigateway.CfnAccount {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(REGION_LOGGING_ID);
+  if (existing) return existing.node.defaultChild as apigateway.CfnAccount;
+  const holder = new Construct(stack, REGION_LOGGING_ID);
+  const role = new iam.Role(holder, "Role", {
+    assumedBy: new iam.ServicePrincipal("apigateway.amazonaws.com"),
+    managedPolicies: [
+      iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
+    ],
+  });
+  role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  const account = new apigateway.CfnAccount(holder, "Resource", { cloudWatchRoleArn: role.roleArn });
+  account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  account.node.addDependency(role);
+  Validations.of(role).acknowledge({
+    id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+    reason:
+      "API Gateway's account-level role for writing its execution logs to CloudWatch, as AWS documents it",
+  });
+  return account;
+}
+
+const REGION_LOGGING_ID = "ApiGatewayLoggingRole";
+
 /** cdk-nag AwsSolutions findings that follow from the logging mode, each with its reason. */
 function acknowledgeLogging(api: apigateway.RestApi, logging: EndpointLogging): void {
-  if (logging === "create-account-role") {
-    const partition =
-      "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
-    Validations.of(api).acknowledge({
-      id: `AwsSolutions-IAM4[Policy::${partition}]`,
-      reason:
-        "API Gateway's account-level role for writing its execution logs to CloudWatch, as AWS documents it",
-    });
-  }
   if (logging === "off") {
     const reason =
       "API Gateway logs only through a region-wide role this stack does not take over by default (apiLogging turns logs on); every request is still counted in the stage's metrics, and 4xx and 5xx alarm";

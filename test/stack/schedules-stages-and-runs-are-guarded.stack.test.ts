@@ -172,3 +172,26 @@ describe("the full reconciliation's silence alarm", () => {
     ]);
   });
 });
+
+describe("the region's API Gateway logging role", () => {
+  it("is set once for the stack, however many of its APIs log, and every stage waits for it", () => {
+    // Prepare: the Okta hook, the Entra and Google webhooks and SCIM, with create-account-role
+    const template = synthFullFeatured();
+
+    // Act
+    const accounts = Object.entries(template.findResources("AWS::ApiGateway::Account"));
+    const stages = Object.values(template.findResources("AWS::ApiGateway::Stage"));
+    const roles = Object.values(template.findResources("AWS::IAM::Role")).filter((role) =>
+      JSON.stringify(role.Properties.ManagedPolicyArns ?? []).includes(
+        "AmazonAPIGatewayPushToCloudWatchLogs",
+      ),
+    );
+
+    // Assess
+    expect(accounts).toHaveLength(1);
+    expect(roles).toHaveLength(1);
+    expect(stages).toHaveLength(4);
+    for (const stage of stages) expect(stage.DependsOn).toEqual(expect.arrayContaining([accounts[0]?.[0]]));
+    expect(accounts[0]?.[1].DeletionPolicy).toBe("Retain");
+  });
+});

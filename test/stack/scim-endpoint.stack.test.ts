@@ -155,7 +155,9 @@ describe("SCIM", () => {
     // Assess
     template.resourceCountIs("AWS::ApiGateway::Account", 1);
     // It logs only once the role is set, or CloudFormation refuses the stage.
-    expect(scimStage?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/ApiAccount/)]));
+    expect(scimStage?.DependsOn).toEqual(
+      expect.arrayContaining([expect.stringMatching(/ApiGatewayLoggingRole/)]),
+    );
     expect(scimStage?.Properties.AccessLogSetting).toBeDefined();
   });
 
