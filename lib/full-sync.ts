@@ -105,7 +105,16 @@ export class FullSync extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ prefix: "reports/", expiration: Duration.days(props.reportRetentionDays ?? 90) }],
+      // A report overwritten or deleted (by hand, or by a role that should not) is still there for
+      // the retention; versions expire with the reports themselves.
+      versioned: true,
+      lifecycleRules: [
+        {
+          prefix: "reports/",
+          expiration: Duration.days(props.reportRetentionDays ?? 90),
+          noncurrentVersionExpiration: Duration.days(props.reportRetentionDays ?? 90),
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.function = syncFunction(this, "Function", {

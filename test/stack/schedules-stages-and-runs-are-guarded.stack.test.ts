@@ -195,3 +195,27 @@ describe("the region's API Gateway logging role", () => {
     expect(accounts[0]?.[1].DeletionPolicy).toBe("Retain");
   });
 });
+
+describe("the drift-report bucket", () => {
+  it("keeps a report overwritten or deleted for the reports' retention, and no longer", () => {
+    // Prepare
+    const template = synthFullFeatured();
+
+    // Act
+    const bucket = Object.entries(template.findResources("AWS::S3::Bucket")).find(([id]) =>
+      id.includes("FullSyncReports"),
+    )?.[1];
+
+    // Assess
+    expect(bucket?.Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
+    expect(bucket?.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({
+        Prefix: "reports/",
+        ExpirationInDays: 90,
+        NoncurrentVersionExpiration: { NoncurrentDays: 90 },
+        Status: "Enabled",
+      }),
+    ]);
+    expect(bucket?.DeletionPolicy).toBe("Retain");
+  });
+});
