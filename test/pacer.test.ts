@@ -104,6 +104,31 @@ describe("the pacer", () => {
   });
 });
 
+describe("a paced client whose caller keeps another clock", () => {
+  it("measures the deadline's time left on its own clock, not the caller's (an injected clock, a full sync's)", async () => {
+    // Prepare: the client's clock is a test's, far from the pacer's real one
+    const fake = await FakeTallyfy.start();
+    const callerNow = 1_000_000;
+    const client = new TallyfyClient({
+      organizationId: fake.organizationId,
+      baseUrl: fake.url,
+      tokens: new StaticTokenSource("test-token"),
+      pacer: new Pacer({ perMinute: 600 }),
+      now: () => callerNow,
+    });
+
+    // Act: five seconds left, on the caller's clock
+    const outcome = await client.members.list({ deadline: callerNow + 5_000 }).then(
+      () => "answered",
+      (error: Error) => error.name,
+    );
+    await fake.stop();
+
+    // Assess
+    expect(outcome).toBe("answered");
+  });
+});
+
 describe("the Tallyfy client, paced, against a rolling-window limit", () => {
   let fake: FakeTallyfy | undefined;
   afterEach(async () => {

@@ -127,10 +127,8 @@ export class RetryingHttp {
       const remaining = this.#remaining(deadline);
       if (remaining <= 0) throw lastError ?? failures.deadline(operation, "no time left before the deadline");
 
-      if (
-        this.#options.pacer &&
-        !(await this.#options.pacer.take(deadline && deadline - DEADLINE_MARGIN_MS))
-      ) {
+      // The time left, not the deadline: the pacer keeps its own clock.
+      if (this.#options.pacer && !(await this.#options.pacer.take(remaining))) {
         throw (
           lastError ??
           failures.deadline(operation, "the next slot in the rate budget starts past the deadline")

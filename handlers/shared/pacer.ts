@@ -80,10 +80,11 @@ export class Pacer {
 
   /**
    * Waits for this request's slot: on the shared timeline when there is one, else here. False,
-   * having waited for nothing, when the slot would start after `notAfter` (epoch ms): the
+   * having waited for nothing, when the slot would start more than `withinMs` from now: past the
    * caller's deadline.
    */
-  public async take(notAfter = Number.POSITIVE_INFINITY): Promise<boolean> {
+  public async take(withinMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const notAfter = this.#now() + withinMs;
     let start: number;
     if (this.#timeline) {
       const booked = await this.#book(notAfter);
