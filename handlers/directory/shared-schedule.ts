@@ -69,17 +69,17 @@ export class SharedSchedule implements SharedTimeline {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const ahead = await this.#bookAhead(interval, at, horizon);
       if (ahead !== undefined) return { start: (ahead - interval) / 1_000 };
+      if (await this.#startAt(at, interval, "idle")) return { start: now };
+      // Neither booked ahead within reach nor idle: read how far ahead it is.
       const tat = await this.#tat();
-      if (tat === undefined || tat < at) {
-        if (await this.#startAt(at, interval, tat)) return { start: now };
-      } else if (tat - at > Math.max(MAX_AHEAD_MS * 1_000, MAX_AHEAD_SLOTS * interval)) {
+      if (tat !== undefined && tat - at > Math.max(MAX_AHEAD_MS * 1_000, MAX_AHEAD_SLOTS * interval)) {
         // A clock ran ahead: start again from this one, unless another booking moved it meanwhile.
-        if (await this.#startAt(at, interval, tat)) return { start: now };
-      } else if (horizon !== undefined && tat - at >= horizon) {
+        if (await this.#startAt(at, interval, { seen: tat })) return { start: now };
+      } else if (tat !== undefined && horizon !== undefined && tat - at >= horizon) {
         const spread = (this.options.random ?? Math.random)() * (horizon / 1_000);
         return { notBefore: Math.max(now + 1, (tat - horizon) / 1_000) + spread };
       }
-      // Between the two, another booking moved the timeline: book again after it.
+      // Another booking moved the timeline in between: book again after it.
     }
     throw new ScheduleContendedError(
       `the shared Tallyfy schedule ${this.name} was moved by another booking on each of ${MAX_ATTEMPTS} attempts`,
@@ -121,19 +121,26 @@ export class SharedSchedule implements SharedTimeline {
     return Item?.tat === undefined ? undefined : Number(Item.tat);
   }
 
-  /** The slot is now: the timeline starts again one slot after it, if it is still at `seen`. */
-  async #startAt(at: number, interval: number, seen: number | undefined): Promise<boolean> {
+  /**
+   * The slot is now: the timeline starts again one slot after it, if it is idle (behind now, or
+   * new), or if it is still at `seen` (a time too far ahead to be honest).
+   */
+  async #startAt(at: number, interval: number, when: "idle" | { readonly seen: number }): Promise<boolean> {
     return written(
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.#key,
           UpdateExpression: "SET tat = :next",
-          ConditionExpression: seen === undefined ? "attribute_not_exists(tat)" : "tat = :seen",
-          ExpressionAttributeValues: {
-            ":next": at + interval,
-            ...(seen === undefined ? {} : { ":seen": seen }),
-          },
+          ...(when === "idle"
+            ? {
+                ConditionExpression: "attribute_not_exists(tat) OR tat < :now",
+                ExpressionAttributeValues: { ":next": at + interval, ":now": at },
+              }
+            : {
+                ConditionExpression: "tat = :seen",
+                ExpressionAttributeValues: { ":next": at + interval, ":seen": when.seen },
+              }),
         }),
       ),
     );
