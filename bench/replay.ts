@@ -179,6 +179,9 @@ export async function replayPipeline(
     // As in the stack: visibility six times the function timeout (here 5 s), so nothing is redelivered mid-batch.
     visibilityTimeoutSeconds: 30,
     tallyfy: fakeOptions(options),
+    // In AWS the directory's work is DynamoDB's, not the functions': here it gets a process of its
+    // own, so the pipeline's one thread does only what the functions would.
+    dynamoProcess: "own",
     applyConcurrency: options.applyConcurrency,
     // As the stack paces them: both lanes on one schedule, at the whole budget.
     tallyfyRequestsPerMinute: options.paced === false ? undefined : options.ratePerMinute * options.scale,
@@ -214,7 +217,7 @@ export async function replayPipeline(
       (await pipeline.deadLetters("ingest")).length + (await pipeline.deadLetters("reconcile")).length;
     const { items, bytes } = await pipeline.dynamo.size();
     const operations = Object.fromEntries(
-      [...pipeline.dynamo.operations].filter(([name]) => name !== "CreateTable" && name !== "Scan"),
+      [...(await pipeline.dynamo.operations())].filter(([name]) => name !== "CreateTable" && name !== "Scan"),
     );
     return {
       ...summarise(target, workload, pipeline.tallyfy, started, deadLettered, options),

@@ -2,7 +2,9 @@
  * DynamoDB on this machine: dynalite, a real DynamoDB protocol server, in memory on loopback.
  * The directory's table is created as the stack creates it (string keys `pk` and `sk`).
  */
+import { fork } from "node:child_process";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 
@@ -13,13 +15,29 @@ export interface LocalDynamo {
   readonly client: DynamoDBClient;
   readonly tableName: string;
   /** Requests dynalite answered, by operation (`GetItem`, `PutItem`, ...). */
-  readonly operations: Map<string, number>;
+  operations(): Promise<Map<string, number>>;
   /** The table's items and their size, counted as DynamoDB counts it (names plus values), roughly. */
   size(): Promise<{ items: number; bytes: number }>;
   stop(): Promise<void>;
 }
 
-export async function startLocalDynamo(tableName = LOCAL_TABLE_NAME): Promise<LocalDynamo> {
+export interface LocalDynamoOptions {
+  /**
+   * Where dynalite runs: in this process, or in one of its own, so its work is not charged to
+   * the pipeline's one thread (the bench: in AWS, DynamoDB's work is not the function's).
+   * @default "this"
+   */
+  readonly process?: "this" | "own";
+}
+
+/** dynalite on loopback: its port, its operation counts, and how to stop it. */
+interface Server {
+  readonly port: number;
+  operations(): Promise<Map<string, number>>;
+  stop(): Promise<void>;
+}
+
+async function serveHere(): Promise<Server> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const operations = new Map<string, number>();
   server.on("request", (req) => {
@@ -30,8 +48,49 @@ export async function startLocalDynamo(tableName = LOCAL_TABLE_NAME): Promise<Lo
     operations.set(target, (operations.get(target) ?? 0) + 1);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    port: (server.address() as AddressInfo).port,
+    operations: async () => operations,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function serveApart(): Promise<Server> {
+  const child = fork(fileURLToPath(new URL("./dynalite-process.mjs", import.meta.url)), [], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const next = <T>(key: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (message: Record<string, unknown>) => {
+        if (!(key in message)) return;
+        child.off("message", onMessage);
+        resolve(message[key] as T);
+      };
+      child.on("message", onMessage);
+      child.once("exit", (code) => reject(new Error(`dynalite's process ended (${code})`)));
+    });
+  const port = await next<number>("port");
+  return {
+    port,
+    operations: async () => {
+      const counts = next<Record<string, number>>("operations");
+      child.send("operations");
+      return new Map(Object.entries(await counts));
+    },
+    stop: async () => {
+      const ended = new Promise((resolve) => child.once("exit", resolve));
+      child.disconnect();
+      await ended;
+    },
+  };
+}
+
+export async function startLocalDynamo(
+  tableName = LOCAL_TABLE_NAME,
+  options: LocalDynamoOptions = {},
+): Promise<LocalDynamo> {
+  const server = options.process === "own" ? await serveApart() : await serveHere();
+  const endpoint = `http://127.0.0.1:${server.port}`;
   const client = new DynamoDBClient({
     endpoint,
     region: "us-east-1",
@@ -56,7 +115,7 @@ export async function startLocalDynamo(tableName = LOCAL_TABLE_NAME): Promise<Lo
     endpoint,
     client,
     tableName,
-    operations,
+    operations: () => server.operations(),
     async size() {
       let items = 0;
       let bytes = 0;
@@ -75,7 +134,7 @@ export async function startLocalDynamo(tableName = LOCAL_TABLE_NAME): Promise<Lo
     },
     async stop() {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
     },
   };
 }

@@ -55,6 +55,11 @@ export interface TestPipelineOptions {
   /** The Tallyfy client's retry policy. @default a Retry-After of at most 2 s, else the product's */
   readonly tallyfyRetry?: Partial<RetryPolicy>;
   /**
+   * Where dynalite runs (see `LocalDynamoOptions`): the bench gives it a process of its own.
+   * @default "this"
+   */
+  readonly dynamoProcess?: "this" | "own";
+  /**
    * The reconcile lanes' Tallyfy budget, requests a minute: every poller of both lanes books each
    * request on one schedule in the directory, as the stack's functions do. @default no pacing
    */
@@ -88,7 +93,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const functionTimeoutMs = Math.max(5_000, (visibility * 1000) / 6);
   const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: visibility });
   const tallyfy = await FakeTallyfy.start(options.tallyfy);
-  const dynamo = await startLocalDynamo();
+  const dynamo = await startLocalDynamo(undefined, { process: options.dynamoProcess });
   const directory = directoryFrom(dynamo.tableName, dynamo.client);
   const sources = options.sources ?? SOURCES;
   let config: SyncConfig = parseSyncConfig(
