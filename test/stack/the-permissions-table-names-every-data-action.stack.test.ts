@@ -1,0 +1,89 @@
+/**
+ * docs/security.md's permissions table is what a reviewer reads before deploying: each row names
+ * exactly the DynamoDB, S3 and Identity Store actions its functions' roles are granted, with every
+ * optional feature on.
+ */
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { synthFullFeatured } from "./full-featured.js";
+
+/** Each row of the table, by the functions it names, to the logical id fragments of those functions. */
+const ROWS: Readonly<Record<string, readonly string[]>> = {
+  ingest: ["IngestFunction"],
+  "apply, departures": ["ApplyFunction", "DeparturesFunction"],
+  "full sync": ["FullSyncFunction"],
+  scim: ["ScimFunction"],
+  "webhook (Entra, Google)": ["EntraChangeNotificationsFunction", "GoogleDirectoryPushFunction"],
+  "subscription upkeep": ["SubscriptionUpkeepFunction"],
+};
+
+const DATA = /^(dynamodb|s3|identitystore):/;
+
+/** Condition keys the table names beside the actions they narrow. */
+const CONDITION_KEYS = new Set(["dynamodb:LeadingKeys"]);
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties: {
+    readonly Role?: { readonly "Fn::GetAtt": readonly string[] };
+    readonly Roles?: readonly { readonly Ref: string }[];
+    readonly Policies?: readonly { readonly PolicyDocument: PolicyDocument }[];
+    readonly PolicyDocument?: PolicyDocument;
+  };
+}
+
+interface PolicyDocument {
+  readonly Statement: readonly { readonly Action: string | readonly string[] }[];
+}
+
+function documented(): Map<string, string[]> {
+  const security = fs.readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8");
+  const rows = new Map<string, string[]>();
+  for (const line of security.split("\n")) {
+    const [, name, may] = /^\| ([^|]+) \| (.+) \|$/.exec(line) ?? [];
+    if (!name || !may || !(name in ROWS)) continue;
+    rows.set(
+      name,
+      [...may.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)]
+        .map((m) => m[1] ?? "")
+        .filter((a) => DATA.test(a) && !CONDITION_KEYS.has(a)),
+    );
+  }
+  return rows;
+}
+
+describe("the permissions table in docs/security.md", () => {
+  it("names exactly the data actions each function's role is granted", () => {
+    // Prepare
+    const resources = synthFullFeatured().toJSON().Resources as Record<string, Resource>;
+    const granted = (fragment: string) => {
+      const fn = Object.entries(resources).find(
+        ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes(fragment),
+      )?.[1];
+      const role = fn?.Properties.Role?.["Fn::GetAtt"][0] ?? "";
+      const documents = [
+        ...(resources[role]?.Properties.Policies ?? []).map((p) => p.PolicyDocument),
+        ...Object.values(resources)
+          .filter((r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles?.some((x) => x.Ref === role))
+          .flatMap((r) => (r.Properties.PolicyDocument ? [r.Properties.PolicyDocument] : [])),
+      ];
+      return [...new Set(documents.flatMap((d) => d.Statement.flatMap((s) => [s.Action].flat())))]
+        .filter((a) => DATA.test(a))
+        .sort();
+    };
+
+    // Act
+    const rows = documented();
+
+    // Assess
+    expect([...rows.keys()].sort()).toEqual(Object.keys(ROWS).sort());
+    for (const [name, fragments] of Object.entries(ROWS)) {
+      for (const fragment of fragments) {
+        expect({ fragment, actions: granted(fragment) }).toEqual({
+          fragment,
+          actions: [...(rows.get(name) ?? [])].sort(),
+        });
+      }
+    }
+  });
+});
