@@ -220,6 +220,8 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     /** The SCIM endpoint's base URL, `http://127.0.0.1:<port>/scim/v2`, when `scim` was given. */
     scimUrl: scim?.url,
     queues,
+    /** Sends reconcile messages as the handlers do: urgent ones on the departures lane. */
+    reconcileQueue,
     tallyfy,
     tallies,
     directory,

@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { buildReconciler } from "../handlers/runtime/apply-environment.js";
-import { ReconcileQueue } from "../handlers/runtime/queues.js";
 import { TallyfyClient } from "../handlers/tallyfy/client.js";
 import { StaticTokenSource } from "../handlers/tallyfy/credentials.js";
 import { DEFAULT_TEST_CONFIG, event, startPipeline, type TestPipeline } from "../local/pipeline.js";
@@ -86,11 +85,7 @@ describe("the departures lane", () => {
           tokens: new StaticTokenSource("test-token"),
         }),
         directory: pipeline.directory,
-        queue: new ReconcileQueue(
-          pipeline.sqs,
-          pipeline.queues.reconcile.url,
-          pipeline.queues.departures.url,
-        ),
+        queue: pipeline.reconcileQueue,
       });
     const back = await pipeline.directory.record(
       {

@@ -6,18 +6,12 @@
  * fiftieth of the budget, so the rate recovers within a second or two of calm.
  *
  * The schedule is GCRA (a token bucket without a timer): each request is given a slot one
- * interval after the previous one, and up to `burst` slots may be taken at once after a quiet spell.
+ * interval after the previous one.
  */
 
 export interface PacerOptions {
   /** Requests a minute this client may make at most. */
   readonly perMinute: number;
-  /**
-   * Requests that may start at once after a quiet spell. Against a rolling window, any burst at the
-   * full rate can overrun it, so the default keeps requests evenly spaced.
-   * @default 1
-   */
-  readonly burst?: number;
   /**
    * A timeline the other clients of the same budget book their requests on too (other containers
    * with the same token): each request waits for its slot there as well as here, so together they
@@ -54,7 +48,6 @@ export class Pacer {
   readonly #max: number;
   readonly #min: number;
   readonly #timeline?: SharedTimeline;
-  readonly #burst: number;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   /** Requests per millisecond allowed now. */
@@ -70,7 +63,6 @@ export class Pacer {
     this.#max = this.#rate = (options.perMinute * 0.98) / 60_000;
     this.#min = this.#max / 16;
     this.#timeline = options.timeline;
-    this.#burst = Math.max(1, options.burst ?? 1);
   }
 
   /** Requests a minute allowed now (for logs and tests). */
@@ -96,11 +88,10 @@ export class Pacer {
       if (start > notAfter) return false;
       this.#next = start + 1 / this.#rate;
     } else {
-      const interval = 1 / this.#rate;
-      const slot = Math.max(this.#next, this.#now());
-      start = slot - (this.#burst - 1) * interval;
+      // Evenly spaced: against a rolling window, any burst at the full rate can overrun it.
+      start = Math.max(this.#next, this.#now());
       if (start > notAfter) return false;
-      this.#next = slot + interval;
+      this.#next = start + 1 / this.#rate;
     }
     const wait = start - this.#now();
     if (wait > 0) await this.#sleep(wait);

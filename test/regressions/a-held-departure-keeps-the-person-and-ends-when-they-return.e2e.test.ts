@@ -27,6 +27,19 @@ function decide(state: "approved" | "rejected", emails: readonly string[] | "all
   );
 }
 
+/**
+ * The source says the person is back, then that they left again, both merged before the person's
+ * reconcile runs; then that reconcile is asked for, on the departures lane.
+ */
+async function comesBackAndLeaves(email: string): Promise<void> {
+  const source = { id: "canonical" };
+  const say = (id: string, time: string, type: "user.reactivated" | "user.deactivated") =>
+    pipeline.directory.record({ id, time, type, user: { email } }, pipeline.config(), source);
+  await say("back", "2026-12-01T10:00:00Z", "user.reactivated");
+  const gone = await say("left", "2026-12-01T11:00:00Z", "user.deactivated");
+  await pipeline.reconcileQueue.send([{ kind: "person", key: email, revision: gone.revision, urgent: true }]);
+}
+
 describe("a held departure", () => {
   it("keeps a SCIM-deleted person whose departure is held active with their role and groups", async () => {
     // Prepare: a SCIM-provisioned admin in Engineering; the brake holds every departure.
@@ -79,32 +92,7 @@ describe("a held departure", () => {
     // Act: the source reactivates the person, then they leave for real; both are merged before
     // the person's reconcile runs (the reactivation's reconcile waits behind joins on the
     // reconcile lane, the new departure goes on the departures lane).
-    const source = { id: "canonical" };
-    await pipeline.directory.record(
-      {
-        id: "back",
-        time: "2026-12-01T10:00:00Z",
-        type: "user.reactivated",
-        user: { email: "rex@example.com" },
-      },
-      pipeline.config(),
-      source,
-    );
-    const gone = await pipeline.directory.record(
-      {
-        id: "left",
-        time: "2026-12-01T11:00:00Z",
-        type: "user.deactivated",
-        user: { email: "rex@example.com" },
-      },
-      pipeline.config(),
-      source,
-    );
-    await new ReconcileQueue(
-      pipeline.sqs,
-      pipeline.queues.reconcile.url,
-      pipeline.queues.departures.url,
-    ).send([{ kind: "person", key: "rex@example.com", revision: gone.revision, urgent: true }]);
+    await comesBackAndLeaves("rex@example.com");
     await pipeline.drain();
 
     const person = await pipeline.directory.person("rex@example.com");
@@ -138,32 +126,7 @@ describe("a held departure", () => {
     });
 
     // Act: the source says Amy is back, then that she left again; then the reconcile runs.
-    const source = { id: "canonical" };
-    await pipeline.directory.record(
-      {
-        id: "back",
-        time: "2026-12-01T10:00:00Z",
-        type: "user.reactivated",
-        user: { email: "amy@example.com" },
-      },
-      pipeline.config(),
-      source,
-    );
-    const gone = await pipeline.directory.record(
-      {
-        id: "left",
-        time: "2026-12-01T11:00:00Z",
-        type: "user.deactivated",
-        user: { email: "amy@example.com" },
-      },
-      pipeline.config(),
-      source,
-    );
-    await new ReconcileQueue(
-      pipeline.sqs,
-      pipeline.queues.reconcile.url,
-      pipeline.queues.departures.url,
-    ).send([{ kind: "person", key: "amy@example.com", revision: gone.revision, urgent: true }]);
+    await comesBackAndLeaves("amy@example.com");
     await pipeline.drain();
 
     // Assess: the approved departure ended when Amy came back; the new one is braked (every
