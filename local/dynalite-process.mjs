@@ -1,9 +1,9 @@
 // dynalite in a process of its own (the bench's: in AWS, DynamoDB's work is not the function's).
 // Tells its parent the port it listens on, answers "operations" with the count of each request
-// it served, and ends with its parent.
+// it served, and ends with its parent. Its one argument: how long a new table stays CREATING.
 import dynalite from "dynalite";
 
-const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const server = dynalite({ createTableMs: Number(process.argv[2] ?? 0), deleteTableMs: 0, updateTableMs: 0 });
 const operations = {};
 server.on("request", (req) => {
   const target =

@@ -4,8 +4,14 @@
  */
 import { fork } from "node:child_process";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 
 export const LOCAL_TABLE_NAME = "tallyfy-idp-sync-directory";
@@ -28,6 +34,12 @@ export interface LocalDynamoOptions {
    * @default "this"
    */
   readonly process?: "this" | "own";
+  /**
+   * How long the table stays CREATING, as a table in AWS does for seconds. Whatever it is, the
+   * table is ACTIVE when `startLocalDynamo` returns.
+   * @default 0
+   */
+  readonly createTableMs?: number;
 }
 
 /** dynalite on loopback: its port, its operation counts, and how to stop it. */
@@ -37,8 +49,8 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function serveHere(): Promise<Server> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+async function serveHere(createTableMs: number): Promise<Server> {
+  const server = dynalite({ createTableMs, deleteTableMs: 0, updateTableMs: 0 });
   const operations = new Map<string, number>();
   server.on("request", (req) => {
     const target =
@@ -55,10 +67,14 @@ async function serveHere(): Promise<Server> {
   };
 }
 
-async function serveApart(): Promise<Server> {
-  const child = fork(fileURLToPath(new URL("./dynalite-process.mjs", import.meta.url)), [], {
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
-  });
+async function serveApart(createTableMs: number): Promise<Server> {
+  const child = fork(
+    fileURLToPath(new URL("./dynalite-process.mjs", import.meta.url)),
+    [String(createTableMs)],
+    {
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    },
+  );
   const next = <T>(key: string) =>
     new Promise<T>((resolve, reject) => {
       const onMessage = (message: Record<string, unknown>) => {
@@ -85,11 +101,24 @@ async function serveApart(): Promise<Server> {
   };
 }
 
+/**
+ * dynalite answers CreateTable while the table is still CREATING and makes it ACTIVE on a timer,
+ * as AWS does; a request that wins that race is refused as ResourceNotFoundException.
+ */
+async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === "ACTIVE") return;
+    await sleep(5);
+  }
+}
+
 export async function startLocalDynamo(
   tableName = LOCAL_TABLE_NAME,
   options: LocalDynamoOptions = {},
 ): Promise<LocalDynamo> {
-  const server = options.process === "own" ? await serveApart() : await serveHere();
+  const createTableMs = options.createTableMs ?? 0;
+  const server = options.process === "own" ? await serveApart(createTableMs) : await serveHere(createTableMs);
   const endpoint = `http://127.0.0.1:${server.port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -111,6 +140,7 @@ export async function startLocalDynamo(
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
+  await untilActive(client, tableName);
   return {
     endpoint,
     client,
