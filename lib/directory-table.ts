@@ -6,12 +6,20 @@
 import { aws_cloudwatch as cloudwatch, Duration, aws_dynamodb as dynamodb, RemovalPolicy } from "aws-cdk-lib";
 import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
+import {
+  DELTA_STATE_NAME,
+  DIRECTORY_KEYS,
+  type DirectoryKeyKind,
+  SCIM_PARTITIONS,
+} from "../handlers/contracts/directory-keys.js";
 
-/**
- * Every key the SCIM store writes starts with this (`SCIM_KEY_PREFIX` in
- * handlers/directory/scim-store.ts, which lib/ cannot import: it loads the DynamoDB SDK).
- */
-export const SCIM_KEY_PREFIX = "scim#";
+/** The partition keys of the item kinds named, as `dynamodb:LeadingKeys` patterns. */
+function keysOf(...kinds: DirectoryKeyKind[]): string[] {
+  return kinds.map((kind) => `${DIRECTORY_KEYS[kind]}*`);
+}
+
+/** The actions that read items by key, and those that write them. */
+const READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
 
 export interface DirectoryTableProps {
   /**
@@ -37,70 +45,79 @@ export class DirectoryTable extends Construct {
     });
   }
 
-  /** Ingest merges events: it reads, puts and updates items, and queries a group's index, nothing else. */
+  /**
+   * Ingest merges events into people, their links, the IdP groups' index and the groups'
+   * revisions, and keeps Graph's delta links: it may read and write those items and no other (no
+   * SCIM item, no subscription, no hold or brake). Query and BatchGetItem: a deleted IdP group is
+   * fanned out to the people its index names (membersOfIdpGroups).
+   */
   public grantRecord(grantee: IGrantable): void {
-    // Query: a deleted IdP group is fanned out to the people its index names (membersOfIdpGroups).
-    this.table.grant(
+    this.#grantOn(
       grantee,
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:Query",
+      [...READ, "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      [
+        ...keysOf("person", "link", "idpGroup", "group"),
+        `${DIRECTORY_KEYS.sourceState}*#${DELTA_STATE_NAME}*`,
+      ],
     );
   }
 
   /**
-   * Apply reads desired state (and queries a group's index) and notes what it reconciled: it never
-   * puts or deletes an item. It scans only to count a source's managed people for the departure
-   * brake (at most once an hour per source, and only past `maxPerWindow`): it reads every item
-   * anyway.
+   * Apply reads desired state and notes what it reconciled, leases people, books Tallyfy's shared
+   * schedule and keeps the departure brake and its holds: it updates those items, never puts or
+   * deletes one. It scans only to count a source's managed people for the brake (at most once an
+   * hour per source, and only past `maxPerWindow`): a Scan names no partition key, so
+   * `ForAllValues` admits it, and it reads every item anyway.
    */
   public grantReconcile(grantee: IGrantable): void {
-    this.table.grant(
+    this.#grantOn(
       grantee,
-      "dynamodb:GetItem",
-      "dynamodb:BatchGetItem",
-      "dynamodb:Query",
-      "dynamodb:Scan",
-      "dynamodb:UpdateItem",
+      [...READ, "dynamodb:Scan", "dynamodb:UpdateItem"],
+      keysOf("person", "link", "idpGroup", "group", "lease", "brake", "holds", "schedule"),
     );
   }
 
   /**
    * The full reconciliation records listed people and departures like ingest, keeps its run's
-   * state, and scans the people and links to find who a complete listing left out.
+   * state, and scans the people and links to find who a complete listing left out. It lists the
+   * SCIM endpoint's Users and Groups as a source, and carries out a group change the endpoint
+   * stored but never queued: it notes the change's memberships and settles the group, and writes
+   * no other SCIM item.
    */
   public grantFullSync(grantee: IGrantable): void {
-    this.table.grant(
+    this.#grantOn(
       grantee,
-      "dynamodb:GetItem",
-      "dynamodb:BatchGetItem",
-      "dynamodb:Query",
-      "dynamodb:Scan",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
+      [...READ, "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      keysOf("person", "link", "idpGroup", "group", "fullSync"),
     );
+    this.#grantOn(grantee, READ, keysOf("scim"));
+    this.#grantOn(grantee, ["dynamodb:PutItem"], [`${SCIM_PARTITIONS.memberships}*`]);
+    this.#grantOn(grantee, ["dynamodb:UpdateItem", "dynamodb:DeleteItem"], [SCIM_PARTITIONS.groups]);
   }
 
   /**
    * The SCIM endpoint keeps its Users and Groups beside the desired state, under keys of their
    * own: it may read and write those items and no other, so it can never touch a person's
-   * desired state. ForAllValues is vacuously true of a request naming no partition key (a Scan):
-   * none of these actions can be made without one, and Scan is not granted.
+   * desired state. Scan is not granted.
    */
   public grantScim(grantee: IGrantable): void {
+    this.#grantOn(
+      grantee,
+      [...READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      keysOf("scim"),
+    );
+  }
+
+  /**
+   * `actions` on the items whose partition key matches one of `leadingKeys`. `ForAllValues` is
+   * vacuously true of a request naming no partition key: of the actions granted, only a Scan.
+   */
+  #grantOn(grantee: IGrantable, actions: string[], leadingKeys: string[]): void {
     Grant.addToPrincipal({
       grantee,
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:Query",
-      ],
+      actions,
       resourceArns: [this.table.tableArn],
-      conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${SCIM_KEY_PREFIX}*`] } },
+      conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": leadingKeys } },
     });
   }
 

@@ -17,7 +17,6 @@ import type { AnyIdentitySource } from "../handlers/core/source.js";
 import { SOURCES, SyncConfigSchema } from "../handlers/sources/index.js";
 import type { EndpointLogging } from "./ingress/rest-api.js";
 import { awsApiGrant, routeProblems } from "./ingress/source-routes.js";
-import { fullSyncFraction } from "./rate-budget.js";
 import { Setting } from "./settings.js";
 
 /** Routes matching events from an EventBridge bus (e.g. an identity provider's partner bus) to the ingest queue. */

@@ -19,8 +19,8 @@ import {
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
+import { DIRECTORY_KEYS } from "../handlers/contracts/directory-keys.js";
 import { METRICS_NAMESPACE, MetricName } from "../handlers/contracts/metrics.js";
-import { SOURCE_STATE_PREFIX } from "../handlers/core/source.js";
 import type { DirectoryTable } from "./directory-table.js";
 import { serviceOf, syncFunction } from "./functions.js";
 import { schedulerPrincipal } from "./schedules.js";
@@ -109,7 +109,9 @@ export class SubscriptionUpkeep extends Construct {
       new iam.PolicyStatement({
         actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
         resources: [props.directory.table.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${SOURCE_STATE_PREFIX}*`] } },
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${DIRECTORY_KEYS.sourceState}*`] },
+        },
       }),
     );
 

@@ -13,13 +13,22 @@ import {
   ScanCommand,
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
+import { type Denial, type DirectoryPolicies, guardWithIam } from "./fakes/iam-dynamodb.js";
 
 export const LOCAL_TABLE_NAME = "tallyfy-idp-sync-directory";
 
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** A client whose requests are never judged: the test's own, as the account's admin. */
   readonly client: DynamoDBClient;
   readonly tableName: string;
+  /**
+   * A client signing as `principal`: with `policies`, judged by that principal's statements, as
+   * a function's requests are judged by its role.
+   */
+  clientAs(principal: string): DynamoDBClient;
+  /** The requests `policies` refused, in order. */
+  readonly denials: readonly Denial[];
   /** Requests dynalite answered, by operation (`GetItem`, `PutItem`, ...). */
   operations(): Promise<Map<string, number>>;
   /** The table's items and their size, counted as DynamoDB counts it (names plus values), roughly. */
@@ -40,17 +49,27 @@ export interface LocalDynamoOptions {
    * @default 0
    */
   readonly createTableMs?: number;
+  /**
+   * Each principal's statements on the table: with them, dynalite judges every request as IAM
+   * would (fakes/iam-dynamodb.ts) and refuses what the signer's policy does not allow. With
+   * `process: "this"` only.
+   * @default every request allowed
+   */
+  readonly policies?: DirectoryPolicies;
 }
 
 /** dynalite on loopback: its port, its operation counts, and how to stop it. */
 interface Server {
   readonly port: number;
+  /** The requests IAM refused (in this process only). */
+  readonly denials: readonly Denial[];
   operations(): Promise<Map<string, number>>;
   stop(): Promise<void>;
 }
 
-async function serveHere(createTableMs: number): Promise<Server> {
+async function serveHere(createTableMs: number, policies: DirectoryPolicies | undefined): Promise<Server> {
   const server = dynalite({ createTableMs, deleteTableMs: 0, updateTableMs: 0 });
+  const { denials } = policies ? guardWithIam(server, policies) : { denials: [] };
   const operations = new Map<string, number>();
   server.on("request", (req) => {
     const target =
@@ -62,6 +81,7 @@ async function serveHere(createTableMs: number): Promise<Server> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    denials,
     operations: async () => operations,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -88,6 +108,7 @@ async function serveApart(createTableMs: number): Promise<Server> {
   const port = await next<number>("port");
   return {
     port,
+    denials: [],
     operations: async () => {
       const counts = next<Record<string, number>>("operations");
       child.send("operations");
@@ -113,19 +134,31 @@ async function untilActive(client: DynamoDBClient, tableName: string): Promise<v
   }
 }
 
+export class UnsupportedOptionsError extends Error {
+  public override readonly name = "UnsupportedOptionsError";
+}
+
 export async function startLocalDynamo(
   tableName = LOCAL_TABLE_NAME,
   options: LocalDynamoOptions = {},
 ): Promise<LocalDynamo> {
   const createTableMs = options.createTableMs ?? 0;
-  const server = options.process === "own" ? await serveApart(createTableMs) : await serveHere(createTableMs);
+  if (options.process === "own" && options.policies) {
+    throw new UnsupportedOptionsError("IAM judges requests only when dynalite runs in this process");
+  }
+  const server =
+    options.process === "own"
+      ? await serveApart(createTableMs)
+      : await serveHere(createTableMs, options.policies);
   const endpoint = `http://127.0.0.1:${server.port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    // dynalite checks that requests are signed, not by whom.
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  // dynalite checks that requests are signed, not by whom; IAM in front of it reads who.
+  const clientAs = (principal: string) =>
+    new DynamoDBClient({
+      endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: principal, secretAccessKey: "local" },
+    });
+  const client = clientAs("local");
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -145,6 +178,8 @@ export async function startLocalDynamo(
     endpoint,
     client,
     tableName,
+    clientAs,
+    denials: server.denials,
     operations: () => server.operations(),
     async size() {
       let items = 0;

@@ -62,27 +62,26 @@ export async function localFullSync(pipeline: TestPipeline, options: LocalFullSy
       credentials: new StaticOktaCredentials(options.okta.fake.url, "okta-test-token"),
       listPageSize: options.okta.pageSize,
       maxRateLimitWaitMs: 2_000,
+      // The engine's clock judges the deadline its listing is given: the same one.
+      now: options.now,
       pacer: options.okta.requestsPerMinute
         ? new Pacer({ perMinute: options.okta.requestsPerMinute })
         : undefined,
     });
-  const scim = new DynamoScimStore<UserRecord, GroupRecord>(
-    DynamoDBDocumentClient.from(pipeline.dynamo.client),
-    pipeline.dynamo.tableName,
-  );
+  // As the deployed function's role reaches the table.
+  const db = DynamoDBDocumentClient.from(pipeline.dynamo.clientAs("fullSync"));
+  const scim = new DynamoScimStore<UserRecord, GroupRecord>(db, pipeline.dynamo.tableName);
   const tallyfy = new TallyfyClient({
     organizationId: pipeline.tallyfy.organizationId,
     baseUrl: pipeline.tallyfy.url,
     tokens: new StaticTokenSource("test-token"),
+    now: options.now,
   });
   const build = (overrides: Partial<FullSyncOptions> = {}) =>
     new FullSync({
       queue: new ReconcileQueue(pipeline.sqs, pipeline.queues.reconcile.url, pipeline.queues.departures.url),
-      directory: pipeline.directory,
-      store: new FullSyncStore(
-        DynamoDBDocumentClient.from(pipeline.dynamo.client),
-        pipeline.dynamo.tableName,
-      ),
+      directory: pipeline.directoryAs("fullSync"),
+      store: new FullSyncStore(db, pipeline.dynamo.tableName),
       sources,
       // As the deployed function: Okta's client, and the SCIM endpoint's store in the same table.
       connection: (source) =>

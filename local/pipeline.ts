@@ -6,6 +6,7 @@ import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DEPARTURES_BATCH_SIZE, JOINS_HORIZON_MS, TALLYFY_SCHEDULE } from "../handlers/contracts/lanes.js";
 import type { AnyIdentitySource } from "../handlers/core/source.js";
+import type { Directory } from "../handlers/directory/directory.js";
 import { buildReconciler } from "../handlers/runtime/apply-environment.js";
 import { createApplyHandler } from "../handlers/runtime/apply-handler.js";
 import type { BatchTally } from "../handlers/runtime/batch.js";
@@ -24,6 +25,7 @@ import { startLocalDynamo } from "./dynamodb.js";
 import { drain, LocalEventSource, startLocalSqs } from "./event-source.js";
 import type { FakeOkta } from "./fakes/fake-okta.js";
 import { FakeTallyfy, type FakeTallyfyOptions } from "./fakes/fake-tallyfy.js";
+import { type DirectoryPolicies, type DirectoryPrincipal, policiesFromFile } from "./fakes/iam-dynamodb.js";
 import { type DeadLetter, readDeadLetters } from "./report.js";
 import { startScimServer } from "./scim-server.js";
 
@@ -60,6 +62,14 @@ export interface TestPipelineOptions {
    */
   readonly dynamoProcess?: "this" | "own";
   /**
+   * Each function's IAM statements on the directory table, by principal (`ingest`, `apply`,
+   * `departures`, `fullSync`, `scim`, `upkeep`): each function's requests are judged by its own,
+   * as its role's are in AWS. The test run gives every pipeline the synthesized stack's
+   * (test/global-setup.ts writes them to the file `DIRECTORY_POLICIES_FILE` names).
+   * @default the file's, when `DIRECTORY_POLICIES_FILE` is set; else every request allowed
+   */
+  readonly policies?: DirectoryPolicies;
+  /**
    * The reconcile lanes' Tallyfy budget, requests a minute: every poller of both lanes books each
    * request on one schedule in the directory, as the stack's functions do. @default no pacing
    */
@@ -93,8 +103,18 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const functionTimeoutMs = Math.max(5_000, (visibility * 1000) / 6);
   const sqs = await startLocalSqs({ maxReceiveCount, visibilityTimeoutSeconds: visibility });
   const tallyfy = await FakeTallyfy.start(options.tallyfy);
-  const dynamo = await startLocalDynamo(undefined, { process: options.dynamoProcess });
+  const dynamo = await startLocalDynamo(undefined, {
+    process: options.dynamoProcess,
+    policies: options.policies ?? policiesFromFile(process.env.DIRECTORY_POLICIES_FILE),
+  });
   const directory = directoryFrom(dynamo.tableName, dynamo.client);
+  /** The directory as `principal`'s role reaches it. */
+  const directoryAs = (principal: DirectoryPrincipal) =>
+    directoryFrom(dynamo.tableName, dynamo.clientAs(principal));
+  const laneDirectories = {
+    reconcile: directoryAs("apply"),
+    departures: directoryAs("departures"),
+  } satisfies Record<Lane, Directory>;
   const sources = options.sources ?? SOURCES;
   let config: SyncConfig = parseSyncConfig(
     JSON.stringify(options.config ?? DEFAULT_TEST_CONFIG),
@@ -115,7 +135,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
       pacer: options.tallyfyRequestsPerMinute
         ? new Pacer({
             perMinute: options.tallyfyRequestsPerMinute,
-            timeline: directory.schedule(TALLYFY_SCHEDULE, {
+            timeline: laneDirectories[lane].schedule(TALLYFY_SCHEDULE, {
               horizonMs: lane === "reconcile" ? JOINS_HORIZON_MS : undefined,
             }),
           })
@@ -128,7 +148,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     buildReconciler({
       config,
       client: newClient(lane),
-      directory,
+      directory: laneDirectories[lane],
       queue: reconcileQueue,
       onGuestProfileNotApplied: (email, fields) =>
         guestProfilesNotApplied.push(`${email}: ${fields.join(", ")}`),
@@ -149,7 +169,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
   const connections = new Map<string, unknown>();
   const ingest = createIngestHandler({
     config: () => config,
-    directory,
+    directory: directoryAs("ingest"),
     reconcile: reconcileQueue,
     now: options.now,
     ingestQueue: new IngestQueue(sqsClient, queues.ingest.url),
@@ -205,7 +225,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     options.scim &&
     (await startScimServer(
       createScimHandler({
-        db: (options.scim.db ?? ((db) => db))(DynamoDBDocumentClient.from(dynamo.client)),
+        db: (options.scim.db ?? ((db) => db))(DynamoDBDocumentClient.from(dynamo.clientAs("scim"))),
         tableName: dynamo.tableName,
         sqs: options.scim.sqs?.(sqsClient) ?? sqsClient,
         ingestQueueUrl: queues.ingest.url,
@@ -225,6 +245,7 @@ export async function startPipeline(options: TestPipelineOptions = {}) {
     tallyfy,
     tallies,
     directory,
+    directoryAs,
     /** The directory's table on dynalite: its operation counts and size. */
     dynamo,
     /** Guests whose profile Tallyfy took but kept unchanged, with the fields. */

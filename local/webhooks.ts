@@ -48,7 +48,7 @@ export async function startWebhookHarness(pipeline: TestPipeline, options: Webho
     config: () => parseSyncConfig(JSON.stringify(options.config), "the test configuration"),
     sources: [source],
     connection: () => connection,
-    state: (id) => pipeline.directory.state(id),
+    state: (id) => pipeline.directoryAs("upkeep").state(id),
     webhook: async () => ({ url, secret: options.secrets[0] ?? "" }),
     ingest: new IngestQueue(pipeline.sqs, pipeline.queues.ingest.url),
     onReport: (_, report) => reports.push(report),

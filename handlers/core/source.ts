@@ -96,9 +96,6 @@ export interface SourceContext<Config, Connection> {
   readonly state?: SourceState;
 }
 
-/** The partition key prefix of a source's state items in the directory (the upkeep function's only keys). */
-export const SOURCE_STATE_PREFIX = "state#";
-
 /** `entra` -> `ENTRA_WEBHOOK_URL`: the subscription function's variables for a source's webhook. */
 export const webhookVariable = (source: string, name: "URL" | "SECRET_ID") =>
   `${source.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_WEBHOOK_${name}`;

@@ -30,6 +30,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { DIRECTORY_KEYS as KEYS } from "../contracts/directory-keys.js";
 import type { CoreConfig } from "../core/config.js";
 import {
   type EventSource,
@@ -140,7 +141,7 @@ export class Directory {
         ...held,
         ...person,
         revision,
-        pk: `person#${email}`,
+        pk: `${KEYS.person}${email}`,
         sk: ITEM,
       });
       if (written) return { email, revision, changed, urgent };
@@ -158,7 +159,7 @@ export class Directory {
 
   /** The person's newest desired state (a consistent read), or undefined when no source named them. */
   public async person(email: string): Promise<PersonRecord | undefined> {
-    return (await this.#get(`person#${personKey(email)}`)) as PersonRecord | undefined;
+    return (await this.#get(`${KEYS.person}${personKey(email)}`)) as PersonRecord | undefined;
   }
 
   public async people(emails: readonly string[]): Promise<PersonRecord[]> {
@@ -168,7 +169,7 @@ export class Directory {
       let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined =
         {
           [this.tableName]: {
-            Keys: keys.slice(start, start + 100).map((email) => ({ pk: `person#${email}`, sk: ITEM })),
+            Keys: keys.slice(start, start + 100).map((email) => ({ pk: `${KEYS.person}${email}`, sk: ITEM })),
             ConsistentRead: true,
           },
         };
@@ -205,7 +206,7 @@ export class Directory {
       condition += " AND (attribute_not_exists(reconciled) OR reconciled.revision <= :rev)";
     }
     if (sets.length === 0) return;
-    await this.#update(`person#${personKey(email)}`, `SET ${sets.join(", ")}`, condition, values);
+    await this.#update(`${KEYS.person}${personKey(email)}`, `SET ${sets.join(", ")}`, condition, values);
   }
 
   /**
@@ -219,7 +220,7 @@ export class Directory {
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `lease#${personKey(email)}`, sk: ITEM },
+          Key: { pk: `${KEYS.lease}${personKey(email)}`, sk: ITEM },
           UpdateExpression: "SET #owner = :owner, #until = :until",
           ConditionExpression: "attribute_not_exists(#until) OR #until < :now OR #owner = :owner",
           ExpressionAttributeNames: { "#owner": "owner", "#until": "until" },
@@ -235,7 +236,7 @@ export class Directory {
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `lease#${personKey(email)}`, sk: ITEM },
+          Key: { pk: `${KEYS.lease}${personKey(email)}`, sk: ITEM },
           UpdateExpression: "SET #until = :zero",
           ConditionExpression: "#owner = :owner",
           ExpressionAttributeNames: { "#owner": "owner", "#until": "until" },
@@ -253,7 +254,7 @@ export class Directory {
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `person#${personKey(email)}`, sk: ITEM },
+        Key: { pk: `${KEYS.person}${personKey(email)}`, sk: ITEM },
         UpdateExpression: "REMOVE memberId ADD revision :one, etag :one",
         ConditionExpression: "attribute_exists(pk)",
         ExpressionAttributeValues: { ":one": 1 },
@@ -272,7 +273,7 @@ export class Directory {
       const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `person#${personKey(email)}`, sk: ITEM },
+          Key: { pk: `${KEYS.person}${personKey(email)}`, sk: ITEM },
           UpdateExpression: "ADD revision :one, etag :one",
           ConditionExpression: "attribute_exists(pk)",
           ExpressionAttributeValues: { ":one": 1 },
@@ -307,7 +308,7 @@ export class Directory {
   public async membersOfIdpGroups(idpGroups: readonly string[]): Promise<PersonRecord[]> {
     const emails = new Set<string>();
     for (const group of new Set(idpGroups.map(membershipKey))) {
-      const index = itemsUnder(this.db, this.tableName, `idpgroup#${group}`, {
+      const index = itemsUnder(this.db, this.tableName, `${KEYS.idpGroup}${group}`, {
         projection: "sk",
         pageSize: this.pageSize,
       });
@@ -380,7 +381,7 @@ export class Directory {
 
   /** A group's record: revision, what was reconciled, and for a name its id and facts. */
   public async group(key: string): Promise<GroupRecord | undefined> {
-    const item = await this.#get(`group#${key}`);
+    const item = await this.#get(`${KEYS.group}${key}`);
     return item && { ...(item as unknown as GroupRecord), key };
   }
 
@@ -394,7 +395,7 @@ export class Directory {
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `group#${key}`, sk: ITEM },
+        Key: { pk: `${KEYS.group}${key}`, sk: ITEM },
         UpdateExpression: "ADD revision :one, etag :one",
         ExpressionAttributeValues: { ":one": 1 },
         ReturnValues: "ALL_NEW",
@@ -410,7 +411,7 @@ export class Directory {
   /** A reconcile message for `revision` is on the queue (noted after the send, never before). */
   public async groupQueued(key: string, revision: number, now = Date.now()): Promise<void> {
     await this.#update(
-      `group#${key}`,
+      `${KEYS.group}${key}`,
       "SET queued = :rev, queuedAt = :now",
       "attribute_not_exists(queued) OR queued < :rev",
       { ":rev": revision, ":now": now },
@@ -425,7 +426,7 @@ export class Directory {
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `group#${key}`, sk: ITEM },
+        Key: { pk: `${KEYS.group}${key}`, sk: ITEM },
         UpdateExpression: "SET started = if_not_exists(revision, :zero) ADD etag :one",
         ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
         ReturnValues: "ALL_NEW",
@@ -448,7 +449,13 @@ export class Directory {
       // A newer version of the same value is kept too, so an older event can no longer win.
       if (!changed && JSON.stringify(facts) === JSON.stringify(current?.facts ?? {})) return revision;
       const { key: _key, ...item } = current ?? ({} as Partial<GroupRecord>);
-      const written = await this.#putIfUnchanged({ ...item, pk: `group#${key}`, sk: ITEM, facts, revision });
+      const written = await this.#putIfUnchanged({
+        ...item,
+        pk: `${KEYS.group}${key}`,
+        sk: ITEM,
+        facts,
+        revision,
+      });
       if (written) return revision;
     }
     throw new DirectoryConflictError(`group ${key} kept changing while its update was merged`);
@@ -456,17 +463,17 @@ export class Directory {
 
   /** Keeps the Tallyfy group id a mapped name resolved to: a later rename never breaks the mapping. */
   public async resolveGroup(key: string, groupId: string): Promise<void> {
-    await this.#update(`group#${key}`, "SET groupId = :id", undefined, { ":id": groupId });
+    await this.#update(`${KEYS.group}${key}`, "SET groupId = :id", undefined, { ":id": groupId });
   }
 
   /** The resolved group is gone from Tallyfy: the name is looked up again next time. */
   public async forgetGroupId(key: string): Promise<void> {
-    await this.#update(`group#${key}`, "REMOVE groupId", "attribute_exists(pk)", {});
+    await this.#update(`${KEYS.group}${key}`, "REMOVE groupId", "attribute_exists(pk)", {});
   }
 
   public async groupReconciled(key: string, reconciled: Reconciled): Promise<void> {
     await this.#update(
-      `group#${key}`,
+      `${KEYS.group}${key}`,
       "SET reconciled = :r",
       "attribute_not_exists(reconciled) OR reconciled.revision <= :rev",
       { ":r": reconciled, ":rev": reconciled.revision },
@@ -484,7 +491,7 @@ export class Directory {
     // An update with no expression creates the bare item: the apply function indexes absences too,
     // and it is granted no PutItem.
     await this.db.send(
-      new UpdateCommand({ TableName: this.tableName, Key: { pk: `idpgroup#${idpGroup}`, sk: email } }),
+      new UpdateCommand({ TableName: this.tableName, Key: { pk: `${KEYS.idpGroup}${idpGroup}`, sk: email } }),
     );
   }
 
@@ -530,5 +537,5 @@ export class Directory {
 }
 
 function linkKey(source: string, userId: string): string {
-  return `link#${source}#${userId}`;
+  return `${KEYS.link}${source}#${userId}`;
 }

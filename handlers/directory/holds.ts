@@ -10,6 +10,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DIRECTORY_KEYS as KEYS } from "../contracts/directory-keys.js";
 import {
   type AdmittedDeparture,
   type DepartureBrake,
@@ -33,7 +34,7 @@ export interface HeldPerson {
 export type Admission = { readonly admitted: true } | { readonly admitted: false; readonly reason: string };
 
 const ITEM = "-";
-const HOLDS = "hold";
+const HOLDS = KEYS.holds;
 const MAX_ATTEMPTS = 8;
 /** How long a count of a source's managed people is trusted. */
 const MANAGED_COUNT_TTL_MS = 60 * 60_000;
@@ -53,7 +54,7 @@ export class DepartureHolds {
   public async admit(source: string, email: string, brake: DepartureBrake, now: number): Promise<Admission> {
     const key = personKey(email);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const item = await this.#get(`brake#${source}`);
+      const item = await this.#get(`${KEYS.brake}${source}`);
       const etag = item?.etag as number | undefined;
       const window = inWindow((item?.departures ?? []) as AdmittedDeparture[], brake, now);
       if (window.some((entry) => entry.email === key)) return { admitted: true };
@@ -73,7 +74,7 @@ export class DepartureHolds {
         this.db.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: { pk: `brake#${source}`, sk: ITEM },
+            Key: { pk: `${KEYS.brake}${source}`, sk: ITEM },
             UpdateExpression: `SET departures = :d${managed === undefined ? "" : ", managed = :m, managedAt = :at"} ADD etag :one`,
             ConditionExpression: etag === undefined ? "attribute_not_exists(etag)" : "etag = :etag",
             ExpressionAttributeValues: {
@@ -106,7 +107,7 @@ export class DepartureHolds {
           FilterExpression:
             "begins_with(pk, :person) AND (contains(#sources, :s) OR contains(confinedSources, :s)) AND (attribute_not_exists(#status) OR #status.#value <> :inactive)",
           ExpressionAttributeNames: { "#sources": "sources", "#status": "status", "#value": "value" },
-          ExpressionAttributeValues: { ":person": "person#", ":s": source, ":inactive": "inactive" },
+          ExpressionAttributeValues: { ":person": KEYS.person, ":s": source, ":inactive": "inactive" },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
@@ -135,7 +136,7 @@ export class DepartureHolds {
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `person#${key}`, sk: ITEM },
+          Key: { pk: `${KEYS.person}${key}`, sk: ITEM },
           UpdateExpression: "SET departureHold = :h ADD etag :one",
           ConditionExpression:
             "attribute_exists(pk) AND (attribute_not_exists(departureHold) OR departureHold.#state <> :held)",
@@ -152,7 +153,7 @@ export class DepartureHolds {
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `person#${personKey(email)}`, sk: ITEM },
+          Key: { pk: `${KEYS.person}${personKey(email)}`, sk: ITEM },
           UpdateExpression: "REMOVE departureHold ADD etag :one",
           ConditionExpression: "departureHold.v = :v",
           ExpressionAttributeValues: { ":v": v, ":one": 1 },
@@ -187,7 +188,7 @@ export class DepartureHolds {
       const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `person#${personKey(email)}`, sk: ITEM },
+          Key: { pk: `${KEYS.person}${personKey(email)}`, sk: ITEM },
           UpdateExpression:
             "SET departureHold.#state = :state, departureHold.decidedBy = :by, departureHold.decidedAt = :at ADD revision :one, etag :one",
           ConditionExpression: "departureHold.#state = :held AND departureHold.v = :v",

@@ -21,6 +21,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { SCIM_PARTITIONS } from "../contracts/directory-keys.js";
 import { written } from "./conditional.js";
 import { itemsUnder } from "./partition.js";
 
@@ -51,25 +52,22 @@ export interface StoredGroup {
  */
 export type NamedWrite = "written" | "conflict" | "taken" | "emailTaken" | "tooLarge";
 
-const USERS = "scim#users";
-const GROUPS = "scim#groups";
+const USERS = SCIM_PARTITIONS.users;
+const GROUPS = SCIM_PARTITIONS.groups;
 const ITEM = "-";
 
 /**
  * userNames are unique, ignoring case, and so are the emails users were first provisioned under
  * (Tallyfy keeps a member's email, so the directory keys a person by it): a claim item per name.
  */
-const CLAIMS = "scim#username#";
-const EMAIL_CLAIMS = "scim#email#";
+const CLAIMS = SCIM_PARTITIONS.userNames;
+const EMAIL_CLAIMS = SCIM_PARTITIONS.emails;
 
 /**
  * A claim whose holder does not have the name is stale once it is older than any request can run
  * (the SCIM function's timeout is 25 s): the request that made it stopped between its two writes.
  */
 const STALE_CLAIM_MS = 60_000;
-
-/** Every key this store writes starts with this: the SCIM function's IAM policy is limited to it. */
-export const SCIM_KEY_PREFIX = "scim#";
 
 /**
  * Implements `ScimStore` (`sources/scim/store.ts`) for records of any shape with these keys: the
@@ -205,7 +203,7 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
   }
 
   public async groupsOf(userId: string): Promise<string[]> {
-    const items = await this.#query(`scim#memberof#${userId}`);
+    const items = await this.#query(`${SCIM_PARTITIONS.memberships}${userId}`);
     return items.filter((item) => item.member === true).map((item) => item.sk as string);
   }
 
@@ -219,7 +217,7 @@ export class DynamoScimStore<UserRecord extends StoredUser, GroupRecord extends 
       this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `scim#memberof#${userId}`, sk: groupId, member, version },
+          Item: { pk: `${SCIM_PARTITIONS.memberships}${userId}`, sk: groupId, member, version },
           ConditionExpression: "attribute_not_exists(pk) OR version <= :v",
           ExpressionAttributeValues: { ":v": version },
         }),

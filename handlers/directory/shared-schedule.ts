@@ -16,6 +16,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DIRECTORY_KEYS as KEYS } from "../contracts/directory-keys.js";
 import { SyncError } from "../core/errors.js";
 import type { Booking, SharedTimeline } from "../shared/pacer.js";
 import { written } from "./conditional.js";
@@ -147,6 +148,6 @@ export class SharedSchedule implements SharedTimeline {
   }
 
   get #key() {
-    return { pk: `schedule#${this.name}`, sk: "-" };
+    return { pk: `${KEYS.schedule}${this.name}`, sk: "-" };
   }
 }

@@ -5,10 +5,11 @@
  * a subscription is checked against the provider on the next run).
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { SOURCE_STATE_PREFIX, type SourceState } from "../core/source.js";
+import { DIRECTORY_KEYS } from "../contracts/directory-keys.js";
+import type { SourceState } from "../core/source.js";
 
 export function sourceState(db: DynamoDBDocumentClient, tableName: string, source: string): SourceState {
-  const key = (name: string) => ({ pk: `${SOURCE_STATE_PREFIX}${source}#${name}`, sk: "-" });
+  const key = (name: string) => ({ pk: `${DIRECTORY_KEYS.sourceState}${source}#${name}`, sk: "-" });
   return {
     async get(name) {
       const result = await db.send(

@@ -6,6 +6,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DIRECTORY_KEYS as KEYS } from "../contracts/directory-keys.js";
 import { SyncError } from "../core/errors.js";
 import type { PersonRecord } from "../directory/directory.js";
 
@@ -32,6 +33,11 @@ export interface RunState {
   /** Index into the listing sources, and where its listing goes on. */
   sourceIndex: number;
   cursor?: string;
+  /**
+   * The page (its cursor, "" for the first) an invocation ran out of time in: the next reads it
+   * again, and fails the listing if it runs out in it too.
+   */
+  outOfTimeAt?: string;
   sources: Record<string, SourceProgress>;
   /** Reconcile messages sent so far. */
   reconciles: number;
@@ -46,7 +52,7 @@ export class RunTakenOverError extends SyncError {
   public readonly transient = false;
 }
 
-const RUN_KEY = { pk: "fullsync#run", sk: "-" };
+const RUN_KEY = { pk: `${KEYS.fullSync}run`, sk: "-" };
 
 export interface LinkItem {
   readonly source: string;
@@ -110,14 +116,14 @@ export class FullSyncStore {
         new ScanCommand({
           TableName: this.tableName,
           FilterExpression: "begins_with(pk, :person) OR begins_with(pk, :link)",
-          ExpressionAttributeValues: { ":person": "person#", ":link": "link#" },
+          ExpressionAttributeValues: { ":person": KEYS.person, ":link": KEYS.link },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
       for (const item of page.Items ?? []) {
         const pk = String(item.pk);
-        if (pk.startsWith("person#")) {
+        if (pk.startsWith(KEYS.person)) {
           people.push(item as PersonRecord);
           continue;
         }

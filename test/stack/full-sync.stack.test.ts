@@ -59,20 +59,31 @@ describe("full reconciliation", () => {
     );
   });
 
-  it("lets the function put reports only, and read and write the directory as ingest and the run's scan need", () => {
+  it("lets the function put reports only, read and write the directory as ingest and the run's scan need, and delete only a settled SCIM group", () => {
     // Prepare
     const { template } = built;
     const policies = Object.entries(template.findResources("AWS::IAM::Policy"))
       .filter(([id]) => id.includes("FullSyncFunction"))
-      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]);
+      .flatMap(
+        ([, p]) =>
+          p.Properties.PolicyDocument.Statement as {
+            Action: string | string[];
+            Condition?: Record<string, Record<string, unknown>>;
+          }[],
+      );
     const actions = policies.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    const deletes = policies.filter((s) => [s.Action].flat().some((a) => a.startsWith("dynamodb:Delete")));
 
     // Assess
     expect(actions.filter((a) => a.startsWith("s3:"))).toEqual(["s3:PutObject"]);
     expect(actions).toEqual(
       expect.arrayContaining(["dynamodb:Scan", "dynamodb:UpdateItem", "sqs:SendMessage"]),
     );
-    expect(actions.filter((a) => a.startsWith("dynamodb:Delete") || a === "dynamodb:*")).toEqual([]);
+    expect(actions.filter((a) => a === "dynamodb:*")).toEqual([]);
+    // A deleted SCIM group's change, once carried out, is settled: the only item it may delete.
+    expect(deletes.map((d) => d.Condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"])).toEqual([
+      ["scim#groups"],
+    ]);
   });
 
   it("refuses a schedule that is not an EventBridge Scheduler expression, and a share over 1", () => {

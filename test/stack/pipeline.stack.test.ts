@@ -225,7 +225,8 @@ describe("functions", () => {
     // Assess
     // The reconcile queue keeps the logical id `CommandsQueue`, so updating a stack never replaces it.
     expect(summary("IngestFunction")).toEqual([
-      "dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query,dynamodb:UpdateItem -> Directory",
+      // BatchGetItem: a deleted IdP group's members are read together (membersOfIdpGroups).
+      "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query,dynamodb:UpdateItem -> Directory",
       "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> OktaSecret",
       "sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> IngestQueue",
       "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsQueue",

@@ -1,7 +1,7 @@
 /**
  * docs/security.md's permissions table is what a reviewer reads before deploying: each row names
- * exactly the DynamoDB, S3 and Identity Store actions its functions' roles are granted, with every
- * optional feature on.
+ * exactly the DynamoDB, S3 and Identity Store actions its functions' roles are granted, and the
+ * directory items they are limited to (`dynamodb:LeadingKeys`), with every optional feature on.
  */
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -33,27 +33,37 @@ interface Resource {
 }
 
 interface PolicyDocument {
-  readonly Statement: readonly { readonly Action: string | readonly string[] }[];
+  readonly Statement: readonly {
+    readonly Action: string | readonly string[];
+    readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
+  }[];
 }
 
-function documented(): Map<string, string[]> {
+interface Row {
+  readonly actions: string[];
+  readonly leadingKeys: string[];
+}
+
+function documented(): Map<string, Row> {
   const security = fs.readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8");
-  const rows = new Map<string, string[]>();
+  const rows = new Map<string, Row>();
   for (const line of security.split("\n")) {
     const [, name, may] = /^\| ([^|]+) \| (.+) \|$/.exec(line) ?? [];
     if (!name || !may || !(name in ROWS)) continue;
-    rows.set(
-      name,
-      [...may.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)]
-        .map((m) => m[1] ?? "")
-        .filter((a) => DATA.test(a) && !CONDITION_KEYS.has(a)),
-    );
+    rows.set(name, {
+      actions: [...new Set([...may.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)].map((m) => m[1] ?? ""))]
+        .filter((a) => DATA.test(a) && !CONDITION_KEYS.has(a))
+        .sort(),
+      leadingKeys: [
+        ...new Set([...may.matchAll(/`((?:[a-z]+#[^`\s]*|hold)\*|scim#groups)`/g)].map((m) => m[1] ?? "")),
+      ].sort(),
+    });
   }
   return rows;
 }
 
 describe("the permissions table in docs/security.md", () => {
-  it("names exactly the data actions each function's role is granted", () => {
+  it("names exactly the data actions each function's role is granted, and the items they are limited to", () => {
     // Prepare
     const resources = synthFullFeatured().toJSON().Resources as Record<string, Resource>;
     const granted = (fragment: string) => {
@@ -67,9 +77,19 @@ describe("the permissions table in docs/security.md", () => {
           .filter((r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles?.some((x) => x.Ref === role))
           .flatMap((r) => (r.Properties.PolicyDocument ? [r.Properties.PolicyDocument] : [])),
       ];
-      return [...new Set(documents.flatMap((d) => d.Statement.flatMap((s) => [s.Action].flat())))]
-        .filter((a) => DATA.test(a))
-        .sort();
+      const statements = documents.flatMap((d) => d.Statement);
+      return {
+        actions: [...new Set(statements.flatMap((s) => [s.Action].flat()))]
+          .filter((a) => DATA.test(a))
+          .sort(),
+        leadingKeys: [
+          ...new Set(
+            statements.flatMap((s) =>
+              [s.Condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"] ?? []].flat(),
+            ),
+          ),
+        ].sort(),
+      };
     };
 
     // Act
@@ -79,10 +99,7 @@ describe("the permissions table in docs/security.md", () => {
     expect([...rows.keys()].sort()).toEqual(Object.keys(ROWS).sort());
     for (const [name, fragments] of Object.entries(ROWS)) {
       for (const fragment of fragments) {
-        expect({ fragment, actions: granted(fragment) }).toEqual({
-          fragment,
-          actions: [...(rows.get(name) ?? [])].sort(),
-        });
+        expect({ fragment, ...granted(fragment) }).toEqual({ fragment, ...rows.get(name) });
       }
     }
   });

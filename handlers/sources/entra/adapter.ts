@@ -8,6 +8,8 @@
  * again, which changes nothing. A group's notification is turned into a read of each member Graph's
  * delta query says was added or removed.
  */
+
+import { DELTA_STATE_NAME } from "../../contracts/directory-keys.js";
 import { type CoreConfig, roleOfGroup, tallyfyGroupsOf } from "../../core/config.js";
 import { readStampedId } from "../../core/desired-state.js";
 import { EventUserSchema, type IdentityEvent } from "../../core/identity-event.js";
@@ -42,7 +44,7 @@ export interface EntraAdapterDeps {
 /** The key a mapped group's name is remembered under: a deletion names only the id. */
 export const groupLink = (groupId: string) => `group:${groupId}`;
 /** Where a group's delta link is kept between notifications. */
-export const deltaKey = (groupId: string) => `delta:${groupId}`;
+export const deltaKey = (groupId: string) => `${DELTA_STATE_NAME}${groupId}`;
 
 export async function translateGraphNotification(
   notification: QueuedNotification,
