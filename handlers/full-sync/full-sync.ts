@@ -24,6 +24,7 @@ import type { IdentityEvent } from "../core/identity-event.js";
 import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
 import type { Directory, PersonRecord } from "../directory/directory.js";
+import { DEADLINE_MARGIN_MS } from "../shared/http.js";
 import { computeDrift, type DriftChange, type TallyfySnapshot } from "../tallyfy/drift.js";
 import type { FullSyncStore, LinkItem, RunState } from "./store.js";
 
@@ -162,7 +163,7 @@ export class FullSync {
         state.phase = "finishing";
         break;
       }
-      await this.#list(source, state, deadline, hasTime);
+      if ((await this.#list(source, state, deadline, hasTime)) === "out of time") break;
     }
     if (state.phase === "finishing") {
       // The end reads everyone and Tallyfy in one go: it gets an invocation of its own.
@@ -184,23 +185,24 @@ export class FullSync {
     state: RunState,
     deadline: number,
     hasTime: () => boolean,
-  ): Promise<void> {
+  ): Promise<"listed" | "paused" | "out of time"> {
     const progress = state.sources[source.id] ?? { listed: 0, changed: 0, complete: false, emailChanges: 0 };
     state.sources[source.id] = progress;
     const config = this.#o.config;
+    const listingDeadline = deadline - (this.#o.marginMs ?? 5_000) / 2;
     const listing = source.listUsers?.(
       {
         config,
         sourceConfig: config[source.id],
         connection: () => this.#o.connection(source),
-        deadline: deadline - (this.#o.marginMs ?? 5_000) / 2,
+        deadline: listingDeadline,
         listedAt: state.startedAt,
         runId: state.runId,
         linked: (id) => this.#o.directory.linkedEmail(source.id, id),
       },
       state.cursor,
     );
-    if (!listing) return;
+    if (!listing) return "listed";
     const pages = listing[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -216,13 +218,14 @@ export class FullSync {
         this.#listedThisInvocation += page.users.length;
         this.#o.onMetric?.(FullSyncMetric.Listed, page.users.length);
         state.cursor = page.cursor;
+        state.outOfTimeAt = undefined;
         if (page.cursor === undefined) break;
         // The page is recorded and its cursor kept: a later invocation goes on from here.
         await this.#o.store.save(state);
         if (!hasTime()) {
           // Closed as `for await` would: the source's listing releases what it holds.
           await pages.return?.();
-          return;
+          return "paused";
         }
       }
       // Closed once every page is recorded (never after a failure): a source may finish what the
@@ -230,6 +233,16 @@ export class FullSync {
       await pages.return?.();
       progress.complete = true;
     } catch (error) {
+      // A page that ran out of this invocation's time (a source that reads each user again, as
+      // Okta does for their groups, takes long over a page) is read again by the next one, from
+      // the cursor kept before it. Only a page that outlasts a whole invocation fails the listing.
+      const page = state.cursor ?? "";
+      // (A client gives up DEADLINE_MARGIN_MS before the deadline it is given.)
+      if (this.#now() >= listingDeadline - DEADLINE_MARGIN_MS && state.outOfTimeAt !== page) {
+        state.outOfTimeAt = page;
+        await pages.return?.()?.catch(() => undefined);
+        return "out of time";
+      }
       progress.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.#o.onMetric?.(FullSyncMetric.ListingFailed, 1);
       this.#o.log?.("full reconciliation: listing failed; no departure is inferred from it", {
@@ -241,6 +254,7 @@ export class FullSync {
     }
     state.sourceIndex++;
     state.cursor = undefined;
+    return "listed";
   }
 
   async #record(

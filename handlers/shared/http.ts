@@ -88,7 +88,7 @@ export interface HttpRequest {
 }
 
 /** Time kept back from the deadline so the caller can still report the failure. */
-const DEADLINE_MARGIN_MS = 250;
+export const DEADLINE_MARGIN_MS = 250;
 
 export class RetryingHttp {
   readonly #options: RetryingHttpOptions;
