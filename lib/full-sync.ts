@@ -21,7 +21,12 @@ import {
   Validations,
 } from "aws-cdk-lib";
 import { Construct } from "constructs";
-import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../handlers/contracts/full-sync.js";
+import {
+  FULL_SYNC_MEMORY_MB,
+  FULL_SYNC_STALE_AFTER_MS,
+  FULL_SYNC_STEP_TIMEOUT_MS,
+  FullSyncMetric,
+} from "../handlers/contracts/full-sync.js";
 import { METRICS_NAMESPACE } from "../handlers/contracts/metrics.js";
 import { serviceOf, syncFunction } from "./functions.js";
 import type { AlarmSpec } from "./operations.js";
@@ -87,8 +92,17 @@ export function silenceWindowHours(expression: string): number | undefined {
   return hours <= MAX_SILENCE_HOURS ? hours : undefined;
 }
 
-/** One step's time: long enough for several pages and the run's end, well inside Lambda's 15 minutes. */
-const STEP_TIMEOUT = Duration.minutes(5);
+/**
+ * The users a listing page holds so that reading it (a request for the page, and
+ * `requestsPerUser` for each user) takes at most half a step at `perMinute`.
+ */
+export function listingPageSize(
+  page: { readonly requestsPerUser: number; readonly maxSize: number },
+  perMinute: number,
+): number {
+  const requests = ((FULL_SYNC_STEP_TIMEOUT_MS / 2) * perMinute) / 60_000;
+  return Math.max(1, Math.min(page.maxSize, Math.floor((requests - 1) / page.requestsPerUser)));
+}
 
 export class FullSync extends Construct {
   public readonly function: lambda.IFunction;
@@ -120,7 +134,8 @@ export class FullSync extends Construct {
     this.function = syncFunction(this, "Function", {
       entry: "full-sync.ts",
       syncConfig: props.syncConfig,
-      timeout: STEP_TIMEOUT,
+      timeout: Duration.millis(FULL_SYNC_STEP_TIMEOUT_MS),
+      memorySize: FULL_SYNC_MEMORY_MB,
       logRetention: props.logRetention,
       tracing: props.tracing,
       environment: { ...props.environment, REPORT_BUCKET_NAME: this.reportBucket.bucketName },
@@ -305,9 +320,12 @@ export function fullSyncFor(
         listing.flatMap(({ source, secret }) => {
           const variable = source.deployment?.secret?.variable;
           const budget = source.deployment?.rateBudget;
+          const page = source.deployment?.listingPage;
+          const perMinute = budget && budgetShare(budget.perMinute, fraction);
           return [
             ...(variable && secret ? [[variable, secret.secretArn]] : []),
-            ...(budget ? [[budget.variable, String(budgetShare(budget.perMinute, fraction))]] : []),
+            ...(budget ? [[budget.variable, String(perMinute)]] : []),
+            ...(page && perMinute ? [[page.variable, String(listingPageSize(page, perMinute))]] : []),
           ];
         }),
       ),

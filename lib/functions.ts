@@ -23,6 +23,11 @@ export interface SyncFunctionProps {
   /** The entry point's file under `handlers/`, e.g. `ingest.ts`. */
   readonly entry: string;
   readonly timeout: Duration;
+  /**
+   * Memory, megabytes (and the CPU that comes with it).
+   * @default 256
+   */
+  readonly memorySize?: number;
   /** Ids of secrets and queues, never a secret; Powertools' names and source maps are added. */
   readonly environment: Record<string, string>;
   /**
@@ -77,7 +82,7 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
     handler: "handler",
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
+    memorySize: props.memorySize ?? 256,
     timeout: props.timeout,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,

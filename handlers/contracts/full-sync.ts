@@ -13,6 +13,15 @@ export const FullSyncMetric = {
   Skipped: "FullSyncSkipped",
 } as const;
 
+/** One step's time: long enough for several pages and the run's end, well inside Lambda's 15 minutes. */
+export const FULL_SYNC_STEP_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * The full-sync function's memory, megabytes: twice the JavaScript heap its largest step needs
+ * at 100,000 people (`npm run bench -- --only fullsync`, docs/performance.md).
+ */
+export const FULL_SYNC_MEMORY_MB = 256;
+
 /** The state machine's timeout: a run older than this has no execution carrying it on. */
 export const FULL_SYNC_STALE_AFTER_MS = 12 * 3_600_000;
 export type FullSyncMetric = (typeof FullSyncMetric)[keyof typeof FullSyncMetric];

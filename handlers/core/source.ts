@@ -226,6 +226,18 @@ export interface SourceDeployment {
    * function its share of it (the budget divided by the ingest mapping's maximum concurrency).
    */
   readonly rateBudget?: { readonly variable: string; readonly perMinute: number };
+  /**
+   * A full-sync listing whose pages cost more than one request (the provider is read again for
+   * each user): the variable that sets the page size, the requests a user costs at most, and the
+   * largest page the provider serves. The stack sizes the full-sync function's pages so that one
+   * takes at most half an invocation at the function's share of `rateBudget`: a page that runs
+   * out of time is read again whole by the next invocation.
+   */
+  readonly listingPage?: {
+    readonly variable: string;
+    readonly requestsPerUser: number;
+    readonly maxSize: number;
+  };
   /** EventBridge rules from the provider's buses to the ingest queue, one per feed. */
   readonly eventBridge?: EventBridgeRoute | readonly EventBridgeRoute[];
   /**

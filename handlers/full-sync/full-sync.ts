@@ -24,7 +24,7 @@ import type { IdentityEvent } from "../core/identity-event.js";
 import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
 import type { Directory, PersonRecord } from "../directory/directory.js";
-import { DEADLINE_MARGIN_MS } from "../shared/http.js";
+import { isOutOfTime } from "../shared/errors.js";
 import { computeDrift, type DriftChange, type TallyfySnapshot } from "../tallyfy/drift.js";
 import type { FullSyncStore, LinkItem, RunState } from "./store.js";
 
@@ -235,12 +235,12 @@ export class FullSync {
     } catch (error) {
       // A page that ran out of this invocation's time (a source that reads each user again, as
       // Okta does for their groups, takes long over a page) is read again by the next one, from
-      // the cursor kept before it. Only a page that outlasts a whole invocation fails the listing.
+      // the cursor kept before it; one that runs out twice in a row fails the listing. Not
+      // closed: a source finishes what a page carried only once the page is recorded (SCIM
+      // settles the group changes it carried).
       const page = state.cursor ?? "";
-      // (A client gives up DEADLINE_MARGIN_MS before the deadline it is given.)
-      if (this.#now() >= listingDeadline - DEADLINE_MARGIN_MS && state.outOfTimeAt !== page) {
+      if (isOutOfTime(error) && state.outOfTimeAt !== page) {
         state.outOfTimeAt = page;
-        await pages.return?.()?.catch(() => undefined);
         return "out of time";
       }
       progress.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -254,6 +254,7 @@ export class FullSync {
     }
     state.sourceIndex++;
     state.cursor = undefined;
+    state.outOfTimeAt = undefined;
     return "listed";
   }
 

@@ -110,3 +110,18 @@ export function serviceErrorFamily<Detail = string>(
   }
   return family;
 }
+
+const OUT_OF_TIME = Symbol("outOfTime");
+
+/**
+ * Marks `error` as thrown because the caller's deadline left no time for the request (or for its
+ * wait): the work may go on in the next invocation, where a failure of the request itself may not.
+ */
+export function outOfTime<E extends Error>(error: E): E {
+  Object.defineProperty(error, OUT_OF_TIME, { value: true });
+  return error;
+}
+
+export function isOutOfTime(error: unknown): boolean {
+  return typeof error === "object" && error !== null && OUT_OF_TIME in error;
+}

@@ -6,6 +6,8 @@
  * that may have run. What each API's errors look like stays with its client, through
  * {@link HttpFailures}.
  */
+
+import { outOfTime } from "./errors.js";
 import type { Pacer, RateWindow } from "./pacer.js";
 
 /** How hard to try before giving the work back to SQS. */
@@ -88,7 +90,7 @@ export interface HttpRequest {
 }
 
 /** Time kept back from the deadline so the caller can still report the failure. */
-export const DEADLINE_MARGIN_MS = 250;
+const DEADLINE_MARGIN_MS = 250;
 
 export class RetryingHttp {
   readonly #options: RetryingHttpOptions;
@@ -120,18 +122,21 @@ export class RetryingHttp {
       if (this.#pausedUntil > honoured && pausedFor > 0) {
         honoured = this.#pausedUntil;
         if (pausedFor >= this.#remaining(deadline)) {
-          throw lastError ?? failures.deadline(operation, "the rate-limit wait ends past the deadline");
+          throw outOfTime(
+            lastError ?? failures.deadline(operation, "the rate-limit wait ends past the deadline"),
+          );
         }
         await this.#options.sleep(pausedFor);
       }
       const remaining = this.#remaining(deadline);
-      if (remaining <= 0) throw lastError ?? failures.deadline(operation, "no time left before the deadline");
+      if (remaining <= 0)
+        throw outOfTime(lastError ?? failures.deadline(operation, "no time left before the deadline"));
 
       // The time left, not the deadline: the pacer keeps its own clock.
       if (this.#options.pacer && !(await this.#options.pacer.take(remaining))) {
-        throw (
+        throw outOfTime(
           lastError ??
-          failures.deadline(operation, "the next slot in the rate budget starts past the deadline")
+            failures.deadline(operation, "the next slot in the rate budget starts past the deadline"),
         );
       }
       const started = now();
@@ -150,6 +155,8 @@ export class RetryingHttp {
         const timedOut = isTimeout(error);
         const reason = timedOut ? `no answer within ${timeoutMs} ms` : networkReason(error);
         const failure = failures.network(operation, reason, timedOut, error);
+        // Cut short by the deadline, not by the request's own timeout: out of time.
+        if (timedOut && timeoutMs < this.#options.timeoutMs) outOfTime(failure);
         if (!repeatable || !(await this.#backoff(retries++, undefined, deadline))) throw failure;
         lastError = failure;
         continue;

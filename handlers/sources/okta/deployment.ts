@@ -13,6 +13,8 @@ export const oktaDeployment: SourceDeployment = {
   // Okta's default for the users API: each ingest function paces at its share, and slows to what
   // X-Rate-Limit-Remaining says is left.
   rateBudget: { variable: "OKTA_REQUESTS_PER_MINUTE", perMinute: 600 },
+  // A listed user's app assignment and groups are read one by one.
+  listingPage: { variable: "OKTA_LIST_PAGE_SIZE", requestsPerUser: 2, maxSize: 200 },
   // Okta Event Hooks: a one-time GET verification, then POSTs of System Log events.
   endpoint: {
     name: "EventHook",
