@@ -65,16 +65,23 @@ export class DirectoryTable extends Construct {
   /**
    * Apply reads desired state and notes what it reconciled, leases people, books Tallyfy's shared
    * schedule and keeps the departure brake and its holds: it updates those items, never puts or
-   * deletes one. It scans only to count a source's managed people for the brake (at most once an
-   * hour per source, and only past `maxPerWindow`): a Scan names no partition key, so
-   * `ForAllValues` admits it, and it reads every item anyway.
+   * deletes one, and never touches a link. It scans only to count a source's managed people for
+   * the brake (at most once an hour per source, and only past `maxPerWindow`), and only as a count.
    */
   public grantReconcile(grantee: IGrantable): void {
     this.#grantOn(
       grantee,
-      [...READ, "dynamodb:Scan", "dynamodb:UpdateItem"],
-      keysOf("person", "link", "idpGroup", "group", "lease", "brake", "holds", "schedule"),
+      [...READ, "dynamodb:UpdateItem"],
+      keysOf("person", "idpGroup", "group", "lease", "brake", "holds", "schedule"),
     );
+    // The brake's count: a Scan names no partition key, so only `Select: COUNT` keeps it from
+    // returning every item of the table (SCIM users and every source's state included).
+    Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:Scan"],
+      resourceArns: [this.table.tableArn],
+      conditions: { StringEquals: { "dynamodb:Select": "COUNT" } },
+    });
   }
 
   /**

@@ -65,17 +65,24 @@ export interface FullSyncProps {
 
 const DEFAULT_SCHEDULE = "rate(1 day)";
 
-/** Time a run may take on top of its schedule's interval before the silence alarm fires. */
-const SILENCE_SLACK_HOURS = 3;
+/**
+ * Time a run may take on top of its schedule's interval before the silence alarm fires: as long
+ * as the state machine lets a run last, so two successful runs, the second slower, never page.
+ */
+const SILENCE_SLACK_HOURS = Math.ceil(FULL_SYNC_STALE_AFTER_MS / 3_600_000);
+
+/** EventBridge Scheduler's days of the week, 1 to 7 from Sunday. */
+const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 /** CloudWatch evaluates an alarm of hourly periods over seven days at most. */
 const MAX_SILENCE_HOURS = 7 * 24;
 
 /**
  * Hours without a successful run after which the silence alarm fires: the schedule's interval
- * plus a run's time. A `rate(...)` says its interval; a `cron(...)` on every day of the month and
- * week runs at least daily; anything rarer than weekly (or an `at(...)`, which runs once) cannot be
- * watched by one alarm, and has none.
+ * plus a run's time. A `rate(...)` says its interval; a `cron(...)` on every day of the month runs
+ * on each day of the week it names, so its interval is the longest gap between them (72 hours for
+ * MON-FRI); anything rarer than weekly (or an `at(...)`, which runs once) cannot be watched by one
+ * alarm, and has none.
  */
 export function silenceWindowHours(expression: string): number | undefined {
   const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
@@ -85,11 +92,34 @@ export function silenceWindowHours(expression: string): number | undefined {
     interval = Number(rate[1]) * { minute: 1 / 60, hour: 1, day: 24 }[rate[2] as "minute" | "hour" | "day"];
   else if (cron) {
     const [, , dayOfMonth, , dayOfWeek] = (cron[1] ?? "").split(/\s+/);
-    if ([dayOfMonth, dayOfWeek].every((field) => field === "*" || field === "?")) interval = 24;
+    const days = dayOfMonth === "*" || dayOfMonth === "?" ? weekdaysOf(dayOfWeek ?? "*") : undefined;
+    if (days && days.length > 0) {
+      const gaps = days.map((day, i) => ((days[(i + 1) % days.length] ?? day) - day + 7) % 7 || 7);
+      interval = 24 * Math.max(...gaps);
+    }
   }
   if (interval === undefined) return undefined;
   const hours = Math.ceil(interval) + SILENCE_SLACK_HOURS;
   return hours <= MAX_SILENCE_HOURS ? hours : undefined;
+}
+
+/** The days of the week (0 to 6 from Sunday) a cron's day-of-week field names, sorted; undefined when unread. */
+function weekdaysOf(field: string): number[] | undefined {
+  if (field === "*" || field === "?") return [0, 1, 2, 3, 4, 5, 6];
+  const day = (token: string) => {
+    const index = /^\d$/.test(token) ? Number(token) - 1 : WEEKDAYS.indexOf(token.toUpperCase());
+    return index >= 0 && index < 7 ? index : undefined;
+  };
+  const days = new Set<number>();
+  for (const part of field.split(",")) {
+    const [from, to, ...rest] = part.split("-").map(day);
+    if (from === undefined || rest.length > 0 || (part.includes("-") && to === undefined)) return undefined;
+    for (let d = from; ; d = (d + 1) % 7) {
+      days.add(d);
+      if (d === (to ?? from)) break;
+    }
+  }
+  return [...days].sort((a, b) => a - b);
 }
 
 /**
@@ -119,14 +149,15 @@ export class FullSync extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // A report overwritten or deleted (by hand, or by a role that should not) is still there for
-      // the retention; versions expire with the reports themselves.
+      // A report overwritten or deleted (by hand, or by a role that should not) is kept one more
+      // day, so a mistake can be undone; no report outlives the retention by more than that day
+      // (expiration only hides a versioned object: its data goes with the noncurrent version).
       versioned: true,
       lifecycleRules: [
         {
           prefix: "reports/",
           expiration: Duration.days(props.reportRetentionDays ?? 90),
-          noncurrentVersionExpiration: Duration.days(props.reportRetentionDays ?? 90),
+          noncurrentVersionExpiration: Duration.days(1),
         },
       ],
       removalPolicy: RemovalPolicy.RETAIN,

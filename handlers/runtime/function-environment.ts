@@ -60,8 +60,10 @@ export function lazyConfig(json: string | undefined): () => SyncConfig {
 }
 
 /**
- * The configuration document: in Lambda the file the stack bundled beside the handler, else
- * `SYNC_CONFIG` (local runs and tests).
+ * The configuration document: in Lambda the file the stack bundled beside the handler, or
+ * `SYNC_CONFIG` (a stack deployed before the file, and local runs and tests). In Lambda without
+ * either the function refuses to start: the defaults (no member domains, no role groups, no
+ * mappings) would make every address a member and take every mapped role and group away.
  */
 export function syncConfigDocument(
   fromEnvironment: string | undefined,
@@ -71,8 +73,11 @@ export function syncConfigDocument(
   try {
     return readFileSync(path.join(taskRoot, SYNC_CONFIG_FILE), "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return fromEnvironment;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (fromEnvironment !== undefined) return fromEnvironment;
+    throw new EnvironmentError(
+      `the sync configuration is missing: no ${SYNC_CONFIG_FILE} beside the handler and no SYNC_CONFIG`,
+    );
   }
 }
 

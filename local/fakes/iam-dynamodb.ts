@@ -10,8 +10,10 @@
  *   wildcards as IAM's) and its conditions hold; a `Deny` that matches wins.
  * - Conditions: `ForAllValues:StringLike` and `ForAllValues:StringEquals` on
  *   `dynamodb:LeadingKeys`, the partition keys a request names (a Scan names none, and
- *   `ForAllValues` of nothing holds, as in IAM). Any other condition is refused as unsupported,
- *   so a policy this cannot judge never passes by accident.
+ *   `ForAllValues` of nothing holds, as in IAM); `StringEquals` and `StringLike` on
+ *   `dynamodb:Select` (absent from a request that says no `Select`, and then matching nothing).
+ *   Any other condition is refused as unsupported, so a policy this cannot judge never passes
+ *   by accident.
  * - The statements are only those on the directory table: the caller picks them.
  */
 import { readFileSync } from "node:fs";
@@ -50,6 +52,7 @@ export class UnsupportedConditionError extends Error {
 type Item = Readonly<Record<string, { readonly S?: string } | undefined>>;
 
 interface DynamoRequest {
+  readonly Select?: string;
   readonly Key?: Item;
   readonly Item?: Item;
   readonly KeyConditionExpression?: string;
@@ -93,19 +96,30 @@ const wildcard = (pattern: string) =>
       .replace(/\?/g, ".")}$`,
   );
 
-function conditionHolds(condition: PolicyStatement["Condition"], leadingKeys: readonly string[]): boolean {
+/** What a request's conditions are judged on: the partition keys it names, and what it selects. */
+export interface RequestContext {
+  readonly leadingKeys: readonly string[];
+  /** `Select` of a Query or Scan (`COUNT`, ...), when it says one. */
+  readonly select?: string;
+}
+
+function conditionHolds(condition: PolicyStatement["Condition"], request: RequestContext): boolean {
   for (const [operator, keys] of Object.entries(condition ?? {})) {
     for (const [key, values] of Object.entries(keys)) {
       const patterns = [values].flat();
-      if (key !== "dynamodb:LeadingKeys") throw new UnsupportedConditionError(`condition key ${key}`);
-      const matches =
-        operator === "ForAllValues:StringLike"
-          ? (k: string) => patterns.some((p) => wildcard(p).test(k))
-          : operator === "ForAllValues:StringEquals"
-            ? (k: string) => patterns.includes(k)
-            : undefined;
-      if (!matches) throw new UnsupportedConditionError(`condition operator ${operator}`);
-      if (!leadingKeys.every(matches)) return false;
+      const like = operator.endsWith("StringLike");
+      const matches = (value: string) => patterns.some((p) => (like ? wildcard(p).test(value) : p === value));
+      if (!/^(ForAllValues:)?String(Like|Equals)$/.test(operator)) {
+        throw new UnsupportedConditionError(`condition operator ${operator}`);
+      }
+      if (key === "dynamodb:LeadingKeys" && operator.startsWith("ForAllValues:")) {
+        if (!request.leadingKeys.every(matches)) return false;
+      } else if (key === "dynamodb:Select" && !operator.startsWith("ForAllValues:")) {
+        // A single-valued key absent from the request matches nothing.
+        if (request.select === undefined || !matches(request.select)) return false;
+      } else {
+        throw new UnsupportedConditionError(`condition ${operator} on ${key}`);
+      }
     }
   }
   return true;
@@ -116,9 +130,11 @@ export function allows(
   statements: readonly PolicyStatement[],
   action: string,
   leadingKeys: readonly string[],
+  request: Omit<RequestContext, "leadingKeys"> = {},
 ): boolean {
+  const context = { ...request, leadingKeys };
   const applies = (s: PolicyStatement) =>
-    [s.Action].flat().some((a) => wildcard(a).test(action)) && conditionHolds(s.Condition, leadingKeys);
+    [s.Action].flat().some((a) => wildcard(a).test(action)) && conditionHolds(s.Condition, context);
   if (statements.some((s) => s.Effect === "Deny" && applies(s))) return false;
   return statements.some((s) => s.Effect === "Allow" && applies(s));
 }
@@ -148,8 +164,9 @@ export function guardWithIam(
       const action = `dynamodb:${String(req.headers["x-amz-target"] ?? "")
         .split(".")
         .pop()}`;
-      const leadingKeys = leadingKeysOf(JSON.parse(body.toString("utf8") || "{}") as DynamoRequest);
-      if (!allows(statements, action, leadingKeys)) {
+      const parsed = JSON.parse(body.toString("utf8") || "{}") as DynamoRequest;
+      const leadingKeys = leadingKeysOf(parsed);
+      if (!allows(statements, action, leadingKeys, { select: parsed.Select })) {
         denials.push({ principal, action, leadingKeys });
         res.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
         res.end(

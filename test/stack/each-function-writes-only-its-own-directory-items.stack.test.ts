@@ -72,7 +72,7 @@ describe("the directory items each function's role may write", () => {
     expect(may("fullSync", "DeleteItem", "scim#username#ana")).toBe(false);
   });
 
-  it("lets the apply functions update what a reconcile keeps, never put an item, and never touch SCIM's or a source's", () => {
+  it("lets the apply functions update what a reconcile keeps, never put an item, never touch SCIM's, a source's or a link, and scan only to count", () => {
     for (const principal of ["apply", "departures"] as const) {
       // Act
       const updates = (key: string) => may(principal, "UpdateItem", key);
@@ -92,6 +92,14 @@ describe("the directory items each function's role may write", () => {
         expect(updates(key) || may(principal, "GetItem", key), `${principal} ${key}`).toBe(false);
       }
       expect(may(principal, "PutItem", "person#ana@example.com")).toBe(false);
+      // Links are what a source's deletion is resolved through: a reconcile never needs one.
+      expect(updates("link#okta#00u1") || may(principal, "GetItem", "link#okta#00u1")).toBe(false);
+      // The brake's Scan counts; one that returns items (SCIM users' names, sources' state) is refused.
+      expect(allows(policies[principal] ?? [], "dynamodb:Scan", [], { select: "COUNT" })).toBe(true);
+      expect(allows(policies[principal] ?? [], "dynamodb:Scan", [], {})).toBe(false);
+      expect(allows(policies[principal] ?? [], "dynamodb:Scan", [], { select: "ALL_ATTRIBUTES" })).toBe(
+        false,
+      );
     }
   });
 

@@ -243,7 +243,8 @@ describe("functions", () => {
       ["DeparturesFunction", "DeparturesQueue"],
     ] as const) {
       expect(summary(fn)).toEqual([
-        "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:Scan,dynamodb:UpdateItem -> Directory",
+        "dynamodb:BatchGetItem,dynamodb:GetItem,dynamodb:Query,dynamodb:UpdateItem -> Directory",
+        "dynamodb:Scan -> Directory",
         "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue -> TallyfySecret",
         `sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage -> ${lane}`,
         "sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage -> CommandsDeadLetterQueue",

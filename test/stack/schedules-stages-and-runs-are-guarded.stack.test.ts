@@ -129,7 +129,7 @@ describe("a schedule that cannot start its target", () => {
 });
 
 describe("the full reconciliation's silence alarm", () => {
-  it("fires when no run succeeded for a day and the three hours a run may take, an hour without data counted", () => {
+  it("fires when no run succeeded for a day and the 12 hours a run may last, an hour without data counted", () => {
     // Prepare
     const template = synthFullFeatured();
 
@@ -141,7 +141,7 @@ describe("the full reconciliation's silence alarm", () => {
       MetricName: "ExecutionsSucceeded",
       Namespace: "AWS/States",
       Period: 3600,
-      EvaluationPeriods: 27,
+      EvaluationPeriods: 36,
       ComparisonOperator: "LessThanThreshold",
       Threshold: 1,
       TreatMissingData: "breaching",
@@ -157,17 +157,27 @@ describe("the full reconciliation's silence alarm", () => {
       "rate(7 days)",
       "cron(0 2 * * ? *)",
       "cron(0 2 ? * MON *)",
+      "cron(0 2 ? * MON-FRI *)",
+      "cron(0 6 ? * 2,4,6 *)",
+      "cron(0 2 ? * FRI-MON *)",
+      "cron(0 2 ? * 6#3 *)",
       "at(2027-01-01T00:00:00)",
     ].map((expression) => [expression, silenceWindowHours(expression)]);
 
     // Assess
     expect(windows).toEqual([
-      ["rate(1 day)", 27],
-      ["rate(6 hours)", 9],
-      ["rate(30 minutes)", 4],
+      ["rate(1 day)", 36],
+      ["rate(6 hours)", 18],
+      ["rate(30 minutes)", 13],
       ["rate(7 days)", undefined],
-      ["cron(0 2 * * ? *)", 27],
+      ["cron(0 2 * * ? *)", 36],
       ["cron(0 2 ? * MON *)", undefined],
+      // Weekdays: Friday to Monday is the longest gap; Monday, Wednesday, Friday: Friday to Monday.
+      ["cron(0 2 ? * MON-FRI *)", 84],
+      ["cron(0 6 ? * 2,4,6 *)", 84],
+      ["cron(0 2 ? * FRI-MON *)", 108],
+      // The third Friday of the month: rarer than weekly.
+      ["cron(0 2 ? * 6#3 *)", undefined],
       ["at(2027-01-01T00:00:00)", undefined],
     ]);
   });
@@ -197,7 +207,7 @@ describe("the region's API Gateway logging role", () => {
 });
 
 describe("the drift-report bucket", () => {
-  it("keeps a report overwritten or deleted for the reports' retention, and no longer", () => {
+  it("keeps a report overwritten or deleted one more day, so no report's data outlives the retention by more", () => {
     // Prepare
     const template = synthFullFeatured();
 
@@ -212,7 +222,8 @@ describe("the drift-report bucket", () => {
       expect.objectContaining({
         Prefix: "reports/",
         ExpirationInDays: 90,
-        NoncurrentVersionExpiration: { NoncurrentDays: 90 },
+        // Expiration only hides a versioned report: its data goes with the noncurrent version.
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
         Status: "Enabled",
       }),
     ]);
