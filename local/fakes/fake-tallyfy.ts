@@ -532,12 +532,8 @@ export class FakeTallyfy {
     const all = [...this.members.values()]
       .filter((m) => !q || m.email.includes(q) || m.first_name.includes(q) || m.last_name.includes(q))
       .sort((a, b) => a.id - b.id);
-    return paginate(
-      all.map((m) => this.#memberJson(m, true)),
-      query,
-      9999,
-      9999,
-    );
+    // Only the page is rendered: an organization of 100,000 is listed a hundred at a time.
+    return paginate(all, query, 9999, 9999, (m) => this.#memberJson(m as FakeMember, true));
   }
 
   #invite(body: Record<string, unknown>) {
@@ -699,10 +695,16 @@ function guestJson(guest: FakeGuest) {
   };
 }
 
-function paginate(items: unknown[], query: URLSearchParams, defaultPerPage: number, maxPerPage: number) {
+function paginate(
+  items: unknown[],
+  query: URLSearchParams,
+  defaultPerPage: number,
+  maxPerPage: number,
+  render: (item: unknown) => unknown = (item) => item,
+) {
   const perPage = Math.min(Number(query.get("per_page") ?? defaultPerPage) || defaultPerPage, maxPerPage);
   const page = Math.max(1, Number(query.get("page") ?? 1) || 1);
-  const data = items.slice((page - 1) * perPage, page * perPage);
+  const data = items.slice((page - 1) * perPage, page * perPage).map(render);
   const totalPages = Math.max(1, Math.ceil(items.length / perPage));
   return {
     status: 200,
