@@ -44,7 +44,12 @@ export interface TallyfyClientOptions {
   readonly timeoutMs?: number;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
-  /** Listings stop with an error past this many pages rather than return a partial list. @default 500 */
+  /**
+   * Listings stop with an error past this many pages rather than return a partial list: a guard
+   * against a pagination that never ends, not a size limit. 500 refused every organization of more
+   * than 50,000 members; 2,000 pages of 100 hold 200,000.
+   * @default 2000
+   */
   readonly maxPages?: number;
   /** Called once per answered request (metrics, logs). */
   readonly onResponse?: (event: ResponseEvent) => void;
@@ -125,7 +130,7 @@ export class TallyfyClient {
     const api = new Api(
       transport,
       `/organizations/${encodeURIComponent(options.organizationId)}`,
-      options.maxPages ?? 500,
+      options.maxPages ?? 2_000,
     );
     this.members = new MembersApi(api);
     this.groups = new GroupsApi(api);
