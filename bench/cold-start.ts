@@ -45,7 +45,7 @@ const HANDLER_ENV = {
   POWERTOOLS_METRICS_DISABLED: "true",
 };
 
-async function bundle(
+export async function bundle(
   entry: { name: string; file?: string; contents?: string },
   outDir: string,
 ): Promise<string> {

@@ -16,14 +16,22 @@
  *   --runs <n>          fresh processes per cold-start measurement (default 7)
  *   --scim-runs <n>     runs of the SCIM latency measurement (default 3)
  *   --scim-requests <n> requests of each kind per SCIM run (default 300)
- *   --only <part>       replay, scim or cold (default: all three)
+ *   --full-sync-people <n>  people in the full reconciliation's two runs (default 2000)
+ *   --full-sync-finish <n>  people in the run's end measured apart (default 100000)
+ *   --full-sync-memories <list>  function memories (MB, comma-separated) to try the run's end at
+ *                       (default: the stack's)
+ *   --full-sync-groups <n>  their IdP groups, each mapped to a Tallyfy group (default 20)
+ *   --only <part>       replay, scim, cold or fullsync (default: the first three; fullsync
+ *                       only when asked, it takes longer than the rest together)
  */
 import "./quiet.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { FULL_SYNC_STEP_TIMEOUT_MS } from "../handlers/contracts/full-sync.js";
 import { writeRateChart } from "./chart.js";
 import { measureColdStart, writeJson } from "./cold-start.js";
+import { measureFullSyncAtScale } from "./full-sync-scale.js";
 import { replayNaiveBeside } from "./naive-beside.js";
 import { type ReplayResult, replayPipeline } from "./replay.js";
 import { measureScim, type ScimRun } from "./scim.js";
@@ -42,6 +50,10 @@ const { values } = parseArgs({
     runs: { type: "string", default: "7" },
     "scim-runs": { type: "string", default: "3" },
     "scim-requests": { type: "string", default: "300" },
+    "full-sync-people": { type: "string", default: "2000" },
+    "full-sync-finish": { type: "string", default: "100000" },
+    "full-sync-memories": { type: "string" },
+    "full-sync-groups": { type: "string", default: "20" },
     only: { type: "string" },
   },
 });
@@ -58,13 +70,15 @@ const pad = (text: string, width: number) => text.padEnd(width);
 /** How much faster than ours the naive baseline runs (its calls do not depend on the speed). */
 const NAIVE_SPEED_UP = 10;
 
-const wants = (part: string) => values.only === undefined || values.only === part;
+/** The full reconciliation at scale takes longer than the rest together: it runs when asked. */
+const wants = (part: string) => (values.only === undefined ? part !== "fullsync" : values.only === part);
 
 async function main(): Promise<void> {
   const results: Record<string, unknown> = { at: new Date().toISOString(), node: process.version };
   if (wants("replay")) Object.assign(results, await benchReplay());
   if (wants("scim")) results.scim = await benchScim();
   if (wants("cold")) results.coldStart = await benchColdStart();
+  if (wants("fullsync")) results.fullSyncAtScale = await benchFullSync();
   writeJson(path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "latest.json"), results);
 }
 
@@ -101,6 +115,43 @@ async function benchScim() {
     table[kind] = { p50, p99, p50VsBaseline: ratio };
   }
   return { runs: count, requests, ...table };
+}
+
+async function benchFullSync() {
+  const result = await measureFullSyncAtScale({
+    people: Number(values["full-sync-people"]),
+    groups: Number(values["full-sync-groups"]),
+    finishPeople: Number(values["full-sync-finish"]),
+    finishMemoriesMb: values["full-sync-memories"]?.split(",").map(Number),
+  });
+  console.log(
+    `\nFull reconciliation at scale (the deployed bundle, a fresh process per invocation, its heap capped at half the function's ${result.memoryMb} MB): ${result.people} people, ${result.groups} groups; an idle invocation's peak memory ${fmt(result.idleMaxRssMb, 0)} MB`,
+  );
+  console.log(
+    `${pad("run", 50)}${pad("invocations", 13)}${pad("peak MB (max)", 15)}${pad("longest s", 11)}${pad("Tallyfy", 9)}${pad("Okta", 9)}DynamoDB / person`,
+  );
+  for (const r of [...result.runs, ...result.finishes]) {
+    const peak = Math.max(...r.invocations.map((i) => i.maxRssMb));
+    const longest = Math.max(...r.invocations.map((i) => i.ms)) / 1000;
+    console.log(
+      `${pad(r.name, 50)}${pad(String(r.invocations.length), 13)}${pad(fmt(peak, 0), 15)}${pad(fmt(longest, 1), 11)}${pad(String(r.tallyfyRequests), 9)}${pad(String(r.oktaRequests), 9)}${fmt(r.dynamoRequestsPerPerson, 1)}`,
+    );
+  }
+  // The target is judged at the stack's memory; the other memories tried say what would do.
+  const atStackMemory = result.finishes.filter((f) => f.report.memoryMb === result.memoryMb);
+  const invocations = [...result.runs, ...atStackMemory].flatMap((r) => r.invocations);
+  const failed = invocations.filter((i) => i.failed).map((i) => i.failed);
+  const peak = Math.max(...invocations.map((i) => i.maxRssMb));
+  const longest = Math.max(...invocations.map((i) => i.ms));
+  for (const f of result.finishes) {
+    const reason = f.invocations[0]?.failed;
+    if (reason) console.log(`${f.name}: failed: ${reason}`);
+  }
+  for (const reason of new Set(failed)) console.log(`an invocation failed: ${reason}`);
+  console.log(
+    `(target: every invocation's heap within half the function's memory: ${failed.length === 0 ? "met" : "missed"}; inside its ${FULL_SYNC_STEP_TIMEOUT_MS / 1000} s timeout: ${longest < FULL_SYNC_STEP_TIMEOUT_MS ? "met" : "missed"})`,
+  );
+  return { ...result, peakMb: peak, longestMs: longest, failed };
 }
 
 async function benchColdStart() {

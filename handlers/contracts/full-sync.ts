@@ -17,10 +17,12 @@ export const FullSyncMetric = {
 export const FULL_SYNC_STEP_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * The full-sync function's memory, megabytes: twice the JavaScript heap its largest step needs
- * at 100,000 people (`npm run bench -- --only fullsync`, docs/performance.md).
+ * The full-sync function's memory, megabytes: twice the JavaScript heap its largest step (the
+ * run's end, which reads everyone and all of Tallyfy) needs at 100,000 people. With its heap
+ * capped at 512 MB that step ran out of memory; at 1,024 MB it peaked at 1,001 MB resident
+ * (`npm run bench -- --only fullsync`, docs/performance.md).
  */
-export const FULL_SYNC_MEMORY_MB = 256;
+export const FULL_SYNC_MEMORY_MB = 2048;
 
 /** The state machine's timeout: a run older than this has no execution carrying it on. */
 export const FULL_SYNC_STALE_AFTER_MS = 12 * 3_600_000;

@@ -86,6 +86,22 @@ describe("full reconciliation", () => {
     ]);
   });
 
+  it("gives the function the memory the run's end needs at 100,000 people, and the other functions none of it", () => {
+    // Prepare
+    const { template } = built;
+
+    // Act
+    const memory = Object.entries(template.findResources("AWS::Lambda::Function")).map(([id, fn]) => [
+      id.includes("FullSyncFunction") ? "full sync" : "other",
+      fn.Properties.MemorySize,
+    ]);
+
+    // Assess: with its heap capped at 512 MB that step ran out of memory; at 1,024 MB it held
+    // (npm run bench -- --only fullsync); Lambda's heap is half the memory at most here.
+    expect(memory.filter(([name]) => name === "full sync")).toEqual([["full sync", 2048]]);
+    expect(new Set(memory.filter(([name]) => name === "other").map(([, mb]) => mb))).toEqual(new Set([256]));
+  });
+
   it("refuses a schedule that is not an EventBridge Scheduler expression, and a share over 1", () => {
     // Act
     const error = (() => {
