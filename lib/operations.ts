@@ -26,7 +26,7 @@ import type { EndpointToQueue } from "./ingress/endpoint-to-queue.js";
 import { uniqueName } from "./ingress/rest-api.js";
 import type { ScimEndpoint } from "./ingress/scim-endpoint.js";
 import type { SyncQueues } from "./queues.js";
-import { mostlyRefused } from "./refusals.js";
+import { mostlyRefused, QUIET_REFUSALS_THAT_ALARM, refusedAllDay } from "./refusals.js";
 
 export interface OperationsProps {
   readonly queues: SyncQueues;
@@ -133,14 +133,13 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
   }
   // A provider that does not retry a 4xx (Okta does not) loses the event: either alarm means events were lost.
   for (const { id, endpoint, text } of props.endpoints) {
+    const requests = { refused: endpoint.api.metricClientError(), all: endpoint.api.metricCount() };
+    add(`${id}RejectedAlarm`, mostlyRefused(`${id}: mostly refused`, requests), 1, text.rejected);
     add(
-      `${id}RejectedAlarm`,
-      mostlyRefused(`${id}: mostly refused`, {
-        refused: endpoint.api.metricClientError(),
-        all: endpoint.api.metricCount(),
-      }),
+      `${id}RejectedAllDayAlarm`,
+      refusedAllDay(`${id}: refused all day`, requests),
       1,
-      text.rejected,
+      `In a day, at least ${QUIET_REFUSALS_THAT_ALARM} requests were refused and none accepted (a quiet tenant's wrong key): ${text.rejected}`,
     );
     add(
       `${id}ErrorsAlarm`,

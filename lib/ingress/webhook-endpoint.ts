@@ -21,7 +21,7 @@ import { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName } from "../../handlers/contracts/metrics.js";
 import type { WebhookIngress } from "../../handlers/core/source.js";
 import { serviceOf, syncFunction } from "../functions.js";
-import { mostlyRefused } from "../refusals.js";
+import { mostlyRefused, QUIET_REFUSALS_THAT_ALARM, refusedAllDay } from "../refusals.js";
 import { type EndpointLogging, guardedRestApi, type RestEndpointProps } from "./rest-api.js";
 
 export interface WebhookEndpointProps extends RestEndpointProps {
@@ -139,15 +139,19 @@ export class WebhookEndpoint extends Construct {
   }
 
   public alarms(prefix: string) {
+    const requests = { refused: this.metricRejected(), accepted: this.metricAccepted() };
     return [
       {
         id: `${prefix}RejectedAlarm`,
-        metric: mostlyRefused(`${this.#sourceId} webhook: mostly refused`, {
-          refused: this.metricRejected(),
-          accepted: this.metricAccepted(),
-        }),
+        metric: mostlyRefused(`${this.#sourceId} webhook: mostly refused`, requests),
         threshold: 1,
         text: this.#webhook.rejectedText,
+      },
+      {
+        id: `${prefix}RejectedAllDayAlarm`,
+        metric: refusedAllDay(`${this.#sourceId} webhook: refused all day`, requests),
+        threshold: 1,
+        text: `In a day, at least ${QUIET_REFUSALS_THAT_ALARM} requests were refused and none accepted (a quiet tenant's secret changed under live subscriptions): ${this.#webhook.rejectedText}`,
       },
       {
         id: `${prefix}ErrorsAlarm`,

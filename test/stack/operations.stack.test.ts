@@ -41,7 +41,9 @@ describe("operations", () => {
       "Throttles",
       "Throttles",
       // Metric math: the directory's throttling, the full reconciliation's failed, timed-out and
-      // aborted executions, and the Okta hook's hour of mostly refused requests.
+      // aborted executions, and the Okta hook's hour of mostly refused requests and day of only
+      // refused ones.
+      undefined,
       undefined,
       undefined,
       undefined,
