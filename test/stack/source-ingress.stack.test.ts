@@ -88,10 +88,10 @@ describe("the webhook endpoint's logs and alarms", () => {
         .map((m) => m.MetricStat?.Metric.Dimensions),
     ]);
 
-    // Assess: the refusals and every request (one alarm), and the errors (another)
+    // Assess: the refusals and every request (the hour's alarm, and the day's), and the errors
     const [api] = Object.values(template.findResources("AWS::ApiGateway::RestApi")).map((r) => r.Properties);
     expect(api?.Name).toMatch(/^Test-Sync-OktaEventHook-[0-9A-F]{8}$/);
-    expect(apiMetrics).toHaveLength(3);
+    expect(apiMetrics).toHaveLength(5);
     for (const dimensions of apiMetrics) expect(dimensions).toEqual([{ Name: "ApiName", Value: api?.Name }]);
   });
 });
