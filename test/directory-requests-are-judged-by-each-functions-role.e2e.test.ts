@@ -52,4 +52,16 @@ describe("the directory's requests in a test pipeline", () => {
     expect(person).toBeUndefined();
     expect(sourceState).toBe("AccessDeniedException");
   });
+
+  it("serve a principal named after an inherited key as one with no policy, not as a broken one", async () => {
+    // Prepare
+    pipeline = await startPipeline();
+
+    // Act
+    const person = await pipeline.directoryAs("constructor" as never).person("ana@example.com");
+
+    // Assess
+    expect(person).toBeUndefined();
+    expect(pipeline.dynamo.denials).toEqual([]);
+  }, 10_000);
 });

@@ -159,7 +159,10 @@ export function guardWithIam(
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const principal = principalOf(req);
-    const statements = policies[principal as DirectoryPrincipal];
+    // The principal comes from the request: never an inherited key of the policies object.
+    const statements = Object.hasOwn(policies, principal)
+      ? policies[principal as DirectoryPrincipal]
+      : undefined;
     if (statements) {
       const action = `dynamodb:${String(req.headers["x-amz-target"] ?? "")
         .split(".")

@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
+import { roleStatements } from "../support/directory-policies.js";
 import { synthFullFeatured } from "./full-featured.js";
 
 /** Each row of the table, by the functions it names, to the logical id fragments of those functions. */
@@ -21,23 +22,6 @@ const DATA = /^(dynamodb|s3|identitystore):/;
 
 /** Condition keys the table names beside the actions they narrow. */
 const CONDITION_KEYS = new Set(["dynamodb:LeadingKeys"]);
-
-interface Resource {
-  readonly Type: string;
-  readonly Properties: {
-    readonly Role?: { readonly "Fn::GetAtt": readonly string[] };
-    readonly Roles?: readonly { readonly Ref: string }[];
-    readonly Policies?: readonly { readonly PolicyDocument: PolicyDocument }[];
-    readonly PolicyDocument?: PolicyDocument;
-  };
-}
-
-interface PolicyDocument {
-  readonly Statement: readonly {
-    readonly Action: string | readonly string[];
-    readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
-  }[];
-}
 
 interface Row {
   readonly actions: string[];
@@ -65,19 +49,9 @@ function documented(): Map<string, Row> {
 describe("the permissions table in docs/security.md", () => {
   it("names exactly the data actions each function's role is granted, and the items they are limited to", () => {
     // Prepare
-    const resources = synthFullFeatured().toJSON().Resources as Record<string, Resource>;
+    const template = synthFullFeatured();
     const granted = (fragment: string) => {
-      const fn = Object.entries(resources).find(
-        ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes(fragment),
-      )?.[1];
-      const role = fn?.Properties.Role?.["Fn::GetAtt"][0] ?? "";
-      const documents = [
-        ...(resources[role]?.Properties.Policies ?? []).map((p) => p.PolicyDocument),
-        ...Object.values(resources)
-          .filter((r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles?.some((x) => x.Ref === role))
-          .flatMap((r) => (r.Properties.PolicyDocument ? [r.Properties.PolicyDocument] : [])),
-      ];
-      const statements = documents.flatMap((d) => d.Statement);
+      const statements = roleStatements(template, fragment);
       return {
         actions: [...new Set(statements.flatMap((s) => [s.Action].flat()))]
           .filter((a) => DATA.test(a))

@@ -37,28 +37,31 @@ export class MissingFunctionError extends Error {
   public override readonly name = "MissingFunctionError";
 }
 
+/** Every statement of the role of the function whose logical id contains `fragment`. */
+export function roleStatements(template: Template, fragment: string): Document["Statement"] {
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const fn = Object.entries(resources).find(
+    ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes(fragment),
+  )?.[1];
+  const role = fn?.Properties.Role?.["Fn::GetAtt"][0];
+  if (!role) throw new MissingFunctionError(`the template has no function ${fragment}`);
+  return [
+    ...(resources[role]?.Properties.Policies ?? []).map((p) => p.PolicyDocument),
+    ...Object.values(resources)
+      .filter((r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles?.some((x) => x.Ref === role))
+      .flatMap((r) => (r.Properties.PolicyDocument ? [r.Properties.PolicyDocument] : [])),
+  ].flatMap((d) => d.Statement);
+}
+
 export function directoryPolicies(template: Template): DirectoryPolicies {
   const resources = template.toJSON().Resources as Record<string, Resource>;
   const tables = Object.keys(resources).filter((id) => resources[id]?.Type === "AWS::DynamoDB::Table");
   const onTable = (resource: unknown) =>
     tables.some((table) => JSON.stringify(resource).includes(`"${table}"`));
-  const statementsOf = (fragment: string) => {
-    const fn = Object.entries(resources).find(
-      ([id, r]) => r.Type === "AWS::Lambda::Function" && id.includes(fragment),
-    )?.[1];
-    const role = fn?.Properties.Role?.["Fn::GetAtt"][0];
-    if (!role) throw new MissingFunctionError(`the template has no function ${fragment}`);
-    const documents = [
-      ...(resources[role]?.Properties.Policies ?? []).map((p) => p.PolicyDocument),
-      ...Object.values(resources)
-        .filter((r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles?.some((x) => x.Ref === role))
-        .flatMap((r) => (r.Properties.PolicyDocument ? [r.Properties.PolicyDocument] : [])),
-    ];
-    return documents
-      .flatMap((d) => d.Statement)
+  const statementsOf = (fragment: string) =>
+    roleStatements(template, fragment)
       .filter((s) => onTable(s.Resource))
       .map(({ Effect, Action, Condition }) => ({ Effect, Action, ...(Condition ? { Condition } : {}) }));
-  };
   return Object.fromEntries(
     Object.entries(FUNCTIONS).map(([principal, fragment]) => [principal, statementsOf(fragment)]),
   );
