@@ -9,7 +9,7 @@ import { SOURCE_CONFIG_SCHEMAS } from "../handlers/sources/configs.js";
 import { SOURCES } from "../handlers/sources/index.js";
 
 /** Objects that are only data: building one on import does no work worth forbidding. */
-const PLAIN_DATA = new Set(["Set", "Map", "RegExp"]);
+const PLAIN_DATA = new Set(["Set", "Map", "WeakMap", "RegExp"]);
 
 const root = path.resolve(import.meta.dirname, "..");
 

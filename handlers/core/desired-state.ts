@@ -66,8 +66,18 @@ export interface Person {
    * the departure takes them out of no group.
    */
   readonly departureAdmitted?: Version;
-  /** By lower-cased IdP group name or id. */
+  /**
+   * By lower-cased IdP group name or id: the groups the person is in, and absences an event said.
+   * The absences a full group list implies are not stored: see `groupListAt`, and read the whole
+   * picture through {@link membershipsOf} or {@link membershipIn}.
+   */
   readonly memberships: Readonly<Record<string, Membership>>;
+  /**
+   * The version of the newest full group list merged. Every mapped IdP group with no membership
+   * at least as new is absent at this version: one stamp instead of an absence per mapped group,
+   * so the item stays the size of the person's own groups however many groups are mapped.
+   */
+  readonly groupListAt?: Version;
   /**
    * The sources that have named the person, but confined ones (absent on items older than this
    * field): once there is one, a confined source may no longer change the person.
@@ -162,17 +172,78 @@ function newer<T>(current: Fact<T> | undefined, v: Version): boolean {
 
 /** True when the IdP group gives a role or maps to a Tallyfy group. */
 function isMapped(config: CoreConfig, name: string): boolean {
-  return roleOfGroup(config, name) !== undefined || tallyfyGroupsOf(config, name).length > 0;
+  return mappingOf(config).mapped.has(membershipKey(name));
 }
 
-/** The IdP groups the configuration names: a full group list makes each unlisted one absent. */
-function configuredGroups(config: CoreConfig): string[] {
-  return [
-    ...config.roles.admin,
-    ...config.roles.standard,
-    ...config.roles.light,
-    ...Object.keys(config.groups),
-  ];
+/** The configuration's IdP groups by membership key, built once per configuration. */
+interface Mapping {
+  /** Every IdP group that gives a role or maps to a Tallyfy group: its name as configured. */
+  readonly mapped: ReadonlyMap<string, string>;
+  /** The role each role group gives (the highest, when it is listed under two). */
+  readonly roles: ReadonlyMap<string, Role>;
+  /** By lower-cased Tallyfy group: the keys of the IdP groups that map to it. */
+  readonly byTarget: ReadonlyMap<string, readonly string[]>;
+}
+
+const mappings = new WeakMap<CoreConfig, Mapping>();
+
+// A person's wishes are asked for every mapped group of every person (drift, a group's
+// reconcile): looked up by key, not by walking the configuration each time.
+function mappingOf(config: CoreConfig): Mapping {
+  const known = mappings.get(config);
+  if (known) return known;
+  const mapped = new Map<string, string>();
+  const roles = new Map<string, Role>();
+  const byTarget = new Map<string, string[]>();
+  for (const name of [...config.roles.admin, ...config.roles.standard, ...config.roles.light]) {
+    const role = roleOfGroup(config, name);
+    if (role === undefined) continue;
+    mapped.set(membershipKey(name), name.trim());
+    roles.set(membershipKey(name), role);
+  }
+  for (const [name, target] of Object.entries(config.groups)) {
+    const key = membershipKey(name);
+    if (!mapped.has(key)) mapped.set(key, name.trim());
+    const keys = byTarget.get(target.trim().toLowerCase()) ?? [];
+    if (!keys.includes(key)) keys.push(key);
+    byTarget.set(target.trim().toLowerCase(), keys);
+  }
+  const mapping = { mapped, roles, byTarget };
+  mappings.set(config, mapping);
+  return mapping;
+}
+
+/**
+ * The person's membership of one IdP group (by key), with the absence their newest full group
+ * list implies when no membership at least as new says otherwise; undefined when nothing is known.
+ */
+export function membershipIn(
+  person: Pick<Person, "memberships" | "groupListAt">,
+  key: string,
+  config: CoreConfig,
+): Membership | undefined {
+  const said = Object.hasOwn(person.memberships, key) ? person.memberships[key] : undefined;
+  const listed = person.groupListAt;
+  if (listed === undefined || (said !== undefined && said.v >= listed)) return said;
+  const name = mappingOf(config).mapped.get(key);
+  if (name === undefined) return said;
+  return { name: said?.name ?? name, value: false, v: listed };
+}
+
+/** Every membership of the person, the absences their newest full group list implies included. */
+export function membershipsOf(
+  person: Pick<Person, "memberships" | "groupListAt">,
+  config: CoreConfig,
+): Record<string, Membership> {
+  // Keyed by group names an identity provider chose: no prototype, so `constructor` or
+  // `toString` is a group like any other, never an inherited function.
+  const all: Record<string, Membership> = Object.assign(Object.create(null), person.memberships);
+  if (person.groupListAt === undefined) return all;
+  for (const key of mappingOf(config).mapped.keys()) {
+    const membership = membershipIn(person, key, config);
+    if (membership) all[key] = membership;
+  }
+  return all;
 }
 
 /**
@@ -190,9 +261,7 @@ export function mergeEvent(
   const { user, current: base, sources, confinedSources } = attributed(current, event, config, source, v);
   let changed = base === undefined || base !== current;
   const profile = { ...base?.profile };
-  // Keyed by group names an identity provider chose: no prototype, so `constructor` or
-  // `toString` is a group like any other, never an inherited function.
-  const memberships: Record<string, Membership> = Object.assign(Object.create(null), base?.memberships);
+  const memberships: Record<string, Membership> = base ? membershipsOf(base, config) : Object.create(null);
   let { guest, role, status } = base ?? {};
 
   for (const field of PROFILE_FIELDS) {
@@ -230,18 +299,26 @@ export function mergeEvent(
   if (user.groups) {
     const listed = new Set(user.groups.map((g) => g.trim().toLowerCase()));
     for (const name of user.groups) setMembership(name, true);
-    for (const name of [...configuredGroups(config), ...Object.values(memberships).map((m) => m.name)]) {
+    for (const name of [
+      ...mappingOf(config).mapped.values(),
+      ...Object.values(memberships).map((m) => m.name),
+    ]) {
       if (!listed.has(name.trim().toLowerCase())) setMembership(name, false);
     }
   }
   if ((event.type === "group.member_added" || event.type === "group.member_removed") && event.group) {
     setMembership(event.group.name, event.type === "group.member_added");
   }
-  // An absence from a group that maps to nothing decides nothing: it is not kept, so the item
-  // stays bounded however many groups a source's lists name over the years. (A present one is
-  // kept: a mapping added later applies to it on the next reconcile.)
+  const groupListAt =
+    user.groups && (base?.groupListAt === undefined || v > base.groupListAt) ? v : base?.groupListAt;
+  // An absence from a group that maps to nothing decides nothing, and one the newest full list
+  // implies is the stamp's to say: neither is kept, so the item stays bounded however many groups
+  // are mapped or a source's lists name over the years. (A present one is kept: a mapping added
+  // later applies to it on the next reconcile.)
   for (const [key, membership] of Object.entries(memberships)) {
-    if (!membership.value && !isMapped(config, membership.name)) delete memberships[key];
+    if (membership.value) continue;
+    const implied = groupListAt !== undefined && membership.v <= groupListAt;
+    if (implied || !isMapped(config, membership.name)) delete memberships[key];
   }
   const provisions =
     event.type === "user.created" || event.type === "user.updated" || event.type === "user.reactivated";
@@ -257,6 +334,7 @@ export function mergeEvent(
     // A plain object again (the DynamoDB marshaller refuses one without a prototype), built from
     // entries: no key is assigned, and `membershipKey` never yields `__proto__`.
     memberships: Object.fromEntries(Object.entries(memberships)),
+    ...(groupListAt ? { groupListAt } : {}),
     ...(sources ? { sources } : {}),
     ...(confinedSources ? { confinedSources } : {}),
     ...(provisioned ? { provisioned } : {}),
@@ -314,6 +392,8 @@ function attributed(
         memberships: Object.fromEntries(
           Object.entries(current.memberships).map(([key, m]) => [key, { name: m.name, value: false, v }]),
         ),
+        // What the confined source's full list implied ends too: every mapped group absent at v.
+        ...(current.groupListAt ? { groupListAt: v } : {}),
         confinedSources: confinedNamed,
         ...(current.provisioned ? { provisioned: true } : {}),
         ...(current.mustExist ? { mustExist: true } : {}),
@@ -367,9 +447,9 @@ export function desiredRole(person: Person, config: CoreConfig): Role | undefine
   if (departureFrozen(person, config)) return undefined;
   let derived: Role | undefined;
   let newest: Version | undefined;
-  for (const membership of Object.values(person.memberships)) {
-    const role = roleOfGroup(config, membership.name);
-    if (!role) continue;
+  for (const [key, role] of mappingOf(config).roles) {
+    const membership = membershipIn(person, key, config);
+    if (!membership) continue;
     if (newest === undefined || membership.v > newest) newest = membership.v;
     if (membership.value) derived = derived ? higherRole(derived, role) : role;
   }
@@ -384,8 +464,9 @@ export function desiredRole(person: Person, config: CoreConfig): Role | undefine
 export function wantsGroup(person: Person, target: string, config: CoreConfig): boolean | undefined {
   let managed = false;
   let present = false;
-  for (const membership of Object.values(person.memberships)) {
-    if (!tallyfyGroupsOf(config, membership.name).some((t) => sameGroup(t, target))) continue;
+  for (const key of mappingOf(config).byTarget.get(target.trim().toLowerCase()) ?? []) {
+    const membership = membershipIn(person, key, config);
+    if (!membership) continue;
     managed = true;
     present ||= membership.value;
   }
@@ -403,6 +484,17 @@ export function groupWishes(person: Person, config: CoreConfig): Map<string, boo
     if (wanted !== undefined) wishes.set(target, wanted);
   }
   return wishes;
+}
+
+/** The keys of the person's IdP groups that map to one of `targets` and say they are absent. */
+export function absencesIn(person: Person, targets: readonly string[], config: CoreConfig): string[] {
+  const keys = new Set<string>();
+  for (const target of targets) {
+    for (const key of mappingOf(config).byTarget.get(target.trim().toLowerCase()) ?? []) {
+      if (membershipIn(person, key, config)?.value === false) keys.add(key);
+    }
+  }
+  return [...keys];
 }
 
 /** Changes with the parts of the configuration a reconcile reads, so a new configuration is applied again. */

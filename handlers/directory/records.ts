@@ -46,6 +46,7 @@ export function withoutFacts(record: PersonRecord | undefined): Record<string, u
   const {
     profile: _p,
     memberships: _m,
+    groupListAt: _gl,
     guest: _g,
     role: _r,
     status: _s,
@@ -59,7 +60,18 @@ export function withoutFacts(record: PersonRecord | undefined): Record<string, u
 }
 
 function stripRecord(person: Person) {
-  const { profile, memberships, guest, role, status, provisioned, mustExist, sources, confinedSources } =
-    person;
-  return { profile, memberships, guest, role, status, provisioned, mustExist, sources, confinedSources };
+  const { profile, memberships, groupListAt, guest, role, status, provisioned, mustExist } = person;
+  const { sources, confinedSources } = person;
+  return {
+    profile,
+    memberships,
+    groupListAt,
+    guest,
+    role,
+    status,
+    provisioned,
+    mustExist,
+    sources,
+    confinedSources,
+  };
 }

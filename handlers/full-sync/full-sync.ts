@@ -18,8 +18,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../contracts/full-sync.js";
-import type { SyncConfig } from "../core/config.js";
-import { configFingerprint, ForeignPersonError, type Person, versionOf } from "../core/desired-state.js";
+import type { CoreConfig, SyncConfig } from "../core/config.js";
+import {
+  configFingerprint,
+  ForeignPersonError,
+  membershipsOf,
+  type Person,
+  versionOf,
+} from "../core/desired-state.js";
 import type { IdentityEvent } from "../core/identity-event.js";
 import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
@@ -345,7 +351,7 @@ export class FullSync {
         const person = byEmail.get(link.email);
         if (!person || person.status?.value === "inactive") continue;
         active++;
-        if (link.seen === state.runId || touchedSince(person, since)) continue;
+        if (link.seen === state.runId || touchedSince(person, since, config)) continue;
         candidates.push({ ...departureOf(link), person });
         departures++;
       }
@@ -520,10 +526,10 @@ function departureOf(link: LinkItem): HeldDeparture {
 }
 
 /** An event newer than the run's start set something: the listing may simply have missed it. */
-function touchedSince(person: Person, since: number): boolean {
+function touchedSince(person: Person, since: number, config: CoreConfig): boolean {
   const facts = [
     ...Object.values(person.profile),
-    ...Object.values(person.memberships),
+    ...Object.values(membershipsOf(person, config)),
     person.guest,
     person.role,
     person.status,

@@ -12,9 +12,10 @@
  *   changes nothing in Tallyfy (core/departure-brake.ts).
  */
 import { randomUUID } from "node:crypto";
-import { type CoreConfig, sameGroup, tallyfyGroupsOf } from "../core/config.js";
+import { sameGroup } from "../core/config.js";
 import { departureSourceOf, holdApproved, letThrough } from "../core/departure-brake.js";
 import {
+  absencesIn,
   configFingerprint,
   desiredRole,
   groupKeyOf,
@@ -431,16 +432,6 @@ function guestProfile(profile: Pick<Profile, "firstName" | "lastName" | "phone" 
     phone: profile.phone,
     timezone: profile.timezone,
   };
-}
-
-/** The keys of the person's IdP groups that map to one of `targets` and say they are absent. */
-function absencesIn(person: PersonRecord, targets: readonly string[], config: CoreConfig): string[] {
-  return Object.entries(person.memberships)
-    .filter(
-      ([, m]) =>
-        !m.value && tallyfyGroupsOf(config, m.name).some((t) => targets.some((g) => sameGroup(g, t))),
-    )
-    .map(([key]) => key);
 }
 
 function sameEmail(a: string, b: string): boolean {
