@@ -16,6 +16,7 @@ import {
   membershipsOf,
   mergeEvent,
   type Person,
+  wantsGroup,
 } from "../handlers/core/desired-state.js";
 import { type IdentityEvent, parseIdentityEvent } from "../handlers/core/identity-event.js";
 import { parseSyncConfig } from "../handlers/sources/index.js";
@@ -137,6 +138,29 @@ describe("a person's item with 500 mapped groups", () => {
     expect(desiredRole(admin, config)).toBe("admin");
     expect(desiredRole(demoted, config)).toBe("light");
     expect(desiredRole(stale, config)).toBe("light");
+  });
+
+  it("applies a mapping added later to the newest list at once, as the next full reconciliation would", () => {
+    // Prepare: a list stored while "Finance" was mapped to nothing.
+    const unmapped = parseSyncConfig(
+      JSON.stringify({ memberDomains: ["example.com"], groups: { "Team 002": "Tallyfy Team 002" } }),
+    );
+    let person: Person | undefined;
+    for (const e of [list(1, ["Team 002"])]) person = mergeEvent(person, e, unmapped).person;
+    if (!person) throw new Error("no person");
+
+    // Act: the mapping is added, with no event since.
+    const mapped = parseSyncConfig(
+      JSON.stringify({
+        memberDomains: ["example.com"],
+        groups: { "Team 002": "Tallyfy Team 002", Finance: "Tallyfy Finance" },
+      }),
+    );
+
+    // Assess: the list said she is not in Finance; the configuration of the day reads it so.
+    expect(wantsGroup(person, "Tallyfy Finance", unmapped)).toBeUndefined();
+    expect(wantsGroup(person, "Tallyfy Finance", mapped)).toBe(false);
+    expect(wantsGroup(person, "Tallyfy Team 002", mapped)).toBe(true);
   });
 
   it("says of every mapped group what the newest list or change about it said, in any order of arrival", () => {

@@ -258,7 +258,13 @@ export function mergeEvent(
   source?: EventSource,
 ): { readonly person: Person; readonly changed: boolean } {
   const v = versionOf(event);
-  const { user, current: base, sources, confinedSources } = attributed(current, event, config, source, v);
+  const {
+    user,
+    current: base,
+    sources,
+    confinedSources,
+    takenOver,
+  } = attributed(current, event, config, source, v);
   let changed = base === undefined || base !== current;
   const profile = { ...base?.profile };
   const memberships: Record<string, Membership> = base ? membershipsOf(base, config) : Object.create(null);
@@ -291,7 +297,8 @@ export function mergeEvent(
   const setMembership = (name: string, present: boolean) => {
     const key = membershipKey(name);
     const existing = memberships[key];
-    if (!newer(existing, v)) return;
+    // A takeover's absences are this event's own: its list may say otherwise at the same version.
+    if (!newer(existing, v) && !(takenOver && existing?.v === v)) return;
     changed ||= existing?.value !== present;
     memberships[key] = { name: existing?.name ?? name.trim(), value: present, v };
   };
@@ -368,7 +375,13 @@ function attributed(
 ) {
   let user = event.user as EventUser;
   if (source === undefined) {
-    return { user, current, sources: current?.sources, confinedSources: current?.confinedSources };
+    return {
+      user,
+      current,
+      sources: current?.sources,
+      confinedSources: current?.confinedSources,
+      takenOver: false,
+    };
   }
   const named = current?.sources ?? [];
   const confinedNamed = current?.confinedSources ?? [];
@@ -403,6 +416,7 @@ function attributed(
   return {
     user,
     current: base,
+    takenOver: Boolean(takenOver),
     sources: source.inferred || source.confined ? current?.sources : add(named),
     confinedSources: source.confined && !source.inferred ? add(confinedNamed) : current?.confinedSources,
   };
@@ -460,6 +474,8 @@ export function desiredRole(person: Person, config: CoreConfig): Role | undefine
 /**
  * Whether the person should be in the mapped Tallyfy group `target`: undefined when none of their
  * known memberships maps to it (the directory does not manage them there: leave them as they are).
+ * The absences their newest full list implies count, read against today's configuration: a group
+ * mapped after the list is one the list said they are not in.
  */
 export function wantsGroup(person: Person, target: string, config: CoreConfig): boolean | undefined {
   let managed = false;
