@@ -31,6 +31,8 @@ export const AppConfigSchema = z.strictObject({
   applyTimeoutSeconds: Setting.timeoutSeconds.optional(),
   ingestTimeoutSeconds: Setting.timeoutSeconds.optional(),
   alarmEmail: Setting.alarmEmail.optional(),
+  /** Slack or Microsoft Teams channels the alarms reach, through AWS Chatbot. */
+  notifications: Setting.notifications.optional(),
   /** CloudWatch logging of the webhook endpoints (README "Deploy"). */
   apiLogging: z.enum(["off", "account-role-exists", "create-account-role"]).optional(),
   /** X-Ray active tracing of both functions. */

@@ -128,7 +128,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       `${id}Alarm`,
       source.metricApproximateAgeOfOldestMessage({ ...fiveMinutes, statistic: "Maximum" }),
       maxMessageAge.toSeconds(),
-      `Oldest message in ${id} is older than ${maxMessageAge.toHumanString()}: the consumer is stuck, throttled or failing`,
+      `Oldest message in ${id} is older than ${maxMessageAge.toHumanString()}: its function is throttled by Tallyfy, failing, or starved of concurrency. Look at "Tallyfy 429s" and "retried" on the dashboard, and at the function's errors and throttles alarms`,
     );
   }
   // A provider that does not retry a 4xx (Okta does not) loses the event: either alarm means events were lost.
@@ -162,7 +162,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       "ScimRejectedAlarm",
       api.metricClientError({ ...fiveMinutes, statistic: "Sum" }),
       20,
-      "Many refused SCIM requests: a wrong token in the identity provider, or a mapping it sends that the endpoint refuses; the IdP's provisioning logs show which",
+      "Many refused SCIM requests: a wrong token in the identity provider (401), or attributes or filters it sends that the endpoint refuses (400). Read the provider's provisioning log: it names each request and the SCIM error's detail",
       { comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD },
     );
     // Three periods in a row: one slow cold start or bulk patch is not worth waking anyone for.
@@ -220,7 +220,7 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
     "DirectoryThrottledAlarm",
     props.directory.metricThrottled(),
     1,
-    "DynamoDB throttled the directory: events and reconciles are being retried, and may be dead-lettered if it persists",
+    'DynamoDB throttled the directory: events and reconciles are retried, and dead-lettered with their reason if it persists. Redrive the dead letters once it passes (README "Dead letters")',
   );
   for (const [id, fn] of [
     ["Ingest", props.ingestFunction],
@@ -231,13 +231,13 @@ export function createAlarms(scope: Construct, props: OperationsProps): cloudwat
       `${id}ErrorsAlarm`,
       fn.metricErrors({ ...fiveMinutes, statistic: "Sum" }),
       1,
-      `${id} function invocations failed (not record failures: those are retried or dead-lettered)`,
+      `${id} function invocations failed as a whole (record failures do not count: they are retried or dead-lettered): read the function's log group`,
     );
     add(
       `${id}ThrottlesAlarm`,
       fn.metricThrottles({ ...fiveMinutes, statistic: "Sum" }),
       1,
-      `${id} function was throttled`,
+      `Lambda throttled the ${id} function: raise the account's Lambda concurrency, or lower ${id === "Ingest" ? "ingestMaxConcurrency" : "applyMaxConcurrency"}`,
     );
   }
   return alarms;
@@ -321,7 +321,7 @@ export function createDashboard(scope: Construct, props: OperationsProps): cloud
  * The topic the alarms notify, made whether or not anyone is subscribed yet: an alarm without an
  * action reaches nobody, and a subscription can be added to the topic later without a deploy.
  */
-export function alarmTopicFor(scope: Construct, email: string | undefined): sns.Topic {
+export function alarmTopicFor(scope: Construct, email: string | undefined, chat: boolean): sns.Topic {
   const topic = new sns.Topic(scope, "AlarmTopic", {
     displayName: "tallyfy-idp-sync alarms",
     enforceSSL: true,
@@ -343,10 +343,10 @@ export function alarmTopicFor(scope: Construct, email: string | undefined): sns.
     }),
   );
   if (email) topic.addSubscription(new subscriptions.EmailSubscription(email));
-  else
+  else if (!chat)
     Annotations.of(scope).addWarningV2(
       "tallyfy-idp-sync:alarms-unsubscribed",
-      "nobody is subscribed to the alarm topic: set alarmEmail in cdk.json, or subscribe to the topic in the AlarmTopicArn output after deploying",
+      "nobody is subscribed to the alarm topic: set alarmEmail or notifications in cdk.json, or subscribe to the topic in the AlarmTopicArn output after deploying",
     );
   return topic;
 }

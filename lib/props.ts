@@ -19,6 +19,21 @@ import type { EndpointLogging } from "./ingress/rest-api.js";
 import { awsApiGrant, routeProblems } from "./ingress/source-routes.js";
 import { Setting } from "./settings.js";
 
+/** Chat channels the alarms reach through AWS Chatbot. */
+export interface NotificationsProps {
+  /**
+   * A Slack channel: the workspace id (`T...`) and channel id (`C...`).
+   * @default - none
+   */
+  readonly slack?: { readonly workspaceId: string; readonly channelId: string };
+  /**
+   * A Microsoft Teams channel: the team and tenant ids (GUIDs) and the channel id, URL-encoded
+   * as the channel's link spells it (`19%3a...%40thread.tacv2`).
+   * @default - none
+   */
+  readonly teams?: { readonly teamId: string; readonly channelId: string; readonly tenantId: string };
+}
+
 /** Routes matching events from an EventBridge bus (e.g. an identity provider's partner bus) to the ingest queue. */
 export interface EventBridgeSourceProps {
   /**
@@ -258,6 +273,13 @@ export interface TallyfyIdpSyncProps {
   readonly alarmEmail?: string;
 
   /**
+   * Slack or Microsoft Teams channels the alarms reach, through AWS Chatbot (its workspace or
+   * team must first be authorized in the AWS Chatbot console). The channel's role can read nothing.
+   * @default - no chat channel
+   */
+  readonly notifications?: NotificationsProps;
+
+  /**
    * Alarm when the oldest message in a source queue is older than this.
    * @default Duration.minutes(15)
    */
@@ -364,6 +386,7 @@ export function validate(props: TallyfyIdpSyncProps): Settings {
   check("tallyfyOrganizationId", Setting.tallyfyOrganizationId, props.tallyfyOrganizationId ?? "");
   if (props.tallyfyApiUrl !== undefined) check("tallyfyApiUrl", Setting.tallyfyApiUrl, props.tallyfyApiUrl);
   if (props.alarmEmail !== undefined) check("alarmEmail", Setting.alarmEmail, props.alarmEmail);
+  if (props.notifications !== undefined) check("notifications", Setting.notifications, props.notifications);
   if (props.scim?.throttlingRateLimit !== undefined)
     check("scim.throttlingRateLimit", Setting.throttlingRateLimit, props.scim.throttlingRateLimit);
   if (props.scim?.throttlingBurstLimit !== undefined)

@@ -40,6 +40,33 @@ export const Setting = {
     .max(900, "must be from 5 seconds to 15 minutes"),
   maxMessageAgeMinutes: z.number().int().min(1),
   alarmEmail: z.email("must be an email address"),
+  /** AWS Chatbot's channels the alarms reach (docs/deploy.md "Alarms in Slack or Microsoft Teams"). */
+  notifications: z.strictObject({
+    slack: z
+      .strictObject({
+        workspaceId: z
+          .string()
+          .regex(/^[0-9A-Z]{1,255}$/, "must be a Slack workspace id, such as T07EA123LEP"),
+        channelId: z
+          .string()
+          .regex(/^[A-Za-z0-9]{1,255}$/, "must be a Slack channel id, such as C07EZ1ABC23"),
+      })
+      .optional(),
+    teams: z
+      .strictObject({
+        teamId: z.guid("must be the Microsoft Teams team id (a GUID) AWS Chatbot's console shows"),
+        // As AWS Chatbot takes it: URL-encoded, as it appears in the channel's link.
+        channelId: z
+          .string()
+          .max(255)
+          .regex(
+            /^[a-zA-Z0-9-_=+/.,]*%3[aA][a-zA-Z0-9-_=+/.,]*%40[a-zA-Z0-9-_=+/.,]*$/,
+            "must be the channel id as the channel's link spells it, URL-encoded: 19%3a...%40thread.tacv2",
+          ),
+        tenantId: z.guid("must be the Microsoft Entra tenant id (a GUID)"),
+      })
+      .optional(),
+  }),
   eventBusName: z.string().trim().min(1, "must not be empty"),
   secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, "must be a Secrets Manager secret ARN"),
   // A stage cannot exceed the region's account-level quota (10,000 requests a second, bursts of

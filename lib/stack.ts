@@ -44,6 +44,7 @@ export class TallyfyIdpSyncStack extends Stack {
       applyTimeout: seconds(config.applyTimeoutSeconds),
       ingestTimeout: seconds(config.ingestTimeoutSeconds),
       alarmEmail: config.alarmEmail,
+      notifications: config.notifications,
       apiLogging: config.apiLogging,
       endpointAllowedCidrs: config.endpointAllowedCidrs,
       endpointWebAclArn: config.endpointWebAclArn,

@@ -11,11 +11,11 @@
  */
 import type {
   aws_cloudwatch as cloudwatch,
+  aws_lambda as lambda,
   aws_secretsmanager as secretsmanager,
   aws_sns as sns,
   aws_sqs as sqs,
 } from "aws-cdk-lib";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import { SyncConfigSchema } from "../handlers/sources/index.js";
 import { acknowledge } from "./acknowledgements.js";
@@ -24,6 +24,7 @@ import { type FullSync, fullSyncFor } from "./full-sync.js";
 import { type EndpointToQueue, pascal } from "./ingress/endpoint-to-queue.js";
 import type { ScimEndpoint } from "./ingress/scim-endpoint.js";
 import type { WebhookEndpoint } from "./ingress/webhook-endpoint.js";
+import { chatChannelsFor } from "./notifications.js";
 import { alarmTopicFor, createAlarms, createDashboard } from "./operations.js";
 import { createOutputs } from "./outputs.js";
 import { buildPipeline } from "./pipeline.js";
@@ -36,6 +37,7 @@ import type { SubscriptionUpkeep } from "./subscriptions.js";
 export type {
   EventBridgeSourceProps,
   FullSyncSettings,
+  NotificationsProps,
   OktaSourceProps,
   ScimProps,
   SourceProps,
@@ -55,10 +57,10 @@ export class TallyfyIdpSync extends Construct {
   public readonly directory: DirectoryTable;
   /** Where EventBridge puts events it could not deliver; only when a rule exists. */
   public readonly eventBridgeDeadLetterQueue?: sqs.Queue;
-  public readonly ingestFunction: NodejsFunction;
-  public readonly applyFunction: NodejsFunction;
+  public readonly ingestFunction: lambda.Function;
+  public readonly applyFunction: lambda.Function;
   /** The departures lane's apply function: departures and demotions, booking Tallyfy's budget ahead of joins. */
-  public readonly departuresFunction: NodejsFunction;
+  public readonly departuresFunction: lambda.Function;
   public readonly tallyfySecret: secretsmanager.ISecret;
   /** Each enabled source's credential secret, by source id. */
   public readonly sourceSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
@@ -122,7 +124,9 @@ export class TallyfyIdpSync extends Construct {
         : fullSyncFor(this, pipeline, { props, settings, fraction });
 
     // Setup alarms, the dashboard and the outputs
-    this.alarmTopic = props.alarmTopic ?? alarmTopicFor(this, props.alarmEmail);
+    const chat = Boolean(props.notifications?.slack || props.notifications?.teams);
+    this.alarmTopic = props.alarmTopic ?? alarmTopicFor(this, props.alarmEmail, chat);
+    if (props.notifications) chatChannelsFor(this, this.alarmTopic, props.notifications);
     const operations = {
       queues,
       directory: this.directory,

@@ -17,6 +17,14 @@ describe("cdk-nag", () => {
       scim: { enabled: true },
       endpointAllowedCidrs: ["203.0.113.0/24"],
       endpointWebAclArn: "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/okta-hook/abc",
+      notifications: {
+        slack: { workspaceId: "T07EA123LEP", channelId: "C07EZ1ABC23" },
+        teams: {
+          teamId: "74361522-da01-538d-aa2e-ac7918c6bb92",
+          channelId: "19%3a1d1a6fd1ea4b4b9db5a9d6a7c42b3e2c%40thread.tacv2",
+          tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        },
+      },
     });
 
     // Act

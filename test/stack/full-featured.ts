@@ -18,6 +18,14 @@ export const FULL_FEATURED_CONTEXT = {
     "identity-center": { identityStoreId: "d-9067a1b2c3" },
   },
   alarmEmail: "ops@example.com",
+  notifications: {
+    slack: { workspaceId: "T07EA123LEP", channelId: "C07EZ1ABC23" },
+    teams: {
+      teamId: "74361522-da01-538d-aa2e-ac7918c6bb92",
+      channelId: "19%3a1d1a6fd1ea4b4b9db5a9d6a7c42b3e2c%40thread.tacv2",
+      tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+    },
+  },
   apiLogging: "create-account-role",
   tracing: true,
   endpointAllowedCidrs: ["203.0.113.0/24"],

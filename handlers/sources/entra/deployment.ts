@@ -19,7 +19,7 @@ export const entraDeployment: SourceDeployment = {
     secretDescription:
       "The clientState tallyfy-idp-sync gives Microsoft Graph subscriptions; every notification must echo it. Generated at deployment",
     rejectedText:
-      "The Graph notification endpoint refused requests whose clientState did not match: someone is sending forged notifications, or the secret changed under live subscriptions (the subscription function re-creates them)",
+      "The Graph notification endpoint refused requests whose clientState did not match: someone is sending forged notifications, or the secret changed under live subscriptions (the subscription function re-creates them): read the webhook function's log",
     // Notifications from any other tenant are refused at the door.
     variables: { ENTRA_TENANT_ID: "tenantId" },
     subscriptions: {

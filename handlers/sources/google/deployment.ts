@@ -19,7 +19,7 @@ export const googleDeployment: SourceDeployment = {
     secretDescription:
       "The channel token tallyfy-idp-sync gives Google users.watch channels; every push must echo it in X-Goog-Channel-Token. Generated at deployment",
     rejectedText:
-      "The Google push endpoint refused requests whose X-Goog-Channel-Token did not match: someone is sending forged pushes, or the secret changed under live channels (they are re-created within hours)",
+      "The Google push endpoint refused requests whose X-Goog-Channel-Token did not match: someone is sending forged pushes, or the secret changed under live channels (they are re-created within hours): read the webhook function's log",
     subscriptions: {
       schedule: "rate(30 minutes)",
       failedText:
