@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// The package's command: runs cli/main.ts through tsx (no build step).
-import { register } from "tsx/esm/api";
+// The package's command. In a clone it runs cli/main.ts through tsx (no build step); installed
+// from the package, whose tarball holds no sources, it runs the command bundled when it was packed.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../cli/main.ts");
+const clone = new URL("../cli/main.ts", import.meta.url);
+let main;
+if (existsSync(clone)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import(clone.href));
+} else {
+  ({ main } = await import(new URL("../dist/cli.js", import.meta.url).href));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -17,7 +17,19 @@ import type { Construct } from "constructs";
 import { SYNC_CONFIG_FILE } from "../handlers/contracts/configuration.js";
 import { METRICS_NAMESPACE } from "../handlers/contracts/metrics.js";
 
-const handlers = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "handlers");
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** A clone's handler sources: bundled at synth by the local esbuild. */
+const handlers = path.join(here, "..", "handlers");
+/** The installed package's handlers, bundled when it was packed (package/build.ts). */
+const prebuilt = path.join(here, "assets");
+
+/** How a handler is bundled, in a clone at synth and in the package when it is packed. */
+export const HANDLER_BUNDLING = {
+  target: "node24",
+  mainFields: ["module", "main"],
+  // ESM bundles of CommonJS dependencies still call require().
+  banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+} as const;
 
 export interface SyncFunctionProps {
   /** The entry point's file under `handlers/`, e.g. `ingest.ts`. */
@@ -57,7 +69,7 @@ export function serviceOf(scope: Construct): string {
   return Stack.of(scope).stackName;
 }
 
-export function syncFunction(scope: Construct, id: string, props: SyncFunctionProps): NodejsFunction {
+export function syncFunction(scope: Construct, id: string, props: SyncFunctionProps): lambda.Function {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
     retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -76,10 +88,8 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
       }),
     },
   });
-  return new NodejsFunction(scope, id, {
+  const common = {
     role,
-    entry: path.join(handlers, props.entry),
-    handler: "handler",
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize ?? 256,
@@ -93,14 +103,26 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
       NODE_OPTIONS: "--enable-source-maps",
       ...props.environment,
     },
+  };
+  const source = path.join(handlers, props.entry);
+  if (!fs.existsSync(source)) {
+    return new lambda.Function(scope, id, {
+      ...common,
+      handler: "index.handler",
+      code: lambda.Code.fromAsset(packagedAsset(props.entry, props.syncConfig)),
+    });
+  }
+  return new NodejsFunction(scope, id, {
+    ...common,
+    entry: source,
+    handler: "handler",
     bundling: {
       format: OutputFormat.ESM,
       minify: true,
       sourceMap: true,
-      target: "node24",
-      mainFields: ["module", "main"],
-      // ESM bundles of CommonJS dependencies still call require().
-      banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+      target: HANDLER_BUNDLING.target,
+      mainFields: [...HANDLER_BUNDLING.mainFields],
+      banner: HANDLER_BUNDLING.banner,
       // Bundle the pinned SDK rather than rely on the runtime's copy.
       externalModules: [],
       ...(props.syncConfig === undefined
@@ -108,6 +130,29 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
         : { commandHooks: bundledFile(SYNC_CONFIG_FILE, props.syncConfig) }),
     },
   });
+}
+
+/**
+ * The installed package's bundle of `entry`, with the configuration beside it when there is one:
+ * staged as a folder named by the content's hash, so a change of either changes the asset.
+ */
+function packagedAsset(entry: string, syncConfig: string | undefined): string {
+  const bundle = path.join(prebuilt, path.basename(entry, ".ts"));
+  if (!fs.existsSync(path.join(bundle, "index.mjs"))) {
+    throw new Error(
+      `tallyfy-idp-sync: neither ${path.join(handlers, entry)} nor the packaged ${bundle} exists`,
+    );
+  }
+  if (syncConfig === undefined) return bundle;
+  const files = fs.readdirSync(bundle);
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(file).update(fs.readFileSync(path.join(bundle, file)));
+  hash.update(syncConfig);
+  const staged = path.join(os.tmpdir(), `tallyfy-idp-sync-${hash.digest("hex").slice(0, 16)}`);
+  fs.mkdirSync(staged, { recursive: true });
+  for (const file of files) fs.copyFileSync(path.join(bundle, file), path.join(staged, file));
+  fs.writeFileSync(path.join(staged, SYNC_CONFIG_FILE), syncConfig);
+  return staged;
 }
 
 /**

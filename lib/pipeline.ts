@@ -5,13 +5,13 @@
  */
 import {
   aws_iam as iam,
+  type aws_lambda as lambda,
   RemovalPolicy,
   SecretValue,
   Stack,
   aws_secretsmanager as secretsmanager,
 } from "aws-cdk-lib";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct } from "constructs";
 import { DEPARTURES_BATCH_SIZE, JOINS_HORIZON_MS } from "../handlers/contracts/lanes.js";
 import type { SyncConfig } from "../handlers/core/config.js";
@@ -42,10 +42,10 @@ export interface Pipeline {
   readonly directory: DirectoryTable;
   readonly tallyfySecret: secretsmanager.ISecret;
   readonly enabled: readonly EnabledSource[];
-  readonly ingestFunction: NodejsFunction;
-  readonly applyFunction: NodejsFunction;
+  readonly ingestFunction: lambda.Function;
+  readonly applyFunction: lambda.Function;
   /** The apply code on the departures lane. */
-  readonly departuresFunction: NodejsFunction;
+  readonly departuresFunction: lambda.Function;
   /** The environment every function that reads the directory shares. */
   readonly common: Readonly<Record<string, string>>;
   /** The sync configuration (JSON) every function that reads it bundles. */

@@ -9,6 +9,7 @@ import {
   aws_cloudwatch as cloudwatch,
   Duration,
   aws_iam as iam,
+  type aws_lambda as lambda,
   type aws_logs as logs,
   aws_scheduler as scheduler,
   aws_scheduler_targets as schedulerTargets,
@@ -17,7 +18,6 @@ import {
   Validations,
 } from "aws-cdk-lib";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import { DIRECTORY_KEYS } from "../handlers/contracts/directory-keys.js";
 import { METRICS_NAMESPACE, MetricName } from "../handlers/contracts/metrics.js";
@@ -66,7 +66,7 @@ const TIMEOUT = Duration.minutes(1);
 export class SubscriptionUpkeep extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   readonly #sources: readonly UpkeptSource[];
 
   public constructor(scope: Construct, id: string, props: SubscriptionUpkeepProps) {

@@ -12,12 +12,12 @@ import {
   aws_apigateway as apigateway,
   CfnOutput,
   Duration,
+  type aws_lambda as lambda,
   RemovalPolicy,
   aws_secretsmanager as secretsmanager,
   type aws_sqs as sqs,
   Validations,
 } from "aws-cdk-lib";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import type { DirectoryTable } from "../directory-table.js";
 import { syncFunction } from "../functions.js";
@@ -46,7 +46,7 @@ export class ScimEndpoint extends Construct {
   public readonly api: apigateway.RestApi;
   /** The SCIM base URL to give the identity provider (Entra's Tenant URL, Okta's base URL). */
   public readonly url: string;
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   /** Holds the bearer token; its ARN, never its value, is in the function's environment. */
   public readonly tokenSecret: secretsmanager.ISecret;
   /** The stage's CloudWatch logging. */

@@ -11,12 +11,12 @@ import {
   CfnOutput,
   aws_cloudwatch as cloudwatch,
   Duration,
+  type aws_lambda as lambda,
   RemovalPolicy,
   aws_secretsmanager as secretsmanager,
   type aws_sqs as sqs,
   Validations,
 } from "aws-cdk-lib";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE, MetricName } from "../../handlers/contracts/metrics.js";
 import type { WebhookIngress } from "../../handlers/core/source.js";
@@ -45,7 +45,7 @@ export interface WebhookEndpointProps extends RestEndpointProps {
 
 export class WebhookEndpoint extends Construct {
   public readonly api: apigateway.RestApi;
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   /** The secret the provider echoes: Graph's `clientState`, Google's channel token. */
   public readonly secret: secretsmanager.Secret;
   /** The URL the provider is told to call. */
