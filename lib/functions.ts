@@ -1,5 +1,4 @@
 /** The Lambda functions' common build: Node 24 on arm64, ESM bundled by the local esbuild, JSON logs. */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -133,9 +132,17 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
 }
 
 /**
- * The installed package's bundle of `entry`, with the configuration beside it when there is one:
- * staged as a folder named by the content's hash, so a change of either changes the asset.
+ * The installed package's bundle of `entry`, with the configuration beside it when there is one.
+ * The asset's hash is its content's, so a change of either changes the function's code.
  */
+/**
+ * A new, empty folder of this process's own: a folder named by content and reused across runs
+ * would deploy whatever else another user of the machine put in it.
+ */
+function stagingFolder(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "tallyfy-idp-sync-"));
+}
+
 function packagedAsset(entry: string, syncConfig: string | undefined): string {
   const bundle = path.join(prebuilt, path.basename(entry, ".ts"));
   if (!fs.existsSync(path.join(bundle, "index.mjs"))) {
@@ -144,13 +151,9 @@ function packagedAsset(entry: string, syncConfig: string | undefined): string {
     );
   }
   if (syncConfig === undefined) return bundle;
-  const files = fs.readdirSync(bundle);
-  const hash = createHash("sha256");
-  for (const file of files) hash.update(file).update(fs.readFileSync(path.join(bundle, file)));
-  hash.update(syncConfig);
-  const staged = path.join(os.tmpdir(), `tallyfy-idp-sync-${hash.digest("hex").slice(0, 16)}`);
-  fs.mkdirSync(staged, { recursive: true });
-  for (const file of files) fs.copyFileSync(path.join(bundle, file), path.join(staged, file));
+  const staged = stagingFolder();
+  for (const file of fs.readdirSync(bundle))
+    fs.copyFileSync(path.join(bundle, file), path.join(staged, file));
   fs.writeFileSync(path.join(staged, SYNC_CONFIG_FILE), syncConfig);
   return staged;
 }
@@ -161,10 +164,7 @@ function packagedAsset(entry: string, syncConfig: string | undefined): string {
  * and the content never passes through it.
  */
 function bundledFile(name: string, content: string): ICommandHooks {
-  const staged = path.join(
-    os.tmpdir(),
-    `tallyfy-idp-sync-${createHash("sha256").update(content).digest("hex").slice(0, 16)}-${name}`,
-  );
+  const staged = path.join(stagingFolder(), name);
   fs.writeFileSync(staged, content);
   return {
     beforeBundling: () => [],

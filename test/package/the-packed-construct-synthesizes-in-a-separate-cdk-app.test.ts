@@ -47,7 +47,7 @@ const props: TallyfyIdpSyncProps = {
   fullSync: { enabled: true },
 };
 
-const app = new App({ outdir: "cdk.out" });
+const app = new App({ outdir: process.argv[2] ?? "cdk.out" });
 const stack = new Stack(app, "Consumer", { env: { account: "111111111111", region: "eu-west-1" } });
 new TallyfyIdpSync(stack, "Sync", props);
 const report = new AwsSolutionsChecks().validateScope(stack);
@@ -58,7 +58,7 @@ console.log(JSON.stringify({ violations: report.violations.map((v) => v.ruleName
 let scratch: string;
 let tarball: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
 
-function run(command: string, args: string[], cwd: string): string {
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
   return execFileSync(command, args, {
     cwd,
     encoding: "utf8",
@@ -68,6 +68,7 @@ function run(command: string, args: string[], cwd: string): string {
       npm_config_update_notifier: "false",
       npm_config_fund: "false",
       npm_config_audit: "false",
+      ...env,
     },
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -109,6 +110,8 @@ beforeAll(() => {
   );
   fs.writeFileSync(path.join(scratch, "app.ts"), APP);
   run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], scratch);
+  // The app is typechecked against the package's declarations as it is compiled.
+  run("npx", ["tsc", "-p", "."], scratch);
 }, 600_000);
 
 afterAll(() => {
@@ -156,7 +159,6 @@ describe("the package, installed into a separate CDK app", () => {
 
   it("typechecks and synthesizes with every source on, the six handlers bundled at pack time, cdk-nag clean", () => {
     // Act
-    run("npx", ["tsc", "-p", "."], scratch);
     const printed = run("node", ["out/app.js"], scratch);
 
     // Assess
@@ -180,6 +182,38 @@ describe("the package, installed into a separate CDK app", () => {
     expect(handlers.sort()).toEqual(["apply", "full-sync", "ingest", "scim", "upkeep", "webhook"]);
     expect(handlers.filter((h) => !staged.includes(digest(path.join(packaged, h, "index.mjs"))))).toEqual([]);
     expect(fs.existsSync(path.join(scratch, "node_modules", "esbuild"))).toBe(false);
+  });
+
+  it("deploys the packaged bundle and its configuration, and nothing else left in the temporary folder", () => {
+    // Prepare: a first synth stages the bundles; a file is then left in every staging folder (by
+    // another tool, or another user of a shared build machine). Lambda's Node runtime would run an
+    // index.js before the index.mjs.
+    const tmp = path.join(scratch, "tmp");
+    fs.mkdirSync(tmp);
+    run("node", ["out/app.js", "first.out"], scratch, { TMPDIR: tmp });
+    const staging = fs.readdirSync(tmp).filter((name) => name.startsWith("tallyfy-idp-sync-"));
+    for (const folder of staging)
+      fs.writeFileSync(path.join(tmp, folder, "index.js"), "export const handler = 1;\n");
+
+    // Act
+    run("node", ["out/app.js", "second.out"], scratch, { TMPDIR: tmp });
+
+    // Assess
+    const outdir = path.join(scratch, "second.out");
+    const template = JSON.parse(fs.readFileSync(path.join(outdir, "Consumer.template.json"), "utf8"));
+    const functions = Object.values(
+      template.Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string } } }>,
+    ).filter((r) => r.Type === "AWS::Lambda::Function");
+    const deployed = functions.map((f) =>
+      fs.readdirSync(path.join(outdir, `asset.${f.Properties.Code.S3Key.replace(/\.zip$/, "")}`)).sort(),
+    );
+    expect(staging.length).toBeGreaterThan(0);
+    expect(functions).toHaveLength(8);
+    expect(
+      deployed.filter((files) =>
+        files.some((f) => !["index.mjs", "index.mjs.map", "sync-config.json"].includes(f)),
+      ),
+    ).toEqual([]);
   });
 
   it("runs the operators' command from the installed package", () => {
