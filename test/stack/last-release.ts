@@ -1,23 +1,36 @@
 /**
  * What an upgrade must never replace: the resources that hold data or that the outside world
  * knows by name (the directory, the queues and their messages, the secrets, the report bucket,
- * the event bus and the alarm topic producers and subscribers use, the endpoints registered with
- * identity providers), with the properties whose change makes CloudFormation replace them.
+ * the event bus and the alarm topic producers and subscribers use, the endpoints and keys
+ * registered with identity providers), with the properties whose change makes CloudFormation
+ * replace them or overwrite a credential.
  * `test/stack/last-release.json` keeps them as the last release synthesized them;
  * `npm run pin-release` rewrites it when a release is cut (see CHANGELOG.md).
  */
 import type { Template } from "aws-cdk-lib/assertions";
 
-/** By type: the properties a change of which replaces the resource (CloudFormation's "Update requires: Replacement"). */
+/**
+ * By type: the properties a change of which replaces the resource (CloudFormation's "Update
+ * requires: Replacement"), or overwrites what an operator or identity provider holds of it.
+ */
 export const REPLACED_BY: Readonly<Record<string, readonly string[]>> = {
   "AWS::DynamoDB::Table": ["TableName", "KeySchema", "LocalSecondaryIndexes"],
   "AWS::SQS::Queue": ["QueueName", "FifoQueue"],
-  "AWS::SecretsManager::Secret": ["Name"],
+  "AWS::SecretsManager::Secret": ["Name", "SecretString", "GenerateSecretString"],
   "AWS::S3::Bucket": ["BucketName"],
-  "AWS::Events::EventBus": ["Name"],
+  "AWS::Events::EventBus": ["Name", "EventSourceName"],
   "AWS::SNS::Topic": ["TopicName", "FifoTopic"],
+  // The endpoints identity providers have registered: the API, its stage (in the URL) and its key.
   "AWS::ApiGateway::RestApi": [],
+  "AWS::ApiGateway::Stage": ["StageName", "RestApiId"],
+  "AWS::ApiGateway::ApiKey": ["Name", "Value", "GenerateDistinctId"],
 };
+
+/**
+ * A secret's value as the stack first set it: the operator has replaced it with the credential
+ * (or the identity provider holds the generated one), and a change would write over that.
+ */
+const OVERWRITTEN_BY = new Set(["SecretString", "GenerateSecretString"]);
 
 export interface StatefulResource {
   readonly type: string;
@@ -76,8 +89,9 @@ export function upgradeProblems(
     for (const name of REPLACED_BY[before.type] ?? []) {
       const was = JSON.stringify(before.properties[name]);
       const is = JSON.stringify(after.properties[name]);
-      if (was !== is)
-        problems.push(`${id} ${name} changed from ${was} to ${is}: an upgrade would replace it`);
+      if (was === is) continue;
+      const what = OVERWRITTEN_BY.has(name) ? "overwrite the value it holds" : "replace it";
+      problems.push(`${id} ${name} changed from ${was} to ${is}: an upgrade would ${what}`);
     }
     for (const policy of ["deletionPolicy", "updateReplacePolicy"] as const) {
       if (before[policy] === "Retain" && after[policy] !== "Retain") {
