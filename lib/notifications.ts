@@ -19,8 +19,10 @@ export function chatChannelsFor(
     description: "AWS Chatbot relays the tallyfy-idp-sync alarms: no permission at all",
   });
   const denyAll = `arn:${Aws.PARTITION}:iam::aws:policy/AWSDenyAll`;
-  // Configuration names are unique in the account: the stack's name keeps two stacks apart.
-  const name = (channel: string) => `${Stack.of(scope).stackName}-${channel}`.slice(0, 128);
+  // Chatbot's configuration names are unique in the account, every region's: the stack's name
+  // (unique in its region) and the region keep two stacks apart. At most 128 characters.
+  const name = (channel: string) =>
+    `${Stack.of(scope).stackName.slice(0, 90)}-${Stack.of(scope).region}-${channel}`;
   if (slack) {
     new chatbot.SlackChannelConfiguration(scope, "SlackAlarms", {
       slackChannelConfigurationName: name("alarms"),
