@@ -1,6 +1,7 @@
 /**
- * An SVG chart of requests per second to the fake Tallyfy over a replay, one line per target,
- * against the rate limit: what pacing looks like next to learning the limit from 429s.
+ * The bench's SVG charts, so a reader sees the figures without reading JSON: requests per second to
+ * the fake Tallyfy over a replay against the rate limit (what pacing looks like next to learning
+ * the limit from 429s), and ratios against a baseline beside their target (cold start).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -71,6 +72,61 @@ ${lines.join("\n")}
 ${legend.join("\n")}
 <text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" font-size="12" text-anchor="middle">seconds since the first event (sped up ${scale} times: the limit is ${scale} times Tallyfy's, the latency a ${scale}th)</text>
 <text x="14" y="${MARGIN.top + plotH / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})">requests per second</text>
+</svg>
+`;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, svg);
+}
+
+export interface RatioRow {
+  readonly label: string;
+  /** One ratio to the baseline per measure, in the order of the measures' names. */
+  readonly ratios: readonly number[];
+}
+
+const BAR_COLORS = ["#1f6feb", "#bf8700", "#2da44e"];
+
+/** Grouped horizontal bars of ratios to a baseline, with the baseline (1) and the target marked. */
+export function writeRatioChart(
+  file: string,
+  title: string,
+  rows: readonly RatioRow[],
+  measures: readonly string[],
+  target: number,
+): void {
+  const bar = 14;
+  const group = bar * measures.length + 12;
+  const height = MARGIN.top + MARGIN.bottom + rows.length * group;
+  const left = 110;
+  const plotW = WIDTH - left - MARGIN.right;
+  const top = Math.max(target * 1.25, ...rows.flatMap((r) => r.ratios)) * 1.05;
+  const x = (ratio: number) => left + (ratio / top) * plotW;
+  const bars = rows.flatMap((row, i) => {
+    const y0 = MARGIN.top + i * group;
+    return [
+      `<text x="${left - 8}" y="${y0 + (bar * measures.length) / 2 + 4}" font-size="12" text-anchor="end">${row.label}</text>`,
+      ...row.ratios.map((ratio, m) => {
+        const y = y0 + m * bar;
+        const over = ratio > target ? ` stroke="#cf222e" stroke-width="2"` : "";
+        return `<rect x="${left}" y="${y}" width="${(x(ratio) - left).toFixed(1)}" height="${bar - 2}" fill="${BAR_COLORS[m] ?? "#555"}"${over}><title>${row.label}, ${measures[m]}: ${ratio.toFixed(2)}x</title></rect><text x="${(x(ratio) + 4).toFixed(1)}" y="${y + bar - 4}" font-size="10">${ratio.toFixed(2)}x</text>`;
+      }),
+    ];
+  });
+  const mark = (ratio: number, label: string, color: string) =>
+    `<line x1="${x(ratio)}" y1="${MARGIN.top - 6}" x2="${x(ratio)}" y2="${height - MARGIN.bottom + 4}" stroke="${color}" stroke-dasharray="6 4"/><text x="${x(ratio)}" y="${height - MARGIN.bottom + 18}" font-size="11" text-anchor="middle" fill="${color}">${label}</text>`;
+  const legend = measures.map(
+    (name, m) =>
+      `<rect x="${left + m * 160}" y="10" width="12" height="12" fill="${BAR_COLORS[m] ?? "#555"}"/><text x="${left + 18 + m * 160}" y="20" font-size="12">${name}</text>`,
+  );
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">
+<title>${title}</title>
+<rect width="100%" height="100%" fill="white"/>
+${legend.join("\n")}
+<text x="${WIDTH - MARGIN.right}" y="20" font-size="11" text-anchor="end" fill="#cf222e">outlined in red: over the target</text>
+${bars.join("\n")}
+${mark(1, "baseline 1x", "#555")}
+${mark(target, `target ${target}x`, "#cf222e")}
+<text x="${left + plotW / 2}" y="${height - 8}" font-size="12" text-anchor="middle">${title}</text>
 </svg>
 `;
   mkdirSync(path.dirname(file), { recursive: true });

@@ -336,3 +336,12 @@ export interface ListContext<Config, Connection> extends SourceContext<Config, C
 /** A source of any configuration and connection, as the registry holds them. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds sources of different types; each checks its own.
 export type AnyIdentitySource = IdentitySource<any, any>;
+
+/**
+ * What the webhook function needs of a source: its id and its `receive`, without the rest of its
+ * code (its client, its translation), which the function never runs.
+ */
+export interface WebhookReceiver {
+  readonly id: string;
+  receive(request: WebhookRequest, secrets: readonly string[]): WebhookVerdict;
+}

@@ -3,7 +3,7 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
-import { SOURCES } from "../sources/index.js";
+import { WEBHOOK_RECEIVERS } from "../sources/webhooks.js";
 import { parseEnvironment, sqsClient } from "./function-environment.js";
 import { secretTokens } from "./token-secret.js";
 import type { WebhookHandlerDeps } from "./webhook-handler.js";
@@ -20,8 +20,8 @@ const WebhookEnvironmentSchema = z.object({
 
 export function webhookDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): WebhookHandlerDeps {
   const vars = parseEnvironment(WebhookEnvironmentSchema, env);
-  const source = SOURCES.find((s) => s.id === vars.WEBHOOK_SOURCE);
-  if (!source?.receive) throw new Error(`WEBHOOK_SOURCE ${vars.WEBHOOK_SOURCE} is no source with a webhook`);
+  const source = WEBHOOK_RECEIVERS.find((s) => s.id === vars.WEBHOOK_SOURCE);
+  if (!source) throw new Error(`WEBHOOK_SOURCE ${vars.WEBHOOK_SOURCE} is no source with a webhook`);
   return {
     source,
     secrets: secretTokens(new SecretsProvider(), vars.WEBHOOK_SECRET_ID, vars.SECRET_MAX_AGE_SECONDS),

@@ -7,7 +7,8 @@ import { IngestQueue } from "./queues.js";
 import { FRESH_READ_INTERVAL_MS } from "./token-secret.js";
 
 export interface WebhookHandlerDeps {
-  readonly source: AnyIdentitySource;
+  /** The source it receives for: its id and its request check. */
+  readonly source: Pick<AnyIdentitySource, "id" | "receive">;
   /** The accepted secrets; `fresh` asks for a read past any cache. */
   readonly secrets: (fresh: boolean) => Promise<readonly string[]>;
   readonly sqs: SQSClient;

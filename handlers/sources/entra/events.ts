@@ -89,6 +89,11 @@ const MAX_VALIDATION_TOKEN = 4_096;
  *   nothing of the body is used); each change goes on the ingest queue alone, `missed` too (a full
  *   read); `reauthorizationRequired` and `subscriptionRemoved` go to the subscription function.
  */
+/** The webhook's check of one Graph notification request, for the tenant the function is deployed for. */
+export function receiveEntra(request: WebhookRequest, secrets: readonly string[]): WebhookVerdict {
+  return receiveGraph(request, secrets, { tenantId: process.env.ENTRA_TENANT_ID || undefined });
+}
+
 export function receiveGraph(
   request: WebhookRequest,
   secrets: readonly string[],

@@ -13,7 +13,7 @@ import { GraphClient } from "./client.js";
 import { type EntraConfig, EntraConfigSchema } from "./config.js";
 import { EntraNotConfiguredError, SecretsManagerGraphCredentials } from "./credentials.js";
 import { entraDeployment } from "./deployment.js";
-import { claimsEntra, parseQueuedNotification, receiveGraph } from "./events.js";
+import { claimsEntra, parseQueuedNotification, receiveEntra } from "./events.js";
 import { maintainGraphSubscriptions } from "./subscriptions.js";
 
 const EntraEnvironmentSchema = z.object({
@@ -58,8 +58,7 @@ export const entraSource: IdentitySource<EntraConfig, GraphClient> = {
     });
   },
 
-  receive: (request, secrets) =>
-    receiveGraph(request, secrets, { tenantId: process.env.ENTRA_TENANT_ID || undefined }),
+  receive: receiveEntra,
 
   maintainSubscriptions: maintainGraphSubscriptions,
 
