@@ -20,22 +20,21 @@ export interface ScimRun {
   readonly filteredGet: LatencyFigures;
 }
 
-const TOKEN = "bench-token";
+export const TOKEN = "bench-token";
 
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-function figures(times: number[]): LatencyFigures {
+export function figures(times: number[]): LatencyFigures {
   const sorted = [...times].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
-export async function measureScim(requests = 1_000): Promise<ScimRun> {
-  const pipeline = await startPipeline({ scim: { tokens: [TOKEN] } });
-  const base = pipeline.scimUrl ?? "";
+/** One authenticated SCIM request to the endpoint at `base`, timed from send to the whole answer. */
+export function scimCaller(base: string) {
   const headers = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/scim+json" };
-  const timed = async (method: string, resource: string, body?: unknown): Promise<[number, unknown]> => {
+  return async (method: string, resource: string, body?: unknown) => {
     const start = performance.now();
     const response = await fetch(`${base}${resource}`, {
       method,
@@ -43,9 +42,23 @@ export async function measureScim(requests = 1_000): Promise<ScimRun> {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    const ms = performance.now() - start;
-    if (response.status >= 300) throw new Error(`${method} ${resource}: ${response.status} ${text}`);
-    return [ms, text ? JSON.parse(text) : undefined];
+    return {
+      ms: performance.now() - start,
+      status: response.status,
+      // biome-ignore lint/suspicious/noExplicitAny: a SCIM answer, read by the bench only
+      body: (text ? JSON.parse(text) : undefined) as any,
+    };
+  };
+}
+
+export async function measureScim(requests = 1_000): Promise<ScimRun> {
+  const pipeline = await startPipeline({ scim: { tokens: [TOKEN] } });
+  const base = pipeline.scimUrl ?? "";
+  const call = scimCaller(base);
+  const timed = async (method: string, resource: string, body?: unknown): Promise<[number, unknown]> => {
+    const { ms, status, body: answer } = await call(method, resource, body);
+    if (status >= 300) throw new Error(`${method} ${resource}: ${status} ${JSON.stringify(answer)}`);
+    return [ms, answer];
   };
   try {
     const times = {
