@@ -1,12 +1,14 @@
 /**
  * The webhook function bundles only the sources' request checks (handlers/sources/webhooks.ts),
- * not the registry: it must still know every registered source with a webhook, under its id, and
- * check each request exactly as that source does.
+ * and the upkeep function only the sources with subscriptions (subscribers.ts), not the registry:
+ * they must still know every registered source with a webhook, under its id, and check each
+ * request exactly as that source does.
  */
 import { describe, expect, it } from "vitest";
 import type { WebhookRequest } from "../handlers/core/source.js";
 import { webhookDepsFromEnvironment } from "../handlers/runtime/webhook-environment.js";
 import { SOURCES } from "../handlers/sources/index.js";
+import { SUBSCRIBING_SOURCES } from "../handlers/sources/subscribers.js";
 import { WEBHOOK_RECEIVERS } from "../handlers/sources/webhooks.js";
 
 const ENVIRONMENT = {
@@ -22,6 +24,15 @@ describe("the webhook function's receivers", () => {
 
     // Assess
     expect(WEBHOOK_RECEIVERS.map((r) => r.id).sort()).toEqual(registered.sort());
+  });
+
+  it("are kept up by the upkeep function, which knows exactly the registry's sources with subscriptions", () => {
+    // Act
+    const registered = SOURCES.filter((s) => s.maintainSubscriptions);
+
+    // Assess
+    expect(SUBSCRIBING_SOURCES).toEqual(registered);
+    expect(SUBSCRIBING_SOURCES.map((s) => s.id).sort()).toEqual(WEBHOOK_RECEIVERS.map((r) => r.id).sort());
   });
 
   it("answer every request as the registered source does: a validation handshake, a forged one, a good one", () => {

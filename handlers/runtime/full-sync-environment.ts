@@ -21,9 +21,9 @@ import {
   sqsClient,
   syncConfigDocument,
 } from "./function-environment.js";
-import { sourceConnections } from "./ingest-environment.js";
 import { logger, metrics } from "./observability.js";
 import { ReconcileQueue } from "./queues.js";
+import { sourceConnections } from "./source-connections.js";
 import { tallyfyClientFrom, tallyfyVariables } from "./tallyfy-environment.js";
 
 export const FullSyncEnvironmentSchema = z.object({

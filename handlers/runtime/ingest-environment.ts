@@ -3,7 +3,6 @@
  * and each source's clients, which the ingest, upkeep and full-sync functions share.
  */
 import * as z from "zod";
-import type { AnyIdentitySource } from "../core/source.js";
 import { SOURCES } from "../sources/index.js";
 import {
   commonVariables,
@@ -13,8 +12,8 @@ import {
   sqsClient,
 } from "./function-environment.js";
 import type { IngestDeps } from "./ingest-handler.js";
-import { count, MetricName } from "./observability.js";
 import { DeadLetterQueue, IngestQueue, ReconcileQueue } from "./queues.js";
+import { sourceConnections } from "./source-connections.js";
 
 export const IngestEnvironmentSchema = z.object({
   ...commonVariables,
@@ -35,28 +34,5 @@ export function ingestDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
     ingestQueue: new IngestQueue(sqs, vars.INGEST_QUEUE_URL),
     sources: SOURCES,
     connection: sourceConnections(env),
-  };
-}
-
-/**
- * Each source's clients, built on first use and kept for the container's life. A source that
- * cannot connect (not set up) throws on every use, so each of its records says why.
- */
-export function sourceConnections(env: NodeJS.ProcessEnv): (source: AnyIdentitySource) => unknown {
-  const connections = new Map<string, unknown>();
-  return (source) => {
-    if (!source.connect) return undefined;
-    if (!connections.has(source.id)) {
-      connections.set(
-        source.id,
-        source.connect({
-          variables: env,
-          onResponse: (status) => {
-            if (status === 429) count(MetricName.SourceThrottled, { name: "source", value: source.id });
-          },
-        }),
-      );
-    }
-    return connections.get(source.id);
   };
 }

@@ -5,10 +5,11 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import * as z from "zod";
 import type { SyncConfig } from "../core/config.js";
 import { webhookVariable } from "../core/source.js";
-import { parseSyncConfig, SOURCES } from "../sources/index.js";
+import { parseSyncConfig } from "../sources/configs.js";
+import { SUBSCRIBING_SOURCES } from "../sources/subscribers.js";
 import { directoryFrom, parseEnvironment, sqsClient, syncConfigDocument } from "./function-environment.js";
-import { sourceConnections } from "./ingest-environment.js";
 import { IngestQueue } from "./queues.js";
+import { sourceConnections } from "./source-connections.js";
 import { secretTokens } from "./token-secret.js";
 import type { UpkeepDeps } from "./upkeep-handler.js";
 
@@ -29,7 +30,7 @@ export function upkeepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
       config ??= parseSyncConfig(syncConfigDocument(vars.SYNC_CONFIG));
       return config;
     },
-    sources: SOURCES,
+    sources: SUBSCRIBING_SOURCES,
     connection: sourceConnections(env),
     state: (source) => directory.state(source),
     webhook: async (source) => {
