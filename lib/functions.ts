@@ -131,10 +131,11 @@ export function syncFunction(scope: Construct, id: string, props: SyncFunctionPr
   });
 }
 
-/**
- * The installed package's bundle of `entry`, with the configuration beside it when there is one.
- * The asset's hash is its content's, so a change of either changes the function's code.
- */
+/** Neither a clone's handler source nor the installed package's bundle of it exists. */
+export class HandlerBundleNotFoundError extends Error {
+  public override readonly name = "HandlerBundleNotFoundError";
+}
+
 /**
  * A new, empty folder of this process's own: a folder named by content and reused across runs
  * would deploy whatever else another user of the machine put in it.
@@ -143,10 +144,14 @@ function stagingFolder(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "tallyfy-idp-sync-"));
 }
 
+/**
+ * The installed package's bundle of `entry`, with the configuration beside it when there is one.
+ * The asset's hash is its content's, so a change of either changes the function's code.
+ */
 function packagedAsset(entry: string, syncConfig: string | undefined): string {
   const bundle = path.join(prebuilt, path.basename(entry, ".ts"));
   if (!fs.existsSync(path.join(bundle, "index.mjs"))) {
-    throw new Error(
+    throw new HandlerBundleNotFoundError(
       `tallyfy-idp-sync: neither ${path.join(handlers, entry)} nor the packaged ${bundle} exists`,
     );
   }
@@ -159,9 +164,9 @@ function packagedAsset(entry: string, syncConfig: string | undefined): string {
 }
 
 /**
- * Copies `content` into the bundle as `name`, through a file staged at synth (named by its hash,
- * so a change of content changes the asset). Node does the copy: the hook runs in the local shell,
- * and the content never passes through it.
+ * Copies `content` into the bundle as `name`, through a file staged at synth in a folder of its
+ * own (the asset's hash is the bundle's, so a change of content changes the asset). Node does the
+ * copy: the hook runs in the local shell, and the content never passes through it.
  */
 function bundledFile(name: string, content: string): ICommandHooks {
   const staged = path.join(stagingFolder(), name);

@@ -18,14 +18,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { FULL_SYNC_STALE_AFTER_MS, FullSyncMetric } from "../contracts/full-sync.js";
-import type { CoreConfig, SyncConfig } from "../core/config.js";
-import {
-  configFingerprint,
-  ForeignPersonError,
-  membershipsOf,
-  type Person,
-  versionOf,
-} from "../core/desired-state.js";
+import type { SyncConfig } from "../core/config.js";
+import { configFingerprint, ForeignPersonError, type Person, versionOf } from "../core/desired-state.js";
 import type { IdentityEvent } from "../core/identity-event.js";
 import type { ReconcileMessage } from "../core/reconcile-message.js";
 import type { AnyIdentitySource, ListedUser } from "../core/source.js";
@@ -351,7 +345,7 @@ export class FullSync {
         const person = byEmail.get(link.email);
         if (!person || person.status?.value === "inactive") continue;
         active++;
-        if (link.seen === state.runId || touchedSince(person, since, config)) continue;
+        if (link.seen === state.runId || touchedSince(person, since)) continue;
         candidates.push({ ...departureOf(link), person });
         departures++;
       }
@@ -526,10 +520,13 @@ function departureOf(link: LinkItem): HeldDeparture {
 }
 
 /** An event newer than the run's start set something: the listing may simply have missed it. */
-function touchedSince(person: Person, since: number, config: CoreConfig): boolean {
+export function touchedSince(person: Person, since: number): boolean {
+  // The absences a full list implies carry its version: the stamp stands for them all, without
+  // expanding every mapped group of every person at the run's end.
   const facts = [
     ...Object.values(person.profile),
-    ...Object.values(membershipsOf(person, config)),
+    ...Object.values(person.memberships),
+    person.groupListAt === undefined ? undefined : { v: person.groupListAt },
     person.guest,
     person.role,
     person.status,
